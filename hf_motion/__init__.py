@@ -1,0 +1,8 @@
+"""hf_motion: human motion as a language, for Hugging Face transformers."""
+
+from .bvh import BVHError, load_bvh, save_bvh
+from .kinematics import forward_kinematics
+from .motion import Motion, MotionError, Skeleton
+from .skeletons import JOINT_SUBSETS, register_joint_subset
+
+__version__ = "0.1.0"

@@ -1,0 +1,275 @@
+"""Core data types: :class:`Skeleton` (a joint tree) and :class:`Motion` (a clip on a skeleton).
+
+Conventions used everywhere in hf_motion:
+
+* lengths are metres, angles are radians;
+* rotations are *local* (relative to the parent joint) axis-angle vectors;
+* joints are stored in topological order: ``parents[j] < j`` and joint 0 is the only root.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["Skeleton", "Motion", "MotionError"]
+
+
+class MotionError(ValueError):
+    """Bad motion data: wrong shapes, non-finite values, unknown joints."""
+
+
+def _first_bad(values: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+
+
+@dataclass
+class Skeleton:
+    """A kinematic tree.
+
+    Args:
+        names: joint names, unique.
+        parents: parent index per joint, ``-1`` for the root. Must satisfy ``parents[j] < j``.
+        offsets: ``(J, 3)`` rest translation of each joint relative to its parent, in metres.
+        up_axis: which axis points up in this skeleton's world (``"y"`` for BVH, ``"z"`` for AMASS).
+        channels: optional per-joint BVH channel lists, kept so that :func:`hf_motion.save_bvh`
+            can write a file back with the same layout.
+        end_sites: optional BVH End Site offsets (metres) by joint name, kept for the same reason.
+    """
+
+    names: list[str]
+    parents: np.ndarray
+    offsets: np.ndarray
+    up_axis: str = "y"
+    channels: list[list[str]] | None = None
+    end_sites: dict[str, list[float]] | None = None
+
+    def __post_init__(self) -> None:
+        self.names = [str(n) for n in self.names]
+        self.parents = np.asarray(self.parents, dtype=np.int64).reshape(-1)
+        self.offsets = np.asarray(self.offsets, dtype=np.float64)
+        J = len(self.names)
+        if J == 0:
+            raise MotionError("a skeleton needs at least one joint")
+        if len(set(self.names)) != J:
+            dup = sorted({n for n in self.names if self.names.count(n) > 1})
+            raise MotionError(f"duplicate joint names: {dup}")
+        if self.parents.shape != (J,):
+            raise MotionError(f"parents has shape {self.parents.shape}, expected ({J},) for {J} joint names")
+        if self.offsets.shape != (J, 3):
+            raise MotionError(f"offsets has shape {self.offsets.shape}, expected ({J}, 3)")
+        if self.parents[0] != -1:
+            raise MotionError(f"joint 0 ({self.names[0]!r}) must be the root (parent -1)")
+        for j in range(1, J):
+            if not 0 <= self.parents[j] < j:
+                raise MotionError(
+                    f"joint {j} ({self.names[j]!r}) has parent {self.parents[j]}; joints must be in "
+                    "topological order with a single root at index 0"
+                )
+        if not np.all(np.isfinite(self.offsets)):
+            j = _first_bad(self.offsets)[0]
+            raise MotionError(f"offset of joint {self.names[j]!r} is not finite: {self.offsets[j]}")
+        if self.up_axis not in ("x", "y", "z"):
+            raise MotionError(f"up_axis must be 'x', 'y' or 'z', got {self.up_axis!r}")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.names)
+
+    def index(self, name: str) -> int:
+        """Index of joint ``name``; raises a :class:`MotionError` listing the known joints."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise MotionError(f"unknown joint {name!r}; this skeleton has {self.names}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "names": list(self.names),
+            "parents": self.parents.tolist(),
+            "offsets": self.offsets.tolist(),
+            "up_axis": self.up_axis,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Skeleton":
+        return cls(d["names"], d["parents"], d["offsets"], d.get("up_axis", "y"))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Skeleton)
+            and self.names == other.names
+            and np.array_equal(self.parents, other.parents)
+            and np.allclose(self.offsets, other.offsets, atol=1e-9)
+            and self.up_axis == other.up_axis
+        )
+
+
+@dataclass
+class Motion:
+    """A motion clip.
+
+    Args:
+        rotations: ``(T, J, 3)`` local joint rotations, axis-angle, radians.
+        root_translation: ``(T, 3)`` translation of the root joint, metres.
+        skeleton: the :class:`Skeleton` the clip lives on.
+        fps: frames per second.
+        labels: free-form metadata (e.g. ``{"content": "walk", "style": "elderly", "group": "take-001"}``).
+        local_translations: optional ``(T, J, 3)`` time-varying local translations of every joint
+            relative to its parent (metres). ``None`` means "use ``skeleton.offsets``". BVH files whose
+            joints carry position channels fill it, so that forward kinematics reproduces the file
+            exactly. The root's entry is ignored: ``root_translation`` is used.
+    """
+
+    rotations: np.ndarray
+    root_translation: np.ndarray
+    skeleton: Skeleton
+    fps: float
+    labels: dict[str, Any] = field(default_factory=dict)
+    local_translations: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.rotations = np.asarray(self.rotations, dtype=np.float64)
+        self.root_translation = np.asarray(self.root_translation, dtype=np.float64)
+        J = self.skeleton.num_joints
+        if self.rotations.ndim != 3 or self.rotations.shape[1:] != (J, 3):
+            raise MotionError(
+                f"rotations has shape {self.rotations.shape}, expected (T, {J}, 3) for a {J}-joint skeleton"
+            )
+        T = self.rotations.shape[0]
+        if self.root_translation.shape != (T, 3):
+            raise MotionError(f"root_translation has shape {self.root_translation.shape}, expected ({T}, 3)")
+        if self.local_translations is not None:
+            self.local_translations = np.asarray(self.local_translations, dtype=np.float64)
+            if self.local_translations.shape != (T, J, 3):
+                raise MotionError(
+                    f"local_translations has shape {self.local_translations.shape}, expected ({T}, {J}, 3)"
+                )
+        for name, arr in (
+            ("rotations", self.rotations),
+            ("root_translation", self.root_translation),
+            ("local_translations", self.local_translations),
+        ):
+            if arr is not None and not np.all(np.isfinite(arr)):
+                idx = _first_bad(arr)
+                where = f"frame {idx[0]}"
+                if arr.ndim == 3:
+                    where += f", joint {self.skeleton.names[idx[1]]!r}"
+                raise MotionError(f"{name} has a non-finite value ({arr[idx]}) at {where}")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise MotionError(f"fps must be a positive number, got {self.fps}")
+        self.fps = float(self.fps)
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def num_frames(self) -> int:
+        return self.rotations.shape[0]
+
+    @property
+    def num_joints(self) -> int:
+        return self.skeleton.num_joints
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.num_frames / self.fps
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def __repr__(self) -> str:
+        return (
+            f"Motion(frames={self.num_frames}, joints={self.num_joints}, fps={self.fps:g}, "
+            f"duration={self.duration:.2f}s, labels={self.labels})"
+        )
+
+    def translations(self) -> np.ndarray:
+        """``(T, J, 3)`` local translation of every joint at every frame (root = ``root_translation``)."""
+        if self.local_translations is not None:
+            out = self.local_translations.copy()
+        else:
+            out = np.broadcast_to(self.skeleton.offsets, (self.num_frames, self.num_joints, 3)).copy()
+        out[:, 0] = self.root_translation
+        return out
+
+    def slice(self, start: int, stop: int | None = None, step: int = 1) -> "Motion":
+        """Frames ``start:stop:step`` as a new Motion (``fps`` is divided by ``step``)."""
+        sl = slice(start, stop, step)
+        return Motion(
+            self.rotations[sl],
+            self.root_translation[sl],
+            self.skeleton,
+            self.fps / step,
+            dict(self.labels),
+            None if self.local_translations is None else self.local_translations[sl],
+        )
+
+    def copy(self) -> "Motion":
+        return copy.deepcopy(self)
+
+    def positions(self) -> np.ndarray:
+        """Global joint positions ``(T, J, 3)`` in metres (forward kinematics)."""
+        from .kinematics import forward_kinematics
+
+        return forward_kinematics(self)
+
+    # ------------------------------------------------------------- joint subset
+    def select_joints(self, names: Sequence[str] | str) -> "Motion":
+        """Motion on a reduced skeleton holding only ``names``.
+
+        ``names`` is a list of joint names or the name of a registered subset (see
+        :data:`hf_motion.skeletons.JOINT_SUBSETS`). Each kept joint's parent becomes its nearest
+        kept ancestor, and its local rotation and translation are recomputed from the global
+        transforms, so forward kinematics of the result gives *exactly* the kept joints' positions
+        in the full motion. The first kept joint in topological order must be an ancestor of all the
+        others (it becomes the new root).
+        """
+        from .kinematics import global_transforms
+        from .skeletons import resolve_joint_subset
+
+        names = resolve_joint_subset(names, self.skeleton)
+        idx = sorted(self.skeleton.index(n) for n in names)
+        if len(set(idx)) != len(idx):
+            raise MotionError(f"joint subset has duplicates: {list(names)}")
+        parents_full = self.skeleton.parents
+        kept = set(idx)
+        new_parents = []
+        for j in idx:
+            p = parents_full[j]
+            while p != -1 and p not in kept:
+                p = parents_full[p]
+            new_parents.append(-1 if p == -1 else idx.index(p))
+        roots = [self.skeleton.names[j] for j, p in zip(idx, new_parents) if p == -1]
+        if len(roots) != 1:
+            raise MotionError(
+                f"joint subset must form one tree; these kept joints have no kept ancestor: {roots}"
+            )
+        R, P = global_transforms(self)  # (T, J, 3, 3), (T, J, 3)
+        from .rotations import matrix_to_axis_angle
+
+        Rk, Pk = R[:, idx], P[:, idx]
+        local_R = Rk.copy()
+        local_t = Pk.copy()
+        for k, p in enumerate(new_parents):
+            if p >= 0:
+                Rp_T = np.swapaxes(Rk[:, p], -1, -2)
+                local_R[:, k] = Rp_T @ Rk[:, k]
+                local_t[:, k] = np.einsum("tij,tj->ti", Rp_T, Pk[:, k] - Pk[:, p])
+        # Rest offsets: the first frame's local translations; the exact per-frame values are
+        # only kept when they vary (a dropped joint in between rotated).
+        skel = Skeleton([self.skeleton.names[j] for j in idx], new_parents, local_t[0], self.skeleton.up_axis)
+        varying = not np.allclose(local_t[:, 1:], local_t[:1, 1:], rtol=0, atol=1e-12)
+        return Motion(
+            matrix_to_axis_angle(local_R),
+            local_t[:, 0],
+            skel,
+            self.fps,
+            dict(self.labels),
+            local_t if varying else None,
+        )

@@ -1,0 +1,101 @@
+"""Batched rotation conversions (numpy via scipy, torch via roma).
+
+All functions accept arbitrary leading batch dimensions. Axis-angle vectors are in
+radians; quaternions are ``(x, y, z, w)`` (scipy's scalar-last convention). Euler
+orders are strings of three axis letters: upper case = intrinsic (BVH convention,
+e.g. ``"ZXY"`` means ``R = Rz @ Rx @ Ry``), lower case = extrinsic.
+
+scipy's ``Rotation`` is numerically safe near 0 and pi, so no hand-written maths here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+__all__ = [
+    "axis_angle_to_matrix",
+    "matrix_to_axis_angle",
+    "axis_angle_to_quaternion",
+    "quaternion_to_axis_angle",
+    "euler_to_axis_angle",
+    "axis_angle_to_euler",
+    "euler_to_matrix",
+    "matrix_to_euler",
+    "geodesic_angle",
+    "axis_angle_to_matrix_torch",
+]
+
+
+def _flat(x: np.ndarray, tail: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[x.ndim - len(tail):] != tail:
+        raise ValueError(f"expected trailing shape {tail}, got array of shape {x.shape}")
+    lead = x.shape[: x.ndim - len(tail)]
+    return x.reshape((-1,) + tail), lead
+
+
+def axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` axis-angle -> ``(..., 3, 3)`` rotation matrices."""
+    flat, lead = _flat(aa, (3,))
+    return Rotation.from_rotvec(flat).as_matrix().reshape(lead + (3, 3))
+
+
+def matrix_to_axis_angle(mat: np.ndarray) -> np.ndarray:
+    """``(..., 3, 3)`` rotation matrices -> ``(..., 3)`` axis-angle with angle in [0, pi]."""
+    flat, lead = _flat(mat, (3, 3))
+    return Rotation.from_matrix(flat).as_rotvec().reshape(lead + (3,))
+
+
+def axis_angle_to_quaternion(aa: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` axis-angle -> ``(..., 4)`` unit quaternions ``(x, y, z, w)``."""
+    flat, lead = _flat(aa, (3,))
+    return Rotation.from_rotvec(flat).as_quat().reshape(lead + (4,))
+
+
+def quaternion_to_axis_angle(q: np.ndarray) -> np.ndarray:
+    """``(..., 4)`` quaternions ``(x, y, z, w)`` (normalised here) -> ``(..., 3)`` axis-angle."""
+    flat, lead = _flat(q, (4,))
+    return Rotation.from_quat(flat).as_rotvec().reshape(lead + (3,))
+
+
+def euler_to_matrix(angles: np.ndarray, order: str, degrees: bool = False) -> np.ndarray:
+    """``(..., 3)`` Euler angles, listed in ``order`` -> ``(..., 3, 3)``."""
+    flat, lead = _flat(angles, (3,))
+    return Rotation.from_euler(order, flat, degrees=degrees).as_matrix().reshape(lead + (3, 3))
+
+
+def matrix_to_euler(mat: np.ndarray, order: str, degrees: bool = False) -> np.ndarray:
+    """``(..., 3, 3)`` -> ``(..., 3)`` Euler angles in ``order``."""
+    flat, lead = _flat(mat, (3, 3))
+    return Rotation.from_matrix(flat).as_euler(order, degrees=degrees).reshape(lead + (3,))
+
+
+def euler_to_axis_angle(angles: np.ndarray, order: str, degrees: bool = False) -> np.ndarray:
+    """``(..., 3)`` Euler angles in ``order`` -> ``(..., 3)`` axis-angle."""
+    flat, lead = _flat(angles, (3,))
+    return Rotation.from_euler(order, flat, degrees=degrees).as_rotvec().reshape(lead + (3,))
+
+
+def axis_angle_to_euler(aa: np.ndarray, order: str, degrees: bool = False) -> np.ndarray:
+    """``(..., 3)`` axis-angle -> ``(..., 3)`` Euler angles in ``order``."""
+    flat, lead = _flat(aa, (3,))
+    return Rotation.from_rotvec(flat).as_euler(order, degrees=degrees).reshape(lead + (3,))
+
+
+def geodesic_angle(aa_a: np.ndarray, aa_b: np.ndarray) -> np.ndarray:
+    """Angle (radians, in [0, pi]) of the rotation taking ``aa_b`` to ``aa_a``, elementwise over ``(..., 3)``."""
+    fa, lead = _flat(aa_a, (3,))
+    fb, lead_b = _flat(aa_b, (3,))
+    if lead != lead_b:
+        raise ValueError(f"shape mismatch: {np.shape(aa_a)} vs {np.shape(aa_b)}")
+    rel = Rotation.from_rotvec(fb).inv() * Rotation.from_rotvec(fa)
+    return rel.magnitude().reshape(lead)
+
+
+def axis_angle_to_matrix_torch(aa: torch.Tensor) -> torch.Tensor:
+    """Torch version of :func:`axis_angle_to_matrix` (autograd- and GPU-friendly, via roma)."""
+    import roma
+
+    return roma.rotvec_to_rotmat(aa)
