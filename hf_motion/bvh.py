@@ -13,6 +13,7 @@ line by line, to name the offending line and frame.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class _Joint:
     offset: list[float]
     channels: list[str]
     end_site: list[float] | None = None
+    channels_line: int | None = None  # 0-based line of its CHANNELS, to catch a second one
 
 
 def _parse_hierarchy(lines: list[str], path: str) -> tuple[list[_Joint], int]:
@@ -118,7 +120,16 @@ def _parse_hierarchy(lines: list[str], path: str) -> tuple[list[_Joint], int]:
                 raise err(i - 1, f"joint {joints[stack[-1]].name!r} has unknown channels {bad}")
             if len(set(names)) != len(names):
                 raise err(i - 1, f"joint {joints[stack[-1]].name!r} repeats a channel: {names}")
+            if joints[stack[-1]].channels_line is not None:
+                raise err(
+                    i - 1,
+                    f"joint {joints[stack[-1]].name!r} already has CHANNELS (line "
+                    f"{joints[stack[-1]].channels_line + 1}); a '}}' may be missing or misplaced",
+                )
+            joints[stack[-1]].channels_line = i - 1
             joints[stack[-1]].channels = names
+        elif kw in ("Frames:", "Frame"):
+            raise err(i - 1, f"{kw!r} before any MOTION line (the MOTION keyword is missing)")
         elif kw == "MOTION":
             if stack:
                 raise err(i - 1, f"MOTION reached with {len(stack)} unclosed '{{'")
@@ -135,7 +146,8 @@ def _parse_hierarchy(lines: list[str], path: str) -> tuple[list[_Joint], int]:
 def _header_value(lines: list[str], i: int, key: str, path: str) -> tuple[str, int]:
     while i < len(lines) and not lines[i].strip():
         i += 1
-    if i >= len(lines) or not lines[i].strip().startswith(key):
+    # Case-insensitive: some exporters write "Frame time:".
+    if i >= len(lines) or not lines[i].strip().lower().startswith(key.lower()):
         raise BVHError(f"{path}, line {i + 1}: expected '{key}'")
     return lines[i].strip()[len(key):].strip(), i + 1
 
@@ -163,7 +175,10 @@ def _diagnose_rows(lines: list[str], start: int, n_frames: int, n_ch: int, path:
                 raise BVHError(f"{path}, line {li + 1} (frame {frame}): non-finite value {v!r}")
         frame += 1
     if frame < n_frames:
-        raise BVHError(f"{path}: header says {n_frames} frames but only {frame} motion rows follow (truncated?)")
+        raise BVHError(
+            f"{path}, line {len(lines)}: the file ends after {frame} motion rows, but the header says "
+            f"{n_frames} frames (truncated?)"
+        )
 
 
 def load_bvh(path: str | os.PathLike, scale: float = 0.01, labels: dict | None = None) -> Motion:
@@ -179,6 +194,8 @@ def load_bvh(path: str | os.PathLike, scale: float = 0.01, labels: dict | None =
         BVHError: naming the file and line (and frame) of anything malformed.
     """
     path = str(path)
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
     try:
         text = Path(path).read_text(encoding="utf-8", errors="strict")
     except UnicodeDecodeError as e:
@@ -201,16 +218,18 @@ def load_bvh(path: str | os.PathLike, scale: float = 0.01, labels: dict | None =
         raise BVHError(f"{path}, line {i - 1}: the file has no frames (Frames: {n_frames})")
 
     n_ch = sum(len(j.channels) for j in joints)
-    body = "\n".join(lines[i:])
-    try:
-        values = np.array(body.split(), dtype=np.float64)
-    except ValueError:
-        values = None
-    rows = [ln for ln in lines[i:] if ln.strip()]
-    if values is None or values.size != n_frames * n_ch or len(rows) != n_frames or not np.all(np.isfinite(values)):
+    rows = [parts for parts in (ln.split() for ln in lines[i:]) if parts]
+    data = None
+    # Check every row's length, not just the total: a short row followed by a long one would
+    # otherwise shift all later values into the wrong channels without any error.
+    if len(rows) == n_frames and all(len(r) == n_ch for r in rows):
+        try:
+            data = np.array(rows, dtype=np.float64).reshape(n_frames, n_ch)
+        except ValueError:
+            data = None
+    if data is None or not np.all(np.isfinite(data)):
         _diagnose_rows(lines, i, n_frames, n_ch, path)
         raise BVHError(f"{path}: motion block does not match the header ({n_frames} frames x {n_ch} channels)")
-    data = values.reshape(n_frames, n_ch)
 
     J = len(joints)
     offsets = np.array([j.offset for j in joints], dtype=np.float64) * scale
@@ -223,7 +242,7 @@ def load_bvh(path: str | os.PathLike, scale: float = 0.01, labels: dict | None =
         col += len(jt.channels)
         for c, axis in _POS.items():
             if c in cols:
-                translations[:, k, axis] = data[:, cols[c]] * scale
+                translations[:, k, axis] = data[:, cols[c]] * scale if k < 2 else translations[:, k, axis]
                 any_child_pos |= k > 0
         rot = [c for c in jt.channels if c in _ROT]
         if rot:
@@ -264,7 +283,8 @@ def save_bvh(motion: Motion, path: str | os.PathLike, scale: float = 0.01, preci
 
     Channel layouts kept from :func:`load_bvh` are reused; otherwise the root gets 6 channels and
     other joints 3 (ZXY), plus position channels on every joint if the motion has
-    ``local_translations``. The write is atomic (temporary file, then rename).
+    ``local_translations``. Joints with one or two rotation channels are written with all three.
+    The write is atomic (temporary file, then rename).
     """
     sk = motion.skeleton
     J = sk.num_joints
@@ -275,13 +295,26 @@ def save_bvh(motion: Motion, path: str | os.PathLike, scale: float = 0.01, preci
             _DEFAULT_ROOT_CHANNELS if (j == 0 or with_pos) else _DEFAULT_CHANNELS for j in range(J)
         ]
     if motion.local_translations is not None:
-        missing = [sk.names[j] for j in range(1, J) if not any(c in _POS for c in channels[j])]
+        # Joints whose translation departs from their OFFSET at some frame need position channels.
+        local = motion.local_translations
+        missing = [
+            j for j in range(1, J)
+            if not any(c in _POS for c in channels[j]) and not np.array_equal(local[:, j], np.broadcast_to(sk.offsets[j], local[:, j].shape))
+        ]  # fmt: skip
         if missing:
-            # These joints' translations vary over time: they need position channels.
             channels = [list(c) for c in channels]
-            for j in range(1, J):
-                if sk.names[j] in missing:
-                    channels[j] = ["Xposition", "Yposition", "Zposition"] + [c for c in channels[j] if c in _ROT]
+            for j in missing:
+                channels[j] = ["Xposition", "Yposition", "Zposition"] + [c for c in channels[j] if c in _ROT]
+    # A joint read with fewer than three rotation channels is written with all three (the same
+    # rotation, missing axes appended as the reader pads them), so any rotation the motion holds
+    # is representable; a joint without rotation channels keeps that layout while it never rotates.
+    for j in range(J):
+        rot = [c for c in channels[j] if c in _ROT]
+        if len(rot) == 3 or (not rot and not np.any(motion.rotations[:, j])):
+            continue
+        missing = [f"{a}rotation" for a in "XYZ" if f"{a}rotation" not in rot]
+        channels = [list(c) for c in channels]
+        channels[j] = [c for c in channels[j] if c in _POS] + rot + missing
     children = [[] for _ in range(J)]
     for j in range(1, J):
         children[sk.parents[j]].append(j)
@@ -313,9 +346,10 @@ def save_bvh(motion: Motion, path: str | os.PathLike, scale: float = 0.01, preci
         eul = None
         if rot:
             order = "".join(_ROT[c] for c in rot)
-            if len(rot) < 3:
-                raise ValueError(f"cannot write joint {sk.names[j]!r} with only {len(rot)} rotation channels")
-            eul = axis_angle_to_euler(motion.rotations[:, j], order, degrees=True)
+            with warnings.catch_warnings():
+                # At gimbal lock scipy still returns a valid decomposition; the warning is noise here.
+                warnings.filterwarnings("ignore", message="Gimbal lock detected")
+                eul = axis_angle_to_euler(motion.rotations[:, j], order, degrees=True)
         r = 0
         for c in channels[j]:
             if c in _POS:

@@ -17,16 +17,28 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _usage() -> str:
+    lines = ["usage: hf-motion COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<16}{help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run 'hf-motion COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hf-motion", description="hf_motion command-line tools")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    for name, (module, help_) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.set_defaults(_module=module)
-        importlib.import_module(module).add_arguments(p)
-    args = parser.parse_args(argv)
-    return int(importlib.import_module(args._module).run(args) or 0)
+    """Entry point. Only the chosen command's module is imported (fast ``--help``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"hf-motion: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, help_ = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"hf-motion {name}", description=help_)
+    module.add_arguments(parser)
+    return int(module.run(parser.parse_args(rest)) or 0)
 
 
 if __name__ == "__main__":

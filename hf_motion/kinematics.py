@@ -15,7 +15,7 @@ import torch
 from .motion import Motion, MotionError
 from .rotations import axis_angle_to_matrix_torch
 
-__all__ = ["forward_kinematics", "global_transforms", "fk_tensors"]
+__all__ = ["forward_kinematics", "global_transforms", "fk_tensors", "canonicalize_positions"]
 
 
 def fk_tensors(
@@ -87,3 +87,24 @@ def forward_kinematics(
     if translations is None or parents is None:
         raise TypeError("forward_kinematics(tensor, ...) needs translations and parents")
     return fk_tensors(motion, translations, parents)[1]
+
+
+_AXIS = {"x": 0, "y": 1, "z": 2}
+
+
+def canonicalize_positions(
+    positions: np.ndarray, up_axis: str = "y", root: int = 0, frame: int | None = None
+) -> np.ndarray:
+    """Shift ``(T, J, 3)`` positions horizontally so the root is centred on the origin.
+
+    Subtracts the root joint's horizontal position averaged over the frames (``frame=None``, the
+    default: a window of locomotion then spans the box symmetrically) or at one ``frame``. The
+    vertical coordinate is kept, so height above the floor survives. This is the frame the
+    tokenizer's position box assumes.
+    """
+    positions = np.asarray(positions)
+    if positions.ndim != 3 or positions.shape[-1] != 3:
+        raise MotionError(f"positions must have shape (T, J, 3), got {positions.shape}")
+    shift = positions[:, root].mean(axis=0) if frame is None else positions[frame, root].copy()
+    shift[_AXIS[up_axis]] = 0.0
+    return positions - shift
