@@ -52,8 +52,20 @@ def fk_tensors(
     return torch.stack(glob_R, dim=-3), torch.stack(glob_p, dim=-2)
 
 
+def _check_rest_pose(motion: Motion) -> None:
+    # All-zero offsets put every joint on the root: the sign of a skeleton without a rest pose
+    # (e.g. AMASS loaded without a body model), never a real one.
+    if motion.num_joints > 1 and motion.local_translations is None and not np.any(motion.skeleton.offsets[1:]):
+        src = motion.labels.get("source", "this motion")
+        raise MotionError(
+            f"{src}: the skeleton has no rest offsets (all zero), so joint positions are unknown; "
+            "for AMASS, load it with body_model=<folder with SMPL model files>"
+        )
+
+
 def global_transforms(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
     """Global rotation matrices ``(T, J, 3, 3)`` and positions ``(T, J, 3)`` of a Motion (float64)."""
+    _check_rest_pose(motion)
     R, P = fk_tensors(
         torch.from_numpy(motion.rotations),
         torch.from_numpy(motion.translations()),
@@ -79,6 +91,7 @@ def forward_kinematics(
             still returned as numpy.
     """
     if isinstance(motion, Motion):
+        _check_rest_pose(motion)
         rot = torch.from_numpy(motion.rotations)
         tr = torch.from_numpy(motion.translations())
         if device is not None:
