@@ -242,7 +242,7 @@ def load_bvh(path: str | os.PathLike, scale: float = 0.01, labels: dict | None =
         col += len(jt.channels)
         for c, axis in _POS.items():
             if c in cols:
-                translations[:, k, axis] = data[:, cols[c]] * scale if k < 2 else translations[:, k, axis]
+                translations[:, k, axis] = data[:, cols[c]] * scale
                 any_child_pos |= k > 0
         rot = [c for c in jt.channels if c in _ROT]
         if rot:
@@ -298,9 +298,10 @@ def save_bvh(motion: Motion, path: str | os.PathLike, scale: float = 0.01, preci
         # Joints whose translation departs from their OFFSET at some frame need position channels.
         local = motion.local_translations
         missing = [
-            j for j in range(1, J)
-            if not any(c in _POS for c in channels[j]) and not np.array_equal(local[:, j], np.broadcast_to(sk.offsets[j], local[:, j].shape))
-        ]  # fmt: skip
+            j
+            for j in range(1, J)
+            if not any(c in _POS for c in channels[j]) and not np.all(local[:, j] == sk.offsets[j])
+        ]
         if missing:
             channels = [list(c) for c in channels]
             for j in missing:
@@ -334,7 +335,8 @@ def save_bvh(motion: Motion, path: str | os.PathLike, scale: float = 0.01, preci
             write_joint(c, depth + 1)
         if not children[j]:
             es = np.asarray(end_sites.get(sk.names[j], np.zeros(3))) / scale
-            out.extend([f"{ind}  End Site", f"{ind}  {{", f"{ind}    OFFSET {' '.join(fmt.format(v) for v in es)}", f"{ind}  }}"])
+            es_text = " ".join(fmt.format(v) for v in es)
+            out.extend([f"{ind}  End Site", f"{ind}  {{", f"{ind}    OFFSET {es_text}", f"{ind}  }}"])
         out.append(f"{ind}}}")
 
     write_joint(0, 0)
