@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("hf_motion.render", "draw a BVH file or decoded tokens as an animated GIF and a PNG strip"),
     "demo": ("hf_motion.demo", "tokenize the default data and print a summary"),
+    "build-dataset": ("hf_motion.datasets.command", "build tokenized multi-task training data from motion folders"),
 }
 
 

@@ -1,0 +1,882 @@
+"""From motion collections to M5's windowed multi-task token sequences, as a ``datasets.DatasetDict``.
+
+Per clip (in worker processes when ``num_proc > 1``): load, resample to ``config.fps``, keep
+``config.joints``, cut windows of ``config.window`` frames every ``config.stride`` frames, draw one
+task per window with the configured proportions, and tokenize every window of a task with *one*
+vectorised :meth:`~hf_motion.MotionTokenizer.encode_motion` call. The M5 tasks:
+
+========  ======  ==========================================================================
+task      token   text
+========  ======  ==========================================================================
+``acm``   ``>``   angle frames (angular causal modelling: next frame of joint angles)
+``pcm``   ``>``   position frames (positional causal modelling)
+``fk``    ``$``   angle frame, position frame, angle frame, ... (forward kinematics)
+``ik``    ``&``   the same interleaving (inverse kinematics)
+========  ======  ==========================================================================
+
+M5 uses one-second windows for FK/IK: the default ``window`` is 30 frames at 30 fps. Positions are
+canonicalised per window with :func:`hf_motion.kinematics.canonicalize_positions` (the up axis comes
+from the skeleton): the root's horizontal position averaged over the window (``"mean"``, the
+default, so a window of locomotion spans the box symmetrically) or at the window's first frame
+(``"first"``) is subtracted, so that positions fit the tokenizer's position box; values still
+outside it are clipped by the quantizer and counted in the build statistics.
+
+Clips are split into train/validation/test *by group* (:attr:`MotionClip.group`), so one group never
+lands on two sides; within a split, examples are shuffled with ``config.seed``. With
+``context_length`` set, each split's shuffled examples are concatenated and cut into rows of exactly
+that many tokens (the remainder is dropped, as in ``transformers``' ``run_clm``).
+
+Output columns, one example per row (``context_length=None``): ``input_ids``, ``attention_mask``,
+``task``, ``clip``, ``group``, ``source`` (file), ``start_frame``, ``num_frames``, ``fps`` and one
+column per label (a label named like a column gets a ``label_`` prefix). Rows are not padded: use
+``DataCollatorForLanguageModeling(tokenizer, mlm=False)``, which pads and makes ``labels``.
+Packed rows: ``input_ids``, ``attention_mask``, ``labels`` (a copy of ``input_ids``) and the list
+columns ``tasks``, ``clips``, ``groups`` of the examples each row spans.
+
+Results are cached as Arrow under a key over the config, tokenizer, file list (paths, sizes,
+modification times) and labels; the cache folder is written atomically, so an interrupted build
+leaves nothing a later run trusts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import multiprocessing
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..fileio import atomic_directory, atomic_write_text
+from .archive import default_cache_dir
+from .folders import MotionClip, MotionCollection, MotionDatasetError, MotionFolder, _extension_of, reader_kwargs_for
+
+__all__ = [
+    "MotionTask",
+    "MOTION_TASKS",
+    "MotionDatasetConfig",
+    "BuildStats",
+    "MotionDatasetBuild",
+    "MotionDatasetBuilder",
+    "build_motion_dataset",
+    "as_collection",
+    "assign_splits",
+    "MOTION_SOURCES",
+]
+
+logger = logging.getLogger(__name__)
+
+# Bump when the output layout changes, so old caches are not reused.
+_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MotionTask:
+    """One training task: its task token and which streams its text holds."""
+
+    name: str
+    token: str
+    angles: bool
+    positions: bool
+    description: str
+
+
+MOTION_TASKS: dict[str, MotionTask] = {
+    t.name: t
+    for t in (
+        MotionTask("acm", ">", True, False, "angular causal modelling: angle frames"),
+        MotionTask("pcm", ">", False, True, "positional causal modelling: position frames"),
+        MotionTask("fk", "$", True, True, "forward kinematics: interleaved angle and position frames"),
+        MotionTask("ik", "&", True, True, "inverse kinematics: interleaved angle and position frames"),
+    )
+}
+
+
+_CANONICALIZE = ("mean", "first", "none")
+
+
+def _parse_weights(spec: str | Mapping[str, float], what: str) -> dict[str, float]:
+    """``"a=0.5,b=0.5"`` or a mapping -> ``{name: float}``."""
+    if isinstance(spec, str):
+        out: dict[str, float] = {}
+        for item in spec.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if "=" not in item:
+                raise ValueError(f"{what}: expected name=weight pairs like 'acm=0.25,fk=0.75', got {item!r}")
+            k, v = item.split("=", 1)
+            try:
+                out[k.strip()] = float(v)
+            except ValueError:
+                raise ValueError(f"{what}: weight for {k.strip()!r} is not a number: {v!r}") from None
+        return out
+    return {str(k): float(v) for k, v in dict(spec).items()}
+
+
+@dataclass
+class MotionDatasetConfig:
+    """What to build.
+
+    Args:
+        tasks: task -> proportion of windows (``acm``, ``pcm``, ``fk``, ``ik``; normalised to sum 1),
+            or a string ``"acm=0.25,pcm=0.25,fk=0.25,ik=0.25"``. FK/IK examples hold twice the
+            tokens of ACM/PCM examples of the same window.
+        window: frames per example (at ``fps``); M5 uses one second for FK/IK.
+        stride: frames between window starts (default: ``window``, no overlap). Clips shorter
+            than ``window`` give no examples; a clip of ``T >= window`` frames gives
+            ``(T - window) // stride + 1`` windows.
+        fps: resample every clip to this rate first (``None``: keep each clip's rate). Rates
+            within 0.01% of it count as equal (BVH frame times are rounded) and are not resampled.
+        joints: registered joint subset name (see :data:`hf_motion.JOINT_SUBSETS`), list of joint
+            names, or ``None`` for every joint.
+        canonicalize: per window, subtract the root's horizontal position averaged over the window
+            (``"mean"``), at its first frame (``"first"``), or nothing (``"none"``).
+        context_length: pack examples into rows of exactly this many tokens (``None``: one
+            example per row).
+        splits: split name -> fraction of frames, assigned by group.
+        seed: drives task draws, split assignment and shuffling (same seed, same dataset).
+    """
+
+    tasks: dict[str, float] | str = field(default_factory=lambda: {"acm": 0.25, "pcm": 0.25, "fk": 0.25, "ik": 0.25})
+    window: int = 30
+    stride: int | None = None
+    fps: float | None = 30.0
+    joints: str | list[str] | None = "bandai-core"
+    canonicalize: str = "mean"
+    context_length: int | None = None
+    splits: dict[str, float] | str = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        tasks = _parse_weights(self.tasks, "tasks")
+        unknown = sorted(set(tasks) - set(MOTION_TASKS))
+        if unknown:
+            raise ValueError(f"unknown tasks {unknown}; known tasks: {list(MOTION_TASKS)}")
+        if any(not math.isfinite(v) or v < 0 for v in tasks.values()) or sum(tasks.values()) <= 0:
+            raise ValueError(f"task proportions must be non-negative with a positive sum, got {tasks}")
+        total = sum(tasks.values())
+        self.tasks = {k: v / total for k, v in tasks.items() if v > 0}
+        splits = _parse_weights(self.splits, "splits")
+        if any(not math.isfinite(v) or v < 0 for v in splits.values()) or sum(splits.values()) <= 0:
+            raise ValueError(f"split fractions must be non-negative with a positive sum, got {splits}")
+        total = sum(splits.values())
+        self.splits = {k: v / total for k, v in splits.items() if v > 0}
+        for name, value, low in (("window", self.window, 1), ("stride", self.stride, 1), ("context_length", self.context_length, 2)):
+            if value is None:
+                continue
+            if isinstance(value, bool) or int(value) != value or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        self.window = int(self.window)
+        self.stride = int(self.stride) if self.stride is not None else self.window
+        self.context_length = int(self.context_length) if self.context_length is not None else None
+        if self.fps is not None:
+            self.fps = float(self.fps)
+            if not (math.isfinite(self.fps) and self.fps > 0):
+                raise ValueError(f"fps must be a positive number or None, got {self.fps}")
+        if isinstance(self.joints, (list, tuple)):
+            self.joints = [str(j) for j in self.joints]
+            if not self.joints:
+                raise ValueError("joints: an empty list; use None for every joint")
+        elif self.joints is not None and not isinstance(self.joints, str):
+            raise ValueError(f"joints must be a subset name, a list of joint names or None, got {self.joints!r}")
+        if isinstance(self.joints, str):
+            from ..skeletons import resolve_joint_subset
+
+            resolve_joint_subset(self.joints)  # unknown names fail now, not per clip
+        self.seed = int(self.seed)
+        if isinstance(self.canonicalize, bool):
+            self.canonicalize = "mean" if self.canonicalize else "none"
+        if self.canonicalize not in _CANONICALIZE:
+            raise ValueError(f"canonicalize must be one of {list(_CANONICALIZE)}, got {self.canonicalize!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "MotionDatasetConfig":
+        """From a mapping (e.g. a YAML file); unknown keys raise, listing the known ones."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown dataset config keys {unknown}; known keys: {sorted(known)}")
+        return cls(**dict(d))
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> "MotionDatasetConfig":
+        import yaml
+
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ValueError(f"cannot read dataset config {path}: {e}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"dataset config {path}: expected a mapping of options, got {type(data).__name__}")
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"dataset config {path}: {e}") from None
+
+
+# ------------------------------------------------------------------ statistics
+
+
+@dataclass
+class BuildStats:
+    """What a build produced (printed by ``hf-motion build-dataset``)."""
+
+    clips: int = 0
+    clips_used: int = 0
+    clips_too_short: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    frames: int = 0
+    windows: int = 0
+    tokens: int = 0
+    windows_per_task: dict[str, int] = field(default_factory=dict)
+    tokens_per_task: dict[str, int] = field(default_factory=dict)
+    split_rows: dict[str, int] = field(default_factory=dict)
+    split_tokens: dict[str, int] = field(default_factory=dict)
+    split_groups: dict[str, int] = field(default_factory=dict)
+    split_clips: dict[str, int] = field(default_factory=dict)
+    position_values: int = 0
+    position_values_clipped: int = 0
+    context_length: int | None = None
+    dropped_tokens: int = 0
+    seconds: float = 0.0
+    from_cache: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "BuildStats":
+        d = dict(d)
+        d["skipped"] = [tuple(x) for x in d.get("skipped", [])]
+        return cls(**d)
+
+    def summary(self) -> str:
+        lines = [
+            f"clips: {self.clips_used} used of {self.clips}"
+            + (f", {len(self.skipped)} skipped (unreadable)" if self.skipped else "")
+            + (f", {self.clips_too_short} shorter than the window" if self.clips_too_short else ""),
+            f"frames: {self.frames:,}   windows: {self.windows:,}   tokens: {self.tokens:,}",
+            "per task: "
+            + ", ".join(
+                f"{t} {self.windows_per_task.get(t, 0):,} windows / {self.tokens_per_task.get(t, 0):,} tokens"
+                for t in self.windows_per_task
+            ),
+            "splits: "
+            + ", ".join(
+                f"{s} {self.split_rows[s]:,} rows / {self.split_tokens[s]:,} tokens "
+                f"({self.split_clips[s]} clips, {self.split_groups[s]} groups)"
+                for s in self.split_rows
+            ),
+        ]
+        if self.context_length:
+            lines.append(f"packed to {self.context_length} tokens per row ({self.dropped_tokens:,} remainder tokens dropped)")
+        if self.position_values:
+            frac = self.position_values_clipped / self.position_values
+            lines.append(
+                f"position values outside the tokenizer box (clipped): {self.position_values_clipped:,} "
+                f"of {self.position_values:,} ({100 * frac:.3f}%)"
+            )
+        for path, err in self.skipped:
+            lines.append(f"skipped {path}: {err}")
+        if self.from_cache:
+            lines.append("(loaded from cache)")
+        return "\n".join(lines)
+
+
+@dataclass
+class MotionDatasetBuild:
+    """The result of :meth:`MotionDatasetBuilder.build`."""
+
+    dataset: Any  # datasets.DatasetDict
+    stats: BuildStats
+    cache_path: Path | None = None
+
+
+# ------------------------------------------------------------------ sources
+
+
+def _bandai_source(spec: str, **kwargs: Any) -> MotionCollection:
+    from .bandai import BANDAI_SUBSETS, bandai_namco
+
+    subsets = spec.split(",") if spec else list(BANDAI_SUBSETS)
+    return bandai_namco(subsets=subsets, on_error=kwargs.get("on_error", "raise"))
+
+
+#: Named sources usable wherever a folder is (``"bandai-namco"`` or ``"bandai-namco:dataset-1"``).
+MOTION_SOURCES = {"bandai-namco": _bandai_source}
+
+
+def as_collection(
+    sources: MotionCollection | str | os.PathLike | Iterable[MotionCollection | str | os.PathLike],
+    pattern: str | Sequence[str] = "**/*.bvh",
+    group_by: str = "clip",
+    reader_kwargs: Mapping[str, Any] | None = None,
+    on_error: str = "raise",
+) -> MotionCollection:
+    """One :class:`MotionCollection` from collections, folders, single files or named sources.
+
+    Folders become :class:`MotionFolder` (``pattern``, ``group_by``, ``reader_kwargs`` apply);
+    with several folders each one's clip ids are prefixed by its name. A named source is
+    ``name[:options]`` from :data:`MOTION_SOURCES` (``bandai-namco:dataset-1,dataset-2``).
+    """
+    if isinstance(sources, (MotionCollection, str, os.PathLike)):
+        sources = [sources]
+    sources = list(sources)
+    if not sources:
+        raise MotionDatasetError("no motion sources given")
+    folders = [s for s in sources if not isinstance(s, MotionCollection) and Path(s).is_dir()]
+    prefix = len(folders) > 1
+    parts: list[MotionCollection] = []
+    for src in sources:
+        if isinstance(src, MotionCollection):
+            parts.append(src)
+            continue
+        text = os.fspath(src)
+        name, _, opts = text.partition(":")
+        path = Path(text).expanduser()
+        if name in MOTION_SOURCES and not path.exists():
+            parts.append(MOTION_SOURCES[name](opts, on_error=on_error))
+        elif path.is_dir():
+            parts.append(
+                MotionFolder(
+                    path,
+                    pattern=pattern,
+                    group_by=group_by,
+                    reader_kwargs=reader_kwargs,
+                    name=path.resolve().name if prefix else None,
+                    on_error=on_error,
+                )
+            )
+        elif path.is_file():
+            clip_id = path.stem
+            kwargs = reader_kwargs_for(reader_kwargs, _extension_of(path) or path.suffix)
+            parts.append(MotionCollection([MotionClip(str(path.resolve()), clip_id, clip_id, {}, kwargs)]))
+        else:
+            raise MotionDatasetError(
+                f"motion source {text!r} is neither a folder, a file nor a named source ({sorted(MOTION_SOURCES)})"
+            )
+    return parts[0] if len(parts) == 1 else MotionCollection.concat(parts)
+
+
+# ------------------------------------------------------------------ splits
+
+
+def assign_splits(group_weights: Mapping[str, float], fractions: Mapping[str, float], seed: int = 0) -> dict[str, str]:
+    """Map each group to a split so that split weights approach ``fractions``.
+
+    Groups are visited in a seeded random order; each goes to the split that is least full
+    relative to its target (so with at least as many groups as splits, none is empty).
+    """
+    names = list(fractions)
+    targets = np.array([fractions[n] for n in names], dtype=np.float64)
+    filled = np.zeros(len(names))
+    groups = sorted(group_weights)
+    order = np.random.default_rng(seed).permutation(len(groups))
+    out: dict[str, str] = {}
+    for i in order:
+        k = int(np.argmin(filled / targets))
+        out[groups[i]] = names[k]
+        filled[k] += max(float(group_weights[groups[i]]), 1e-9)
+    return out
+
+
+# ------------------------------------------------------------------ per-clip work
+
+
+def _stable_int(text: str) -> int:
+    """A hash of ``text`` that does not change between runs (unlike ``hash``)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+@dataclass
+class _Plan:
+    """What a worker needs besides the clip (sent once per worker)."""
+
+    tokenizer: Any
+    window: int
+    stride: int
+    fps: float | None
+    joints: str | list[str] | None
+    canonicalize: str
+    seed: int
+    task_names: list[str]
+    task_probs: np.ndarray
+
+
+_WORKER_PLAN: _Plan | None = None
+
+
+def _init_worker(plan: _Plan) -> None:
+    global _WORKER_PLAN
+    _WORKER_PLAN = plan
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # one process per core; no oversubscription
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _encode_clip(clip: MotionClip, plan: _Plan) -> dict[str, Any]:
+    """Load one clip and tokenize all its windows (one ``encode_motion`` call per task)."""
+    from ..kinematics import canonicalize_positions
+
+    tok = plan.tokenizer
+    motion = clip.load()
+    # BVH frame times are rounded (0.0333333 s): rates within 0.01% are the same rate.
+    if plan.fps is not None and not math.isclose(motion.fps, plan.fps, rel_tol=1e-4):
+        from ..resample import resample_motion
+
+        motion = resample_motion(motion, plan.fps)
+    if plan.joints is not None:
+        from ..skeletons import resolve_joint_subset
+
+        # The identity subset is skipped: select_joints would run FK for nothing.
+        if resolve_joint_subset(plan.joints, motion.skeleton) != motion.skeleton.names:
+            motion = motion.select_joints(plan.joints)
+    T, J = motion.num_frames, motion.num_joints
+    W, S = plan.window, plan.stride
+    out: dict[str, Any] = {"frames": T, "fps": motion.fps, "error": None, "pos_values": 0, "pos_clipped": 0}
+    if T < W:
+        out.update(starts=np.zeros(0, np.int32), tasks=np.zeros(0, np.int8), tokens=np.zeros(0, np.int32), lengths=np.zeros(0, np.int64))
+        return out
+    starts = np.arange(0, T - W + 1, S)
+    # Seeded by clip id, not position in the list: the draw survives reordering and num_proc.
+    rng = np.random.default_rng([plan.seed, _stable_int(clip.clip_id)])
+    tasks = rng.choice(len(plan.task_names), size=len(starts), p=plan.task_probs).astype(np.int8)
+    specs = [MOTION_TASKS[n] for n in plan.task_names]
+    positions = motion.positions() if any(specs[k].positions for k in np.unique(tasks)) else None
+    up = motion.skeleton.up_axis
+    lengths = np.zeros(len(starts), np.int64)
+    pieces: dict[int, np.ndarray] = {}
+    bos, eos = tok.bos_token_id, tok.eos_token_id
+    pq = tok.position_quantizer
+    for k, spec in enumerate(specs):
+        sel = np.flatnonzero(tasks == k)
+        if not sel.size:
+            continue
+        frames = (starts[sel, None] + np.arange(W)).reshape(-1)
+        angles = motion.rotations[frames] if spec.angles else None
+        pos = None
+        if spec.positions:
+            pos = positions[frames].reshape(len(sel), W, J, 3)
+            if plan.canonicalize != "none":
+                frame = 0 if plan.canonicalize == "first" else None
+                pos = np.stack([canonicalize_positions(p, up, frame=frame) for p in pos])
+            pos = pos.reshape(-1, J, 3)
+            out["pos_values"] += pos.size
+            out["pos_clipped"] += int(np.count_nonzero((pos < pq.low) | (pos > pq.high)))
+        with warnings.catch_warnings():
+            # Clipped positions are counted above and reported once per build, not per call.
+            warnings.simplefilter("ignore", UserWarning)
+            ids = tok.encode_motion(angles=angles, positions=pos, task=spec.token)
+        n = len(sel)
+        body = ids[2:-1]
+        if ids[0] != bos or ids[1] != tok.task_token_ids[spec.token] or ids[-1] != eos or body.size % n:
+            raise RuntimeError(
+                "MotionTokenizer.encode_motion returned an unexpected layout (expected [bos, task, frames..., eos]); "
+                "the dataset builder needs updating"
+            )
+        rows = body.reshape(n, -1)
+        ex = np.empty((n, rows.shape[1] + 3), np.int32)
+        ex[:, 0], ex[:, 1], ex[:, 2:-1], ex[:, -1] = bos, ids[1], rows, eos
+        pieces[k] = ex
+        lengths[sel] = ex.shape[1]
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    tokens = np.empty(int(offsets[-1]), np.int32)
+    for k, ex in pieces.items():
+        sel = np.flatnonzero(tasks == k)
+        idx = offsets[sel, None] + np.arange(ex.shape[1])
+        tokens[idx] = ex
+    out.update(starts=starts.astype(np.int32), tasks=tasks, tokens=tokens, lengths=lengths)
+    return out
+
+
+def _preload_lazy_imports() -> None:
+    """Import what the per-clip work imports lazily (roma pulls in parts of torch: ~1 s), once in
+    the parent, so that forked workers inherit it instead of each paying for it."""
+    import importlib
+
+    for name in ("roma", "hf_motion.resample"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - optional
+            pass
+
+
+def _encode_clip_safe(item: tuple[int, MotionClip]) -> tuple[int, dict[str, Any]]:
+    index, clip = item
+    plan = _WORKER_PLAN
+    assert plan is not None, "worker not initialised"
+    try:
+        return index, _encode_clip(clip, plan)
+    except Exception as e:  # reported by file name in the parent (skipped with skip_bad)
+        msg = str(e)
+        if clip.path not in msg:
+            msg = f"{clip.path}: {msg}"
+        return index, {"error": f"{type(e).__name__}: {msg}"}
+
+
+# ------------------------------------------------------------------ the builder
+
+
+def _tokenizer_fingerprint(tok: Any) -> str:
+    h = hashlib.sha256(type(tok).__name__.encode())
+    h.update(json.dumps(getattr(tok, "quantization", None), sort_keys=True, default=str).encode())
+    h.update(json.dumps(sorted(tok.get_vocab().items())).encode())
+    return h.hexdigest()
+
+
+_RESERVED_COLUMNS = (
+    "input_ids", "attention_mask", "labels", "task", "clip", "group", "source", "start_frame", "num_frames", "fps",
+)  # fmt: skip
+
+
+class MotionDatasetBuilder:
+    """Builds M5 multi-task token datasets from motion collections.
+
+    Args:
+        config: a :class:`MotionDatasetConfig` (defaults if None).
+        tokenizer: a :class:`~hf_motion.MotionTokenizer` (M5 defaults if None).
+
+    Example::
+
+        from hf_motion.datasets import MotionDatasetBuilder, MotionDatasetConfig, bandai_namco
+        build = MotionDatasetBuilder(MotionDatasetConfig(window=30, context_length=1024)).build(
+            bandai_namco(), num_proc=4)
+        print(build.stats.summary()); build.dataset["train"]
+    """
+
+    def __init__(self, config: MotionDatasetConfig | None = None, tokenizer: Any = None) -> None:
+        if tokenizer is None:
+            from ..tokenizer import MotionTokenizer
+
+            tokenizer = MotionTokenizer()
+        if not hasattr(tokenizer, "encode_motion"):
+            raise TypeError(f"tokenizer must be a MotionTokenizer (with encode_motion), got {type(tokenizer).__name__}")
+        self.config = config if config is not None else MotionDatasetConfig()
+        self.tokenizer = tokenizer
+
+    def cache_key(self, collection: MotionCollection, skip_bad: bool = False) -> str:
+        """Hash of everything the output depends on (config, tokenizer, files and their mtimes, labels)."""
+        from .. import __version__
+
+        rec = {
+            "format": _FORMAT_VERSION,
+            "hf_motion": __version__,
+            "config": self.config.to_dict(),
+            "tokenizer": _tokenizer_fingerprint(self.tokenizer),
+            "files": collection.fingerprint(),
+            "skip_bad": bool(skip_bad),
+        }
+        return hashlib.sha256(json.dumps(rec, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+    def build(
+        self,
+        sources: Any,
+        num_proc: int | None = None,
+        cache_dir: str | os.PathLike | bool | None = None,
+        skip_bad: bool = False,
+        progress: bool = True,
+    ) -> MotionDatasetBuild:
+        """Build (or load from cache) the dataset.
+
+        Args:
+            sources: a :class:`MotionCollection`, folder, file, named source, or a list of them
+                (see :func:`as_collection`).
+            num_proc: worker processes for loading and tokenizing (default: CPU count, at most 8).
+                The output does not depend on it.
+            cache_dir: Arrow cache root (default ``$HF_MOTION_CACHE/datasets`` or
+                ``~/.cache/hf_motion/datasets``); ``False`` disables caching.
+            skip_bad: skip (and report by name) files that cannot be read; otherwise the first
+                one stops the build with a :class:`MotionDatasetError` naming it.
+            progress: show a progress bar.
+        """
+        import datasets
+
+        t0 = time.perf_counter()
+        collection = as_collection(sources, on_error="skip" if skip_bad else "raise")
+        if not len(collection):
+            raise MotionDatasetError("the motion collection is empty")
+        cache_path = None
+        key = self.cache_key(collection, skip_bad)
+        if cache_dir is not False:
+            root = Path(cache_dir).expanduser() if cache_dir not in (None, True) else default_cache_dir() / "datasets"
+            cache_path = root / key
+            cached = self._load_cached(cache_path)
+            if cached is not None:
+                return cached
+        dataset, stats = self._build_in_memory(collection, num_proc, skip_bad, progress, key)
+        if cache_path is not None:
+            # Written under a temporary name and renamed when complete: a crash leaves no trusted cache.
+            with atomic_directory(cache_path, overwrite=True) as tmp:
+                dataset.save_to_disk(str(tmp))
+                stats.seconds = time.perf_counter() - t0
+                atomic_write_text(tmp / "build_info.json", json.dumps(self.build_info(stats), indent=1, default=str))
+            dataset = datasets.load_from_disk(str(cache_path))
+        stats.seconds = time.perf_counter() - t0
+        return MotionDatasetBuild(dataset, stats, cache_path)
+
+    def build_info(self, stats: BuildStats) -> dict[str, Any]:
+        """Provenance written beside a built dataset: versions, config, tokenizer settings, statistics."""
+        from .. import __version__
+
+        return {
+            "hf_motion": __version__,
+            "config": self.config.to_dict(),
+            "tokenizer": getattr(self.tokenizer, "quantization", None),
+            "stats": stats.to_dict(),
+        }
+
+    def _load_cached(self, path: Path) -> MotionDatasetBuild | None:
+        import datasets
+
+        info_file = path / "build_info.json"
+        if not info_file.is_file():
+            return None
+        try:
+            stats = BuildStats.from_dict(json.loads(info_file.read_text(encoding="utf-8"))["stats"])
+            dataset = datasets.load_from_disk(str(path))
+        except Exception as e:  # a damaged cache is rebuilt, never trusted
+            logger.warning("ignoring damaged dataset cache %s (%s); rebuilding", path, e)
+            return None
+        stats.from_cache = True
+        logger.info("loaded motion dataset from cache %s", path)
+        return MotionDatasetBuild(dataset, stats, path)
+
+    # -------------------------------------------------------------- internals
+    def _plan(self) -> _Plan:
+        c = self.config
+        names = list(c.tasks)
+        return _Plan(self.tokenizer, c.window, c.stride, c.fps, c.joints, c.canonicalize, c.seed, names,
+                     np.array([c.tasks[n] for n in names], dtype=np.float64))  # fmt: skip
+
+    def _run_clips(self, clips: list[MotionClip], num_proc: int | None, skip_bad: bool, progress: bool, stats: BuildStats):
+        from tqdm.auto import tqdm
+
+        plan = self._plan()
+        if num_proc is None:
+            num_proc = min(os.cpu_count() or 1, 8)
+        num_proc = max(1, min(int(num_proc), len(clips)))
+        results: list[dict[str, Any] | None] = [None] * len(clips)
+        items = list(enumerate(clips))
+        bar = tqdm(total=len(clips), desc="tokenizing motion clips", unit="clip", disable=not progress)
+        pool = None
+        try:
+            if num_proc == 1:
+                _init_worker(plan)
+                it = map(_encode_clip_safe, items)
+            else:
+                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+                if method == "fork":
+                    _preload_lazy_imports()
+                pool = multiprocessing.get_context(method).Pool(num_proc, initializer=_init_worker, initargs=(plan,))
+                it = pool.imap(_encode_clip_safe, items, chunksize=2)
+            frames = 0
+            for index, res in it:
+                bar.update(1)
+                if res.get("error"):
+                    if not skip_bad:
+                        raise MotionDatasetError(
+                            f"cannot read motion file {clips[index].path}: {res['error']}\n"
+                            "(pass skip_bad=True, or --skip-bad on the command line, to skip unreadable files)"
+                        )
+                    logger.warning("skipping %s: %s", clips[index].path, res["error"])
+                    stats.skipped.append((clips[index].path, res["error"]))
+                    continue
+                results[index] = res
+                frames += res["frames"]
+                bar.set_postfix(frames=f"{frames:,}", refresh=False)
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+        return results
+
+    def _build_in_memory(self, collection: MotionCollection, num_proc: int | None, skip_bad: bool, progress: bool, key: str):
+        import datasets
+        import pyarrow as pa
+        from datasets.table import InMemoryTable
+
+        cfg = self.config
+        clips = list(collection)
+        stats = BuildStats(clips=len(clips) + len(collection.skipped), skipped=list(collection.skipped))
+        results = self._run_clips(clips, num_proc, skip_bad, progress, stats)
+        used = [i for i, r in enumerate(results) if r is not None]
+        if not used:
+            raise MotionDatasetError(f"no clip could be read ({len(stats.skipped)} skipped); see the errors above")
+        task_names = list(cfg.tasks)
+
+        # Example table: clip-major, window start order.
+        ex_clip = np.concatenate([np.full(len(results[i]["starts"]), i, np.int64) for i in used])
+        ex_start = np.concatenate([results[i]["starts"] for i in used]).astype(np.int64)
+        ex_task = np.concatenate([results[i]["tasks"] for i in used]).astype(np.int64)
+        ex_len = np.concatenate([results[i]["lengths"] for i in used]).astype(np.int64)
+        tokens = np.concatenate([results[i]["tokens"] for i in used])
+        for i in used:
+            results[i]["tokens"] = None  # the copy above is the only one kept
+        ex_off = np.concatenate([[0], np.cumsum(ex_len)[:-1]]).astype(np.int64)
+
+        stats.clips_used = len(used)
+        stats.clips_too_short = sum(1 for i in used if len(results[i]["starts"]) == 0)
+        stats.frames = int(sum(results[i]["frames"] for i in used))
+        stats.windows = int(len(ex_clip))
+        stats.tokens = int(tokens.size)
+        stats.position_values = int(sum(results[i]["pos_values"] for i in used))
+        stats.position_values_clipped = int(sum(results[i]["pos_clipped"] for i in used))
+        for k, name in enumerate(task_names):
+            stats.windows_per_task[name] = int(np.count_nonzero(ex_task == k))
+            stats.tokens_per_task[name] = int(ex_len[ex_task == k].sum())
+        if stats.windows == 0:
+            raise MotionDatasetError(
+                f"no windows: all {len(used)} clips are shorter than window={cfg.window} frames at fps={cfg.fps}"
+            )
+        if stats.position_values_clipped:
+            frac = stats.position_values_clipped / stats.position_values
+            worst = max(used, key=lambda i: results[i]["pos_clipped"])
+            warnings.warn(
+                f"{stats.position_values_clipped} of {stats.position_values} position values ({100 * frac:.3f}%) "
+                f"fell outside the tokenizer's position box and were clipped (most in {clips[worst].path}); "
+                "a shorter window or a wider position quantizer keeps them",
+                stacklevel=3,
+            )
+
+        # Splits by group, weighted by frames.
+        weights: dict[str, float] = {}
+        for i in used:
+            weights[clips[i].group] = weights.get(clips[i].group, 0.0) + results[i]["frames"]
+        split_of_group = assign_splits(weights, cfg.splits, cfg.seed)
+        clip_split = {i: split_of_group[clips[i].group] for i in used}
+
+        # Per-clip column values, gathered per example with Arrow ``take``.
+        n_clips = len(clips)
+        clip_cols: dict[str, pa.Array] = {
+            "clip": pa.array([c.clip_id for c in clips], pa.string()),
+            "group": pa.array([c.group for c in clips], pa.string()),
+            "source": pa.array([c.path for c in clips], pa.string()),
+            "fps": pa.array([float(results[i]["fps"]) if results[i] else float("nan") for i in range(n_clips)], pa.float32()),
+        }
+        for key in collection.label_keys:
+            values = [c.labels.get(key) for c in clips]
+            try:
+                arr = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arr = pa.array([None if v is None else str(v) for v in values], pa.string())
+            if pa.types.is_null(arr.type):
+                continue
+            col = key if key not in _RESERVED_COLUMNS and key not in clip_cols else f"label_{key}"
+            clip_cols[col] = arr
+        task_arr = pa.array(task_names, pa.string())
+
+        splits: dict[str, datasets.Dataset] = {}
+        ex_split = np.array([clip_split[c] for c in ex_clip.tolist()], dtype=object) if len(ex_clip) else np.zeros(0, object)
+        for s_index, split in enumerate(cfg.splits):
+            members = np.flatnonzero(ex_split == split)
+            order = members[np.random.default_rng([cfg.seed, s_index]).permutation(len(members))]
+            lens = ex_len[order]
+            new_off = np.concatenate([[0], np.cumsum(lens)])
+            # Slices, not a fancy index: an int64 index array would be twice the tokens' size.
+            flat = np.concatenate([tokens[o : o + n] for o, n in zip(ex_off[order].tolist(), lens.tolist())] or [tokens[:0]])
+            split_clips = sorted({int(c) for c in ex_clip[order]})
+            stats.split_clips[split] = len(split_clips)
+            stats.split_groups[split] = len({clips[c].group for c in split_clips})
+            if cfg.context_length is None:
+                table = self._example_table(flat, new_off, order, ex_clip, ex_start, ex_task, clip_cols, task_arr)
+            else:
+                table, dropped = self._packed_table(flat, new_off, order, ex_clip, ex_task, clip_cols, task_arr)
+                stats.dropped_tokens += dropped
+            stats.split_rows[split] = table.num_rows
+            stats.split_tokens[split] = _count_tokens(table)
+            # An explicit fingerprint: otherwise datasets hashes (and copies) the whole table.
+            fingerprint = hashlib.sha256(f"{key}:{split}".encode()).hexdigest()[:16]
+            splits[split] = datasets.Dataset(InMemoryTable(table), split=datasets.NamedSplit(split), fingerprint=fingerprint)
+        stats.context_length = cfg.context_length
+        return datasets.DatasetDict(splits), stats
+
+    def _example_table(self, flat, offsets, order, ex_clip, ex_start, ex_task, clip_cols, task_arr):
+        import pyarrow as pa
+
+        take = pa.array(ex_clip[order])
+        cols = {
+            "input_ids": _list_array(offsets, flat.astype(np.int32, copy=False)),
+            "attention_mask": _list_array(offsets, np.ones(flat.size, np.int8)),
+            "task": task_arr.take(pa.array(ex_task[order])),
+        }
+        for name in ("clip", "group", "source"):
+            cols[name] = clip_cols[name].take(take)
+        cols["start_frame"] = pa.array(ex_start[order].astype(np.int32))
+        cols["num_frames"] = pa.array(np.full(len(order), self.config.window, np.int32))
+        cols["fps"] = clip_cols["fps"].take(take)
+        for name, arr in clip_cols.items():
+            if name not in cols:
+                cols[name] = arr.take(take)
+        return pa.table(cols)
+
+    def _packed_table(self, flat, offsets, order, ex_clip, ex_task, clip_cols, task_arr):
+        import pyarrow as pa
+
+        L = self.config.context_length
+        n_rows = flat.size // L
+        dropped = int(flat.size - n_rows * L)
+        ids = flat[: n_rows * L]
+        row_off = np.arange(n_rows + 1, dtype=np.int64) * L
+        starts = offsets[:-1]
+        # Examples overlapping row r: from the one holding token r*L to the one holding token (r+1)*L-1.
+        first = np.searchsorted(starts, np.arange(n_rows) * L, side="right") - 1
+        last = np.searchsorted(starts, np.arange(1, n_rows + 1) * L - 1, side="right") - 1
+        counts = last - first + 1
+        list_off = np.concatenate([[0], np.cumsum(counts)])
+        which = np.repeat(first, counts) + (np.arange(list_off[-1]) - np.repeat(list_off[:-1], counts))
+        ex = order[which]
+        lo = pa.array(list_off.astype(np.int32))
+        cols = {
+            "input_ids": _list_array(row_off, ids),
+            "attention_mask": _list_array(row_off, np.ones(ids.size, np.int8)),
+            "labels": _list_array(row_off, ids.copy()),
+            "tasks": pa.ListArray.from_arrays(lo, task_arr.take(pa.array(ex_task[ex]))),
+            "clips": pa.ListArray.from_arrays(lo, clip_cols["clip"].take(pa.array(ex_clip[ex]))),
+            "groups": pa.ListArray.from_arrays(lo, clip_cols["group"].take(pa.array(ex_clip[ex]))),
+        }
+        return pa.table(cols), dropped
+
+
+def _list_array(offsets: np.ndarray, values: np.ndarray):
+    """An Arrow list column from numpy offsets and flat values (large lists past 2**31 values)."""
+    import pyarrow as pa
+
+    if offsets[-1] < 2**31:
+        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
+    return pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), pa.array(values))
+
+
+def _count_tokens(table) -> int:
+    import pyarrow.compute as pc
+
+    return int(pc.sum(pc.list_value_length(table.column("input_ids"))).as_py() or 0)
+
+
+def build_motion_dataset(
+    sources: Any,
+    config: MotionDatasetConfig | None = None,
+    tokenizer: Any = None,
+    **build_kwargs: Any,
+):
+    """Build a ``datasets.DatasetDict`` of M5 multi-task token sequences (see :class:`MotionDatasetBuilder`).
+
+    ``build_kwargs`` go to :meth:`MotionDatasetBuilder.build` (``num_proc``, ``cache_dir``,
+    ``skip_bad``, ``progress``).
+    """
+    return MotionDatasetBuilder(config, tokenizer).build(sources, **build_kwargs).dataset

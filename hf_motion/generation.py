@@ -1,0 +1,433 @@
+"""Constrained generation of motion text, and :func:`predict` (context motion -> predicted motion).
+
+:class:`MotionLogitsProcessor` keeps every generated sequence decodable: at each step only the
+tokens that are valid in the current slot of the M5 layout get a finite score:
+
+* after ``<bos>``: a task token; after the task token: the frame separator;
+* inside a frame: the alphabet of the slot (angle or position frame, and for ``digits == 2`` the
+  coarse or fine digit);
+* after the last value of a frame: the separator (or ``<eos>``);
+* after ``<eos>`` (finished rows): ``<eos>``.
+
+The frame width (number of joints) is read from the prompt's first complete frame. The kind of
+each new frame follows the prompt: if its first two frames differ (interleaved FK/IK text), kinds
+alternate; if they agree they stay constant; with a single prompt frame, FK/IK tasks (``$``,
+``&``) alternate and causal text (``>``) keeps the kind.
+
+Per step the work is a few vectorised tensor operations and one lookup into a precomputed
+``(states, vocab)`` mask, so it runs on the model's device without Python loops over the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from transformers import LogitsProcessor, LogitsProcessorList
+
+from .kinematics import canonicalize_positions
+from .motion import Motion, MotionError
+
+__all__ = ["MotionLogitsProcessor", "MotionPromptError", "predict"]
+
+_ANGLE, _POSITION = 1, 2  # MotionTokenizer.token_kinds codes
+
+
+class MotionPromptError(ValueError):
+    """A prompt whose motion layout cannot be continued (the message names the row and what is wrong)."""
+
+
+@dataclass
+class _PromptLayout:
+    frame_width: torch.Tensor  # (B,) tokens per frame (joints * values_per_joint)
+    first_kind: torch.Tensor  # (B,) 1 angle / 2 position
+    alternate: torch.Tensor  # (B,) bool
+
+
+class MotionLogitsProcessor(LogitsProcessor):
+    """A :class:`~transformers.LogitsProcessor` that only allows tokens valid at each position of M5 motion text.
+
+    Args:
+        tokenizer: the :class:`~hf_motion.tokenizer.MotionTokenizer` of the model.
+        num_joints: joints per frame; by default read from each prompt's first complete frame (a
+            frame followed by a separator, or the prompt's last frame).
+        first_frame_kind: ``"angle"`` or ``"position"``: the kind of the first frame when a prompt
+            holds no frame yet.
+        allow_eos: whether ``<eos>`` may end the sequence after a complete frame. (``generate``'s
+            ``min_new_tokens`` also suppresses it.)
+
+    Use one processor per ``generate`` call (or call :meth:`reset`): the layout of the prompts is
+    read on the first call and kept while the sequences grow one token per step.
+
+    Example::
+
+        proc = MotionLogitsProcessor(tokenizer)
+        out = model.generate(ids, logits_processor=LogitsProcessorList([proc]), max_new_tokens=200, do_sample=True)
+        tokenizer.decode_motion(out[0], strict=False)   # always decodes
+    """
+
+    def __init__(
+        self,
+        tokenizer,
+        num_joints: int | None = None,
+        first_frame_kind: str = "angle",
+        allow_eos: bool = True,
+    ) -> None:
+        if first_frame_kind not in ("angle", "position"):
+            raise ValueError(f"first_frame_kind must be 'angle' or 'position', got {first_frame_kind!r}")
+        if num_joints is not None and int(num_joints) < 1:
+            raise ValueError(f"num_joints must be >= 1, got {num_joints}")
+        self.tokenizer = tokenizer
+        self.num_joints = None if num_joints is None else int(num_joints)
+        self.first_frame_kind = _ANGLE if first_frame_kind == "angle" else _POSITION
+        self.allow_eos = bool(allow_eos)
+        self.digits = int(tokenizer.digits)
+        self.values_per_joint = int(tokenizer.values_per_joint)
+        self.sep_id = int(tokenizer.frame_separator_id)
+        self.bos_id = int(tokenizer.bos_token_id)
+        self.eos_id = int(tokenizer.eos_token_id)
+        self.pad_id = int(tokenizer.pad_token_id)
+        self.task_ids = {k: int(v) for k, v in tokenizer.task_token_ids.items()}
+        self.vocab_size = len(tokenizer)
+        self._token_kinds = np.asarray(tokenizer.token_kinds)
+        # Mask rows: [angle digit 0..d-1, position digit 0..d-1, frame end, after task, after bos, done].
+        self._state_frame_end = 2 * self.digits
+        self._state_after_task = self._state_frame_end + 1
+        self._state_after_bos = self._state_frame_end + 2
+        self._state_done = self._state_frame_end + 3
+        allowed = np.zeros((self._state_done + 1, self.vocab_size), dtype=bool)
+        for d in range(self.digits):
+            allowed[d, tokenizer.angle_token_ids(d)] = True
+            allowed[self.digits + d, tokenizer.position_token_ids(d)] = True
+        allowed[self._state_frame_end, self.sep_id] = True
+        allowed[self._state_frame_end, self.eos_id] = self.allow_eos
+        allowed[self._state_after_task, self.sep_id] = True
+        allowed[self._state_after_bos, list(self.task_ids.values())] = True
+        allowed[self._state_done, self.eos_id] = True
+        self._allowed_np = allowed
+        self._blocked: torch.Tensor | None = None  # (states, V_model) on the scores' device
+        self.reset()
+
+    # ----------------------------------------------------------------- state
+    def reset(self) -> None:
+        """Forget the prompt layout (call between two ``generate`` calls that share this processor)."""
+        self._layout: _PromptLayout | None = None
+        self._batch_size = -1
+        self._last_length = -1
+
+    def _blocked_table(self, vocab: int, device: torch.device) -> torch.Tensor:
+        if self._blocked is None or self._blocked.shape[1] != vocab or self._blocked.device != device:
+            if vocab < self.vocab_size:
+                raise ValueError(
+                    f"the model scores {vocab} tokens but the tokenizer has {self.vocab_size}; "
+                    "resize the model's embeddings to the tokenizer"
+                )
+            allowed = np.zeros((self._allowed_np.shape[0], vocab), dtype=bool)
+            allowed[:, : self.vocab_size] = self._allowed_np  # ids beyond the tokenizer stay blocked
+            self._blocked = torch.from_numpy(~allowed).to(device)
+        return self._blocked
+
+    def prompt_layout(self, input_ids: torch.Tensor | np.ndarray) -> _PromptLayout:
+        """Frame width, first frame kind and alternation of each prompt row (raises :class:`MotionPromptError`)."""
+        ids = torch.as_tensor(input_ids).detach().cpu().numpy()
+        if ids.ndim == 1:
+            ids = ids[None]
+        B = ids.shape[0]
+        width = np.zeros(B, dtype=np.int64)
+        first_kind = np.full(B, self.first_frame_kind, dtype=np.int64)
+        alternate = np.zeros(B, dtype=bool)
+        reverse_tasks = {v: k for k, v in self.task_ids.items()}
+        for b in range(B):
+            row = ids[b]
+            seps = np.flatnonzero(row == self.sep_id)
+            real = np.flatnonzero((row != self.pad_id) & (row != self.bos_id))
+            task = reverse_tasks.get(int(row[real[0]])) if real.size else None
+            frames = []  # (start, stop) of each frame in the prompt
+            for k, s in enumerate(seps):
+                stop = seps[k + 1] if k + 1 < len(seps) else len(row)
+                frames.append((s + 1, stop))
+            if frames:
+                last_start, last_stop = frames[-1]
+                tail = row[last_start:last_stop]
+                if np.any(np.isin(tail, [self.eos_id, self.pad_id])):
+                    raise MotionPromptError(
+                        f"prompt row {b} contains <eos> or right padding after its last frame; strip the "
+                        "<eos> (and use left padding) before generating"
+                    )
+            if self.num_joints is not None:
+                width[b] = self.num_joints * self.values_per_joint
+            elif frames and frames[0][1] > frames[0][0]:
+                width[b] = frames[0][1] - frames[0][0]
+            else:
+                raise MotionPromptError(
+                    f"prompt row {b} holds no complete frame, so the number of joints is unknown; pass "
+                    "MotionLogitsProcessor(..., num_joints=J)"
+                )
+            if width[b] % self.values_per_joint:
+                raise MotionPromptError(
+                    f"prompt row {b}: the first frame has {width[b]} tokens, not a multiple of "
+                    f"{self.values_per_joint} (3 values x {self.digits} digit(s) per joint)"
+                )
+            kinds = [int(self._token_kinds[row[s]]) for s, e in frames if e > s and row[s] < len(self._token_kinds)]
+            if kinds and kinds[0] in (_ANGLE, _POSITION):
+                first_kind[b] = kinds[0]
+            if len(kinds) >= 2:
+                alternate[b] = kinds[1] != kinds[0]
+            else:
+                alternate[b] = task in ("$", "&")
+            for k, (s, e) in enumerate(frames[:-1]):
+                if e - s != width[b]:
+                    raise MotionPromptError(
+                        f"prompt row {b}: frame {k} has {e - s} tokens but frames here have {width[b]} "
+                        f"({width[b] // self.values_per_joint} joints)"
+                    )
+            if frames and frames[-1][1] - frames[-1][0] > width[b]:
+                raise MotionPromptError(
+                    f"prompt row {b}: the last frame has {frames[-1][1] - frames[-1][0]} tokens, more than "
+                    f"the frame width {width[b]}"
+                )
+        return _PromptLayout(torch.from_numpy(width), torch.from_numpy(first_kind), torch.from_numpy(alternate))
+
+    # ------------------------------------------------------------------ call
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        B, L = input_ids.shape
+        device = input_ids.device
+        if self._layout is None or B != self._batch_size or L != self._last_length + 1:
+            layout = self.prompt_layout(input_ids)
+            self._layout = _PromptLayout(*(t.to(device) for t in (layout.frame_width, layout.first_kind, layout.alternate)))
+            self._batch_size = B
+        self._last_length = L
+        lay = self._layout
+
+        is_sep = input_ids == self.sep_id
+        n_sep = is_sep.sum(dim=1)
+        positions = torch.arange(L, device=device)
+        last_sep = torch.where(is_sep, positions, -1).amax(dim=1)
+        slot = (L - 1) - last_sep  # values already generated in the current frame
+        last = input_ids[:, -1]
+
+        # Value slots: kind of the current frame (index n_sep - 1), digit = slot % digits.
+        frame_index = (n_sep - 1).clamp(min=0)
+        flip = lay.alternate & (frame_index % 2 == 1)
+        kind = torch.where(flip, 3 - lay.first_kind, lay.first_kind)
+        state = (kind - 1) * self.digits + slot % self.digits
+        state = torch.where(slot == lay.frame_width, self._state_frame_end, state)
+        state = torch.where(slot > lay.frame_width, self._state_done, state)
+        header = n_sep == 0
+        state = torch.where(header & (last == self.bos_id), self._state_after_bos, state)
+        state = torch.where(header & (last != self.bos_id), self._state_after_task, state)
+        state = torch.where((last == self.eos_id) | (~header & (last == self.pad_id)), self._state_done, state)
+
+        blocked = self._blocked_table(scores.shape[-1], scores.device)[state]
+        return scores.masked_fill(blocked, float("-inf"))
+
+
+# ------------------------------------------------------------------------- predict
+_CANONICALIZE = ("mean", "first", "none")
+
+
+def _context_positions(motion: Motion, canonicalize: str) -> tuple[np.ndarray, np.ndarray]:
+    """Positions as the dataset builder canonicalises a window, and the world offset removed."""
+    pos = motion.positions()
+    if canonicalize == "none":
+        return pos, np.zeros(3)
+    canon = canonicalize_positions(pos, motion.skeleton.up_axis, frame=0 if canonicalize == "first" else None)
+    return canon, pos[0, 0] - canon[0, 0]
+
+
+def _as_motion_list(context) -> tuple[list[Motion], bool]:
+    if isinstance(context, Motion):
+        return [context], True
+    if isinstance(context, (list, tuple)) and context and all(isinstance(m, Motion) for m in context):
+        return list(context), False
+    return [], False
+
+
+def predict(
+    model,
+    tokenizer,
+    context,
+    seconds: float = 0.4,
+    *,
+    fps: float | None = None,
+    representation: str = "angles",
+    canonicalize: str = "mean",
+    constrained: bool = True,
+    include_context: bool = False,
+    batch_size: int = 16,
+    **generate_kwargs: Any,
+):
+    """Predict the next ``seconds`` of motion with a causal motion language model.
+
+    Args:
+        model: a causal LM over the motion vocabulary (e.g. :class:`~hf_motion.modeling.MotionGPT2ForCausalLM`).
+        tokenizer: its :class:`~hf_motion.tokenizer.MotionTokenizer`.
+        context: a :class:`~hf_motion.Motion` (or a list of them, same joint count) whose frames are
+            the context; or prompt ids (1-D array/tensor/list) or M5 text (``str``) for a single prompt.
+        seconds: how much to predict; ``round(seconds * fps)`` frames.
+        fps: frame rate; taken from the motion when a Motion is given, required otherwise.
+        representation: for Motion input, what the model reads and writes: ``"angles"`` (local
+            axis-angle) or ``"positions"`` (canonical joint positions), as causal ``>`` text; or
+            ``"both"``: interleaved angle and position frames, as forward-kinematics ``$`` text.
+        canonicalize: how context positions are shifted into the tokenizer's box, as the dataset
+            builder did for training: ``"mean"`` (root's mean horizontal position over the context),
+            ``"first"`` (at the first context frame) or ``"none"``; predictions are shifted back.
+        constrained: use :class:`MotionLogitsProcessor` (recommended: the output always decodes).
+        include_context: for Motion input, return context + prediction instead of the prediction only.
+        batch_size: prompts per ``generate`` call when a list of motions is given.
+        **generate_kwargs: passed to ``model.generate`` (e.g. ``do_sample=True, top_k=20``); greedy by default.
+
+    Returns:
+        For a Motion with ``"angles"`` or ``"both"``: a :class:`~hf_motion.Motion` of the predicted
+        frames on the same skeleton at the same fps. Its rotations are the predicted angles; the
+        root translation is the predicted root position (``"both"``) or held at the last context
+        frame (``"angles"``: angle frames carry no root translation). With ``"positions"``
+        (positions alone do not determine rotations): the :class:`~hf_motion.tokenizer.MotionTokens`
+        of the prediction, positions in metres in the world frame of the context. For a list of
+        motions: a list. For ids/text: the :class:`~hf_motion.tokenizer.MotionTokens` of the new frames.
+
+    Raises:
+        ValueError / :class:`MotionPromptError`: bad arguments or prompts.
+        MotionTokenizerError: unconstrained output that does not decode.
+    """
+    if not (np.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"seconds must be positive, got {seconds}")
+    if representation not in ("angles", "positions", "both"):
+        raise ValueError(f"representation must be 'angles', 'positions' or 'both', got {representation!r}")
+    if canonicalize not in _CANONICALIZE:
+        raise ValueError(f"canonicalize must be one of {list(_CANONICALIZE)}, got {canonicalize!r}")
+    motions, single = _as_motion_list(context)
+    if motions:
+        results = []
+        for start in range(0, len(motions), batch_size):
+            results += _predict_motions(
+                model, tokenizer, motions[start : start + batch_size], seconds, representation,
+                canonicalize, constrained, include_context, generate_kwargs,
+            )  # fmt: skip
+        return results[0] if single else results
+
+    if fps is None:
+        raise ValueError("predict needs fps= when the context is ids or text rather than a Motion")
+    if isinstance(context, str):
+        ids = np.asarray(tokenizer(context, add_special_tokens=True)["input_ids"], dtype=np.int64)
+    else:
+        ids = torch.as_tensor(context).detach().cpu().numpy().astype(np.int64)
+    if ids.ndim != 1 or ids.size == 0:
+        raise ValueError(f"prompt ids must be one non-empty 1-D sequence, got shape {ids.shape}")
+    if ids[-1] == tokenizer.eos_token_id:
+        ids = ids[:-1]
+    layout = MotionLogitsProcessor(tokenizer).prompt_layout(ids)
+    width = int(layout.frame_width[0])
+    seps = np.flatnonzero(ids == tokenizer.frame_separator_id)
+    if len(ids) - seps[-1] - 1 != width:
+        raise MotionPromptError(
+            f"the prompt's last frame has {len(ids) - seps[-1] - 1} tokens, not the frame width {width}: "
+            "predict continues after complete frames"
+        )
+    frames_per_step = 2 if bool(layout.alternate[0]) else 1
+    n_frames = _num_frames(seconds, fps) * frames_per_step
+    new = _generate(model, tokenizer, [ids], n_frames * (width + 1), constrained, generate_kwargs)[0]
+    task = next((t for t, i in tokenizer.task_token_ids.items() if i in ids[:3]), ">")
+    seq = np.concatenate([[tokenizer.bos_token_id, tokenizer.task_token_ids[task]], new, [tokenizer.eos_token_id]])
+    return tokenizer.decode_motion(seq, strict=constrained)
+
+
+def _num_frames(seconds: float, fps: float) -> int:
+    n = int(round(seconds * fps))
+    if n < 1:
+        raise ValueError(f"{seconds} s at {fps:g} fps is less than one frame")
+    return n
+
+
+def _generate(model, tokenizer, prompts: list[np.ndarray], max_new: int, constrained: bool, generate_kwargs) -> list[np.ndarray]:
+    """Left-pad the prompts, generate exactly ``max_new`` tokens each, return the new ids per row."""
+    device = next(model.parameters()).device
+    L = max(len(p) for p in prompts)
+    pad = tokenizer.pad_token_id
+    ids = torch.full((len(prompts), L), pad, dtype=torch.long)
+    mask = torch.zeros((len(prompts), L), dtype=torch.long)
+    for b, p in enumerate(prompts):
+        ids[b, L - len(p):] = torch.as_tensor(p)
+        mask[b, L - len(p):] = 1
+    kwargs = dict(do_sample=False, pad_token_id=pad, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id)
+    kwargs.update(generate_kwargs)
+    processors = LogitsProcessorList(kwargs.pop("logits_processor", None) or [])
+    if constrained:
+        processors.append(MotionLogitsProcessor(tokenizer))
+    limit = getattr(getattr(model, "config", None), "n_positions", None)
+    if limit is not None and L + max_new > limit:
+        raise ValueError(
+            f"context ({L} tokens) plus prediction ({max_new} tokens) exceeds the model's {limit} positions; "
+            "shorten the context, predict less, or use fewer joints / a lower frame rate"
+        )
+    with torch.no_grad():
+        out = model.generate(
+            ids.to(device),
+            attention_mask=mask.to(device),
+            max_new_tokens=max_new,
+            min_new_tokens=max_new,
+            logits_processor=processors,
+            **kwargs,
+        )
+    return [row.cpu().numpy() for row in out[:, L:]]
+
+
+def _predict_motions(
+    model, tokenizer, motions, seconds, representation, canonicalize, constrained, include_context, generate_kwargs
+):
+    J = motions[0].num_joints
+    fps = motions[0].fps
+    for k, m in enumerate(motions):
+        if m.num_joints != J or m.fps != fps:
+            raise MotionError(
+                f"context motion {k} has {m.num_joints} joints at {m.fps:g} fps; motion 0 has {J} at {fps:g} fps"
+            )
+        if m.num_frames < 1:
+            raise MotionError(f"context motion {k} has no frames")
+    n_new = _num_frames(seconds, fps)
+    # The training tasks: angle-only or position-only frames are causal text (">"); interleaved
+    # angle/position frames are forward-kinematics text ("$"), which continues frame by frame.
+    task = "$" if representation == "both" else ">"
+    prompts, offsets = [], []
+    for m in motions:
+        pos, offset = _context_positions(m, canonicalize) if representation != "angles" else (None, None)
+        angles = m.rotations if representation != "positions" else None
+        ids = tokenizer.encode_motion(angles=angles, positions=pos, task=task)
+        prompts.append(ids[:-1])  # drop <eos>: generation continues the last frame
+        offsets.append(offset)
+    frames_per_step = 2 if representation == "both" else 1
+    width = J * tokenizer.values_per_joint
+    news = _generate(model, tokenizer, prompts, n_new * frames_per_step * (width + 1), constrained, generate_kwargs)
+    results = []
+    for m, new, offset in zip(motions, news, offsets):
+        seq = np.concatenate([[tokenizer.bos_token_id, tokenizer.task_token_ids[task]], new, [tokenizer.eos_token_id]])
+        dec = tokenizer.decode_motion(seq, strict=constrained)
+        for name, arr in (("angle", dec.angles), ("position", dec.positions)):
+            wanted = representation == "both" or representation == name + "s"
+            if wanted and (arr is None or len(arr) != n_new):
+                raise MotionPromptError(
+                    f"the model produced {0 if arr is None else len(arr)} {name} frames, expected {n_new} "
+                    "(generate with constrained=True to guarantee the layout)"
+                )
+        if representation == "positions":
+            world = dec.positions + offset
+            if include_context:
+                world = np.concatenate([m.positions(), world])
+            results.append(type(dec)(dec.task, None, world))
+            continue
+        root = dec.positions[:, 0] + offset if representation == "both" else np.repeat(m.root_translation[-1:], n_new, axis=0)
+        local = None if m.local_translations is None else np.repeat(m.local_translations[-1:], n_new, axis=0)
+        pred = Motion(dec.angles, root, m.skeleton, fps, dict(m.labels), local)
+        if include_context:
+            pred = Motion(
+                np.concatenate([m.rotations, pred.rotations]),
+                np.concatenate([m.root_translation, pred.root_translation]),
+                m.skeleton,
+                fps,
+                dict(m.labels),
+                None if local is None else np.concatenate([m.local_translations, local]),
+            )
+        results.append(pred)
+    return results

@@ -1,0 +1,439 @@
+"""M5 models: GPT-2 over the motion vocabulary, with joint-index and frame-index embeddings.
+
+M5: "the positional embedding also carries the joint index and the frame index of each token".
+:class:`MotionGPT2Model` is GPT-2 whose input embedding is::
+
+    wte[token] + wpe[position] + joint_emb[joint index] + frame_emb[frame index]
+
+Both indices are derived from ``input_ids`` alone (see :func:`motion_position_indices`), so
+training data needs no extra columns. During ``model.generate`` with the KV cache the model only
+sees the new token, so :meth:`MotionGPT2ForCausalLM.prepare_inputs_for_generation` computes the
+indices from the whole history and passes them in as ``joint_ids`` / ``frame_ids``.
+
+Importing ``hf_motion`` registers the classes with ``AutoConfig``, ``AutoModel``,
+``AutoModelForCausalLM`` and ``AutoModelForSequenceClassification`` (``model_type="motion_gpt2"``).
+
+Named size presets (:data:`MODEL_PRESETS`) go from a ``tiny`` test model to M5's 26M parameters;
+:func:`motion_gpt2_config` fills vocabulary size and special ids from a
+:class:`~hf_motion.tokenizer.MotionTokenizer`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    GPT2Config,
+)
+from transformers.models.gpt2.modeling_gpt2 import (
+    GPT2Block,
+    GPT2ForSequenceClassification,
+    GPT2LMHeadModel,
+    GPT2Model,
+    GPT2PreTrainedModel,
+)
+
+__all__ = [
+    "MotionGPT2Config",
+    "MotionGPT2Model",
+    "MotionGPT2ForCausalLM",
+    "MotionGPT2ForSequenceClassification",
+    "MODEL_PRESETS",
+    "motion_gpt2_config",
+    "motion_position_indices",
+    "count_parameters",
+]
+
+# Ids of the default MotionTokenizer: <pad> <bos> <eos> <unk> " " $ & >.
+_DEFAULT_SPECIAL_IDS = [0, 1, 2, 3, 4, 5, 6, 7]
+_DEFAULT_VOCAB_SIZE = 520  # MotionTokenizer(): 8 specials + 256 angle + 256 position characters
+
+
+class MotionGPT2Config(GPT2Config):
+    r"""Configuration of :class:`MotionGPT2Model` and its heads: a :class:`~transformers.GPT2Config` plus the
+    motion-layout fields below. Build one from a named preset with :func:`motion_gpt2_config`.
+
+    Args:
+        frame_separator_id: id of the frame separator token (``" "`` in M5 text).
+        special_token_ids: ids that are not motion values (pad, bos, eos, unk, separator, task
+            tokens); they get joint index 0 and frame index 0.
+        values_per_joint: tokens per joint in a frame (``3 * digits`` of the tokenizer).
+        max_joints: size of the joint-index embedding table (larger indices are clamped).
+        max_frames: size of the frame-index embedding table (larger indices are clamped).
+        use_joint_embeddings: add a learned embedding of each token's joint index.
+        use_frame_embeddings: add a learned embedding of each token's frame index.
+        preset: name of the preset the config was built from (informational).
+
+    ``bos_token_id``, ``eos_token_id`` and ``pad_token_id`` default to the
+    :class:`~hf_motion.tokenizer.MotionTokenizer` ids (1, 2, 0); the pad id is a real token distinct from
+    EOS, which :class:`MotionGPT2ForSequenceClassification` needs to find the last token of each row.
+    """
+
+    model_type = "motion_gpt2"
+
+    vocab_size: int = _DEFAULT_VOCAB_SIZE
+    n_positions: int = 1024
+    n_embd: int = 128
+    n_layer: int = 4
+    n_head: int = 4
+    bos_token_id: int | None = 1
+    eos_token_id: int | list[int] | None = 2
+    pad_token_id: int | None = 0
+    frame_separator_id: int = 4
+    special_token_ids: list[int] | None = None
+    values_per_joint: int = 3
+    max_joints: int = 64
+    max_frames: int = 256
+    use_joint_embeddings: bool = True
+    use_frame_embeddings: bool = True
+    preset: str | None = None
+
+    def __post_init__(self, **kwargs):
+        if self.special_token_ids is None:
+            self.special_token_ids = [i for i in _DEFAULT_SPECIAL_IDS if i < self.vocab_size]
+        self.special_token_ids = sorted({int(i) for i in self.special_token_ids})
+        super().__post_init__(**kwargs)
+        problems = []
+        for name in ("values_per_joint", "max_joints", "max_frames", "n_embd", "n_layer", "n_head", "n_positions"):
+            if int(getattr(self, name)) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            problems.append(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        ids = {"frame_separator_id": self.frame_separator_id}
+        ids.update({f"special_token_ids[{k}]": i for k, i in enumerate(self.special_token_ids)})
+        for name, value in ids.items():
+            if not 0 <= int(value) < self.vocab_size:
+                problems.append(f"{name}={value} is outside the vocabulary [0, {self.vocab_size})")
+        if self.frame_separator_id not in self.special_token_ids:
+            self.special_token_ids = sorted(self.special_token_ids + [int(self.frame_separator_id)])
+        if problems:
+            raise ValueError("invalid MotionGPT2Config: " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------- indices
+def motion_position_indices(
+    input_ids: torch.Tensor,
+    frame_separator_id: int,
+    special_token_ids: list[int] | torch.Tensor,
+    values_per_joint: int,
+    max_joints: int,
+    max_frames: int,
+    bos_token_id: int | None = None,
+    eos_token_id: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Joint index and frame index of every token, from the ids alone (vectorised).
+
+    * frame index = number of frame separators so far in the row (the separator included), counted
+      from the last ``bos`` so that packed rows restart at every document;
+    * joint index = ``(tokens since the last separator - 1) // values_per_joint``, i.e. 0 for the
+      first joint of a frame;
+    * special tokens (pad, bos, eos, separator, task tokens) get 0 for both;
+    * both are clamped to ``max_joints - 1`` / ``max_frames - 1``.
+
+    Left and right padding do not change the indices of the real tokens (pads are specials and
+    never separators).
+
+    Args:
+        input_ids: ``(batch, length)`` integer tensor.
+
+    Returns:
+        ``(joint_ids, frame_ids)``, two ``(batch, length)`` long tensors.
+    """
+    if input_ids.ndim != 2:
+        raise ValueError(f"input_ids must be (batch, length), got shape {tuple(input_ids.shape)}")
+    device = input_ids.device
+    L = input_ids.shape[1]
+    pos = torch.arange(L, device=device).expand_as(input_ids)
+    is_sep = input_ids == frame_separator_id
+    is_boundary = is_sep.clone()
+    if bos_token_id is not None:
+        is_bos = input_ids == bos_token_id
+        is_boundary |= is_bos
+    if eos_token_id is not None:
+        is_boundary |= input_ids == eos_token_id
+    specials = torch.as_tensor(special_token_ids, device=device, dtype=input_ids.dtype)
+    is_special = torch.isin(input_ids, specials)
+
+    n_sep = torch.cumsum(is_sep, dim=1)
+    if bos_token_id is not None:
+        # separators counted before the most recent bos (n_sep is non-decreasing, so cummax works)
+        base = torch.cummax(torch.where(is_bos, n_sep, torch.zeros_like(n_sep)), dim=1).values
+        n_sep = n_sep - base
+    last_boundary = torch.cummax(torch.where(is_boundary, pos, torch.full_like(pos, -1)), dim=1).values
+    since = pos - last_boundary  # 1 for the first token after a separator
+    joint = torch.div(since - 1, values_per_joint, rounding_mode="floor")
+    zero = torch.zeros_like(joint)
+    joint = torch.where(is_special, zero, joint).clamp_(0, max_joints - 1)
+    frame = torch.where(is_special, zero, n_sep.to(joint.dtype)).clamp_(0, max_frames - 1)
+    return joint, frame
+
+
+def _indices_from_config(input_ids: torch.Tensor, config: MotionGPT2Config) -> tuple[torch.Tensor, torch.Tensor]:
+    eos = config.eos_token_id if isinstance(config.eos_token_id, int) else None
+    return motion_position_indices(
+        input_ids,
+        config.frame_separator_id,
+        config.special_token_ids,
+        config.values_per_joint,
+        config.max_joints,
+        config.max_frames,
+        bos_token_id=config.bos_token_id,
+        eos_token_id=eos,
+    )
+
+
+# ---------------------------------------------------------------------------- models
+class MotionGPT2PreTrainedModel(GPT2PreTrainedModel):
+    """Base class: GPT-2's weight initialisation, with :class:`MotionGPT2Config`."""
+
+    config: MotionGPT2Config
+    config_class = MotionGPT2Config
+    base_model_prefix = "transformer"
+
+
+class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
+    """GPT-2 backbone whose input embedding also carries each token's joint index and frame index.
+
+    ``forward`` accepts everything :class:`~transformers.GPT2Model` does, plus optional
+    ``joint_ids`` / ``frame_ids`` ``(batch, length)``. When they are omitted they are computed from
+    ``input_ids``; that is only possible without a filled KV cache (a cached step sees only the new
+    tokens, not the frame they belong to), so a cached call without them raises.
+    ``model.generate`` passes them automatically.
+    """
+
+    def __init__(self, config: MotionGPT2Config):
+        # Same modules as GPT2Model.__init__, plus the two index embeddings, built before post_init
+        # so that they get GPT-2's initialisation.
+        MotionGPT2PreTrainedModel.__init__(self, config)
+        self.embed_dim = config.hidden_size
+        self.wte = nn.Embedding(config.vocab_size, self.embed_dim)
+        self.wpe = nn.Embedding(config.max_position_embeddings, self.embed_dim)
+        self.joint_embeddings = (
+            nn.Embedding(config.max_joints, self.embed_dim) if config.use_joint_embeddings else None
+        )
+        self.frame_embeddings = (
+            nn.Embedding(config.max_frames, self.embed_dim) if config.use_frame_embeddings else None
+        )
+        self.drop = nn.Dropout(config.embd_pdrop)
+        self.h = nn.ModuleList([GPT2Block(config, layer_idx=i) for i in range(config.num_hidden_layers)])
+        self.ln_f = nn.LayerNorm(self.embed_dim, eps=config.layer_norm_epsilon)
+        self.gradient_checkpointing = False
+        self._attn_implementation = config._attn_implementation
+        self.post_init()
+
+    @property
+    def uses_motion_indices(self) -> bool:
+        """Whether joint or frame embeddings are enabled."""
+        return self.joint_embeddings is not None or self.frame_embeddings is not None
+
+    def motion_position_indices(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(joint_ids, frame_ids)`` of ``input_ids`` under this model's config."""
+        return _indices_from_config(input_ids, self.config)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        past_key_values=None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        encoder_hidden_states: torch.Tensor | None = None,
+        encoder_attention_mask: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        joint_ids: torch.LongTensor | None = None,
+        frame_ids: torch.LongTensor | None = None,
+        **kwargs,
+    ):
+        """GPT-2 forward with the joint/frame embeddings added to the token embeddings.
+
+        Args:
+            joint_ids, frame_ids: optional ``(batch, length)`` indices of the tokens in ``input_ids``
+                (or ``inputs_embeds``); computed from ``input_ids`` when omitted and no cache is filled.
+        """
+        if input_ids is not None and inputs_embeds is not None:
+            raise ValueError("You cannot specify both input_ids and inputs_embeds at the same time")
+        if input_ids is not None:
+            self.warn_if_padding_and_no_attention_mask(input_ids, attention_mask)
+            input_ids = input_ids.view(-1, input_ids.shape[-1])
+            inputs_embeds = self.wte(input_ids)
+        if self.uses_motion_indices and inputs_embeds is not None:
+            if joint_ids is None or frame_ids is None:
+                if input_ids is None:
+                    raise ValueError(
+                        "MotionGPT2Model needs joint_ids and frame_ids when called with inputs_embeds "
+                        "(they cannot be derived without input_ids)"
+                    )
+                past_len = past_key_values.get_seq_length() if past_key_values is not None else 0
+                if past_len > 0:
+                    raise ValueError(
+                        f"MotionGPT2Model got {input_ids.shape[1]} new token(s) after {past_len} cached ones but no "
+                        "joint_ids/frame_ids: the indices of new tokens depend on the whole history. Pass "
+                        "joint_ids and frame_ids (model.motion_position_indices(full_ids)[..., -n:]) or use "
+                        "model.generate, which does this for you."
+                    )
+                joint_ids, frame_ids = self.motion_position_indices(input_ids)
+            extra = 0
+            if self.joint_embeddings is not None:
+                extra = extra + self.joint_embeddings(joint_ids.to(inputs_embeds.device))
+            if self.frame_embeddings is not None:
+                extra = extra + self.frame_embeddings(frame_ids.to(inputs_embeds.device))
+            inputs_embeds = inputs_embeds + extra
+        past_len = past_key_values.get_seq_length() if past_key_values is not None else 0
+        if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and past_len == 0:
+            # Count positions over real tokens only, so a left-padded row embeds like an unpadded one
+            # (generate() does the same when it builds position_ids).
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        return super().forward(
+            input_ids=None,
+            past_key_values=past_key_values,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            encoder_hidden_states=encoder_hidden_states,
+            encoder_attention_mask=encoder_attention_mask,
+            use_cache=use_cache,
+            **kwargs,
+        )
+
+
+class MotionGPT2ForCausalLM(MotionGPT2PreTrainedModel, GPT2LMHeadModel):
+    """:class:`MotionGPT2Model` with a language-modelling head (tied to the token embeddings).
+
+    Works with ``model.generate`` and the KV cache: the joint/frame indices of each new token are
+    computed from the full sequence so far. Use :class:`hf_motion.MotionLogitsProcessor` to keep
+    generations valid motion text.
+    """
+
+    _tied_weights_keys = {"lm_head.weight": "transformer.wte.weight"}
+
+    def __init__(self, config: MotionGPT2Config):
+        MotionGPT2PreTrainedModel.__init__(self, config)
+        self.transformer = MotionGPT2Model(config)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.post_init()
+
+    def prepare_inputs_for_generation(self, input_ids, next_sequence_length=None, **kwargs):
+        model_inputs = super().prepare_inputs_for_generation(
+            input_ids, next_sequence_length=next_sequence_length, **kwargs
+        )
+        new_ids = model_inputs.get("input_ids")
+        if new_ids is not None and self.transformer.uses_motion_indices and "joint_ids" not in kwargs:
+            # Indices of the new tokens depend on the whole history, which only generate() holds.
+            joint, frame = self.transformer.motion_position_indices(input_ids)
+            n = new_ids.shape[1]
+            model_inputs["joint_ids"] = joint[:, -n:].to(new_ids.device)
+            model_inputs["frame_ids"] = frame[:, -n:].to(new_ids.device)
+        return model_inputs
+
+
+class MotionGPT2ForSequenceClassification(MotionGPT2PreTrainedModel, GPT2ForSequenceClassification):
+    """:class:`MotionGPT2Model` with a linear classification/regression head on the last non-pad token.
+
+    Loads from a :class:`MotionGPT2ForCausalLM` checkpoint (the head is newly initialised). The
+    config's ``pad_token_id`` (0, distinct from EOS) marks padding, so left and right padding both work.
+    """
+
+    def __init__(self, config: MotionGPT2Config):
+        MotionGPT2PreTrainedModel.__init__(self, config)
+        self.num_labels = config.num_labels
+        self.transformer = MotionGPT2Model(config)
+        self.score = nn.Linear(config.n_embd, self.num_labels, bias=False)
+        self.post_init()
+
+
+# --------------------------------------------------------------------------- presets
+@dataclasses.dataclass(frozen=True)
+class ModelPreset:
+    """A named model size. ``band`` is the advertised parameter range (with the default M5 vocabulary)."""
+
+    n_embd: int
+    n_layer: int
+    n_head: int
+    n_positions: int
+    band: tuple[int, int]
+    description: str
+
+
+MODEL_PRESETS: dict[str, ModelPreset] = {
+    "tiny": ModelPreset(32, 2, 2, 1024, (20_000, 150_000), "unit tests and CPU demos"),
+    "m5-150k": ModelPreset(40, 4, 4, 1024, (100_000, 220_000), "M5's smallest model (~150K)"),
+    "m5-1m": ModelPreset(128, 3, 4, 2048, (700_000, 1_500_000), "~1M parameters"),
+    "m5-5m": ModelPreset(256, 5, 8, 4096, (3_500_000, 7_000_000), "~5M parameters"),
+    "m5-26m": ModelPreset(512, 7, 8, 4096, (20_000_000, 32_000_000), "M5's largest model (~26M)"),
+}
+
+# Keyword names accepted as overrides besides the config's own fields.
+_EXTRA_OVERRIDES = {"attn_implementation", "num_labels", "dtype", "hidden_size", "num_hidden_layers",
+                    "num_attention_heads", "max_position_embeddings"}  # fmt: skip
+
+
+def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -> MotionGPT2Config:
+    """A :class:`MotionGPT2Config` for a named size preset and a motion tokenizer.
+
+    Args:
+        preset: one of :data:`MODEL_PRESETS` (``"tiny"``, ``"m5-150k"``, ``"m5-1m"``, ``"m5-5m"``, ``"m5-26m"``).
+        tokenizer: a :class:`~hf_motion.tokenizer.MotionTokenizer`; fills ``vocab_size``, the
+            special ids, the frame separator and ``values_per_joint``. Without it, the defaults of
+            ``MotionTokenizer()`` are used.
+        **overrides: any config field (e.g. ``n_positions=4096``, ``use_frame_embeddings=False``,
+            ``num_labels=3``, ``attn_implementation="eager"``).
+
+    ``max_frames`` defaults to the most frames that fit in ``n_positions`` tokens; dropout is M5's 0.1;
+    attention is SDPA.
+    """
+    if preset not in MODEL_PRESETS:
+        raise ValueError(f"unknown model preset {preset!r}; choose one of {sorted(MODEL_PRESETS)}")
+    p = MODEL_PRESETS[preset]
+    kw: dict[str, Any] = dict(
+        n_embd=p.n_embd, n_layer=p.n_layer, n_head=p.n_head, n_positions=p.n_positions, preset=preset
+    )
+    if tokenizer is not None:
+        specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id,
+                    tokenizer.frame_separator_id, *tokenizer.task_token_ids.values()]  # fmt: skip
+        kw.update(
+            vocab_size=len(tokenizer),
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            frame_separator_id=tokenizer.frame_separator_id,
+            special_token_ids=[int(i) for i in specials if i is not None],
+            values_per_joint=tokenizer.values_per_joint,
+        )
+    known = {f.name for f in dataclasses.fields(MotionGPT2Config)} | _EXTRA_OVERRIDES
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown MotionGPT2Config override(s) {unknown}; valid fields include {sorted(known)}")
+    kw.update(overrides)
+    n_pos = kw.get("n_positions", kw.get("max_position_embeddings"))
+    vpj = kw.get("values_per_joint", 3)
+    # A frame is at least one joint plus its separator.
+    kw.setdefault("max_frames", max(1, int(n_pos) // (vpj + 1)))
+    kw.setdefault("attn_implementation", "sdpa")
+    return MotionGPT2Config(**kw)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of distinct parameters (tied weights counted once)."""
+    seen: set[int] = set()
+    total = 0
+    for p in model.parameters():
+        if id(p) not in seen:
+            seen.add(id(p))
+            total += p.numel()
+    return total
+
+
+# --------------------------------------------------------------------------- registration
+AutoConfig.register(MotionGPT2Config.model_type, MotionGPT2Config, exist_ok=True)
+AutoModel.register(MotionGPT2Config, MotionGPT2Model, exist_ok=True)
+AutoModelForCausalLM.register(MotionGPT2Config, MotionGPT2ForCausalLM, exist_ok=True)
+AutoModelForSequenceClassification.register(MotionGPT2Config, MotionGPT2ForSequenceClassification, exist_ok=True)

@@ -1,0 +1,260 @@
+"""M5 pretraining: a GPT-style model on the four-task motion text (ACM, PCM, FK, IK).
+
+    accelerate launch recipes/pretrain.py                       # defaults: Bandai dataset-1, tiny preset
+    accelerate launch recipes/pretrain.py --config recipes/pretrain.yaml --max_steps 2000
+    accelerate launch --config_file recipes/accelerate/ddp.yaml recipes/pretrain.py --preset m5-5m
+
+Every option is a dataclass field below (``--help`` lists them); a YAML file given with
+``--config`` sets defaults that command-line flags override. A run resumes exactly from its last
+complete checkpoint in ``output_dir`` (``--resume auto``, the default). On a GPU it uses bf16 and
+SDPA attention automatically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import (
+    DataCollatorForSeq2Seq,
+    HfArgumentParser,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint, rotate_checkpoints
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+@dataclass
+class DataArguments:
+    """What to train on (see ``hf_motion.datasets.MotionDatasetConfig``)."""
+
+    sources: list[str] = field(
+        default_factory=lambda: ["bandai-namco:dataset-1"],
+        metadata={"help": "motion sources: folders of BVH/AMASS files, or 'bandai-namco', 'bandai-namco:dataset-1', ..."},
+    )
+    tokenizer: str = field(default=str(REPO / "tokenizer_configs" / "m5-motion"), metadata={"help": "tokenizer folder or Hub id"})
+    tasks: str = field(default="acm=0.25,pcm=0.25,fk=0.25,ik=0.25", metadata={"help": "task proportions"})
+    window: int = field(default=10, metadata={"help": "frames per example (at --fps); M5 uses one second"})
+    stride: int | None = field(default=5, metadata={"help": "frames between window starts"})
+    fps: float = field(default=10.0, metadata={"help": "resample every clip to this rate"})
+    joints: str = field(default="bandai-core", metadata={"help": "registered joint subset"})
+    context_length: int = field(default=1024, metadata={"help": "pack examples into rows of this many tokens"})
+    max_clips: int | None = field(default=None, metadata={"help": "use at most this many clips (quick runs)"})
+    num_proc: int | None = field(default=None, metadata={"help": "worker processes for the build (default: all cores)"})
+    cache_dir: str | None = field(default=None, metadata={"help": "dataset cache (default ~/.cache/hf_motion)"})
+    skip_bad: bool = field(default=False, metadata={"help": "skip unreadable files instead of stopping"})
+
+
+@dataclass
+class ModelArguments:
+    preset: str = field(default="tiny", metadata={"help": "tiny, m5-150k, m5-1m, m5-5m, m5-26m"})
+    use_joint_embeddings: bool = field(default=True, metadata={"help": "add joint-index embeddings"})
+    use_frame_embeddings: bool = field(default=True, metadata={"help": "add frame-index embeddings"})
+    init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of scratch"})
+    resume: str = field(default="auto", metadata={"help": "'auto' (last complete checkpoint), 'no', or a checkpoint path"})
+
+
+@dataclass
+class PretrainArguments(TrainingArguments):
+    """``TrainingArguments`` with defaults that finish on a 2-core CPU in a few minutes."""
+
+    output_dir: str = field(default="runs/pretrain-tiny")
+    max_steps: int = field(default=600)
+    per_device_train_batch_size: int = field(default=8)
+    per_device_eval_batch_size: int = field(default=8)
+    learning_rate: float = field(default=2e-3)
+    weight_decay: float = field(default=0.01)
+    warmup_steps: float = field(default=30)
+    lr_scheduler_type: str = field(default="cosine")
+    logging_steps: float = field(default=20)
+    logging_first_step: bool = field(default=True)
+    eval_strategy: str = field(default="steps")
+    eval_steps: float = field(default=200)
+    save_steps: float = field(default=200)
+    save_total_limit: int | None = field(default=2)
+    dataloader_num_workers: int = field(default=0)
+    dataloader_pin_memory: bool = field(default=torch.cuda.is_available())
+    seed: int = field(default=42)
+    disable_tqdm: bool = field(default=False)
+
+
+class MotionTrainer(Trainer):
+    """``Trainer`` that logs bits per frame and writes checkpoints atomically."""
+
+    def __init__(self, *args, tokens_per_frame: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tokens_per_frame = tokens_per_frame
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        # Cross-entropy per token (nats) -> bits per frame, M5's unit.
+        for key in [k for k in logs if k.endswith("loss") and isinstance(logs[k], float)]:
+            logs[key.replace("loss", "bits_per_frame")] = logs[key] / math.log(2) * self.tokens_per_frame
+        super().log(logs, *args, **kwargs)
+
+    def _get_output_dir(self, trial):
+        return getattr(self, "_staging_dir", None) or super()._get_output_dir(trial)
+
+    def _save_checkpoint(self, model, trial) -> None:
+        # The parent writes checkpoint-N in place; a kill mid-write would leave a folder that
+        # resuming trusts. Write it under a staging folder and rename it into place instead.
+        run_dir = Path(super()._get_output_dir(trial))
+        name = f"checkpoint-{self.state.global_step}"
+        self._staging_dir = str(run_dir / ".staging")
+        try:
+            shutil.rmtree(self._staging_dir, ignore_errors=True)
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging_dir = None
+        final = run_dir / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(run_dir / ".staging" / name, final)
+        shutil.rmtree(run_dir / ".staging", ignore_errors=True)
+        if self.args.should_save:
+            rotate_checkpoints(str(run_dir), save_total_limit=self.args.save_total_limit)
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArguments, PretrainArguments]:
+    """Dataclasses from the command line, with an optional ``--config YAML`` supplying defaults."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser((DataArguments, ModelArguments, PretrainArguments))
+    if "--config" in argv:
+        i = argv.index("--config")
+        path = Path(argv[i + 1])
+        del argv[i : i + 2]
+        config = yaml.safe_load(path.read_text()) or {}
+        known = {a.dest for a in parser._actions}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise SystemExit(f"{path}: unknown option(s) {unknown}")
+        parser.set_defaults(**config)
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def build_datasets(data_args: DataArguments, tokenizer, seed: int):
+    from hf_motion.datasets import MotionDatasetBuilder, MotionDatasetConfig, as_collection
+
+    config = MotionDatasetConfig(
+        tasks=data_args.tasks,
+        window=data_args.window,
+        stride=data_args.stride,
+        fps=data_args.fps,
+        joints=data_args.joints,
+        context_length=data_args.context_length,
+        seed=seed,
+    )
+    collection = as_collection(data_args.sources, on_error="skip" if data_args.skip_bad else "raise")
+    if data_args.max_clips is not None:
+        collection = collection[: data_args.max_clips]
+    build = MotionDatasetBuilder(config, tokenizer).build(
+        collection, num_proc=data_args.num_proc, cache_dir=data_args.cache_dir, skip_bad=data_args.skip_bad
+    )
+    return build, config
+
+
+def resolve_resume(resume: str, output_dir: str) -> str | None:
+    if resume == "no":
+        return None
+    if resume != "auto":
+        return resume
+    return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+
+
+def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
+    """Run pretraining; returns a summary dict (also written to ``output_dir/pretrain_summary.json``).
+
+    ``callbacks`` are extra ``TrainerCallback`` objects (tests use one to interrupt a run).
+    """
+    data_args, model_args, train_args = parse_args(argv)
+    import hf_motion  # noqa: F401  (registers the Auto classes)
+    from hf_motion.modeling import MotionGPT2ForCausalLM, count_parameters, motion_gpt2_config
+    from transformers import AutoTokenizer
+
+    if torch.cuda.is_available() and not (train_args.bf16 or train_args.fp16) and torch.cuda.is_bf16_supported():
+        train_args = dataclasses.replace(train_args, bf16=True)
+    set_seed(train_args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(data_args.tokenizer)
+    if not hasattr(tokenizer, "encode_motion"):
+        raise SystemExit(f"{data_args.tokenizer} is not a MotionTokenizer folder")
+
+    t0 = time.perf_counter()
+    build, data_config = build_datasets(data_args, tokenizer, train_args.seed)
+    ds = build.dataset
+    keep = ["input_ids", "attention_mask", "labels"]
+    train_ds = ds["train"].select_columns(keep)
+    eval_ds = ds["validation"].select_columns(keep) if "validation" in ds else None
+
+    if model_args.init_from:
+        model = MotionGPT2ForCausalLM.from_pretrained(model_args.init_from)
+    else:
+        config = motion_gpt2_config(
+            model_args.preset,
+            tokenizer,
+            n_positions=max(data_args.context_length, 1024),
+            use_joint_embeddings=model_args.use_joint_embeddings,
+            use_frame_embeddings=model_args.use_frame_embeddings,
+        )
+        model = MotionGPT2ForCausalLM(config)
+    n_params = count_parameters(model)
+    J = len(hf_motion.skeletons.resolve_joint_subset(data_args.joints))
+    tokens_per_frame = J * tokenizer.values_per_joint + 1
+
+    trainer = MotionTrainer(
+        model=model,
+        args=train_args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
+        tokens_per_frame=tokens_per_frame,
+        callbacks=callbacks,
+    )
+    resume = resolve_resume(model_args.resume, train_args.output_dir)
+    initial = trainer.evaluate() if (eval_ds is not None and resume is None) else {}
+    result = trainer.train(resume_from_checkpoint=resume)
+    final = trainer.evaluate() if eval_ds is not None else {}
+    trainer.save_model(train_args.output_dir)
+    tokenizer.save_pretrained(train_args.output_dir)
+
+    history = [h for h in trainer.state.log_history if "loss" in h]
+    summary = {
+        "preset": model_args.preset,
+        "parameters": n_params,
+        "sources": data_args.sources,
+        "dataset": data_config.to_dict(),
+        "train_rows": len(train_ds),
+        "train_tokens": int(sum(len(x) for x in train_ds["input_ids"])),
+        "tokens_per_frame": tokens_per_frame,
+        "steps": trainer.state.global_step,
+        "first_logged_loss": history[0]["loss"] if history else None,
+        "last_logged_loss": history[-1]["loss"] if history else None,
+        "initial_eval_bits_per_frame": initial.get("eval_bits_per_frame"),
+        "final_eval_bits_per_frame": final.get("eval_bits_per_frame"),
+        "final_eval_loss": final.get("eval_loss"),
+        "train_runtime_s": result.metrics.get("train_runtime"),
+        "wall_s": time.perf_counter() - t0,
+        "resumed_from": resume,
+        "device": str(trainer.args.device),
+        "bf16": bool(train_args.bf16),
+    }
+    if trainer.is_world_process_zero():
+        Path(train_args.output_dir, "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        print("\n" + "\n".join(f"{k:>28}: {v}" for k, v in summary.items() if k != "dataset"))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""MotionGPT2 models: index embeddings, presets, generation with the KV cache, Auto-class round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
+
+import hf_motion  # noqa: F401  (registers the Auto classes)
+from hf_motion.modeling import (
+    MODEL_PRESETS,
+    MotionGPT2Config,
+    MotionGPT2ForCausalLM,
+    MotionGPT2ForSequenceClassification,
+    MotionGPT2Model,
+    count_parameters,
+    motion_gpt2_config,
+    motion_position_indices,
+)
+from hf_motion.tokenizer import MotionTokenizer
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # Tiny models step in ~2 ms on one thread; on a shared 2-core machine two spinning OpenMP
+    # threads make each step 10-20x slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+SMALL_JOINTS = ["Hips", "Spine", "Chest", "Neck", "Head"]
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return MotionTokenizer()
+
+
+@pytest.fixture(scope="module")
+def walk_ids(tok, walk_motion):
+    """Real walking frames (5 joints, 4 frames) as causal motion text, without <eos>."""
+    m = walk_motion.select_joints(SMALL_JOINTS).slice(0, 40, 10)
+    return tok.encode_motion(angles=m.rotations, task=">")[:-1]
+
+
+def _random_tiny(tok, seed=0, std=0.3, **overrides):
+    # A larger init than GPT-2's 0.02 makes outputs depend strongly on the context, so that a wrong
+    # joint/frame index shows up in the logits.
+    torch.manual_seed(seed)
+    cfg = motion_gpt2_config("tiny", tok, initializer_range=std, **overrides)
+    return MotionGPT2ForCausalLM(cfg).eval()
+
+
+def _reference_indices(ids, sep, specials, bos, eos, vpj, max_j, max_f):
+    """Plain-Python reading of the index rules, token by token."""
+    joints, frames = [], []
+    for row in ids:
+        jr, fr = [], []
+        n_sep, since = 0, 0
+        for t in row:
+            if t == bos:
+                n_sep, since = 0, 0
+            elif t in (sep, eos):
+                since = 0
+            else:
+                since += 1
+            if t == sep:
+                n_sep += 1
+            if t in specials:
+                jr.append(0)
+                fr.append(0)
+            else:
+                jr.append(min(max((since - 1) // vpj, 0), max_j - 1))
+                fr.append(min(n_sep, max_f - 1))
+        joints.append(jr)
+        frames.append(fr)
+    return np.array(joints), np.array(frames)
+
+
+# ------------------------------------------------------------------ indices
+def test_indices_hand_example(tok):
+    ids = tok.encode_motion(angles=np.zeros((2, 2, 3)), task=">")  # bos > sep 6 values sep 6 values eos
+    j, f = motion_position_indices(
+        torch.as_tensor(ids)[None], 4, list(range(8)), 3, 64, 256, bos_token_id=1, eos_token_id=2
+    )
+    assert j[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0]
+    assert f[0].tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 2, 2, 2, 2, 2, 2, 0]
+
+
+@pytest.mark.parametrize("vpj,max_j,max_f", [(3, 64, 256), (6, 3, 4)])
+def test_indices_match_reference_on_packed_padded_rows(tok, walk_ids, vpj, max_j, max_f):
+    rng = np.random.default_rng(0)
+    doc = walk_ids.tolist() + [2]
+    rows = [
+        [0] * 7 + doc,  # left padding
+        doc + [0] * 7,  # right padding
+        (doc[:30] + [2] + doc)[: len(doc) + 7],  # packed: a second document restarts the counts
+        rng.integers(0, len(tok), size=len(doc) + 7).tolist(),  # arbitrary ids
+    ]
+    ids = torch.tensor(rows)
+    specials = list(range(8))
+    j, f = motion_position_indices(ids, 4, specials, vpj, max_j, max_f, bos_token_id=1, eos_token_id=2)
+    rj, rf = _reference_indices(rows, 4, set(specials), 1, 2, vpj, max_j, max_f)
+    np.testing.assert_array_equal(j.numpy(), rj)
+    np.testing.assert_array_equal(f.numpy(), rf)
+    # Padding does not change the indices of the real tokens.
+    n = len(doc)
+    assert torch.equal(j[0, 7:], j[1, :n]) and torch.equal(f[0, 7:], f[1, :n])
+
+
+def test_index_errors_are_clear(tok):
+    with pytest.raises(ValueError, match=r"\(batch, length\)"):
+        motion_position_indices(torch.zeros(5, dtype=torch.long), 4, [0], 3, 8, 8)
+
+
+# ------------------------------------------------------------------ presets / config
+@pytest.mark.parametrize("digits", [1, 2])
+def test_preset_parameter_counts_are_in_their_bands(digits):
+    tok = MotionTokenizer(digits=digits, angle_bins=256 if digits == 1 else 4096, position_bins=256 if digits == 1 else 4096)
+    counts = {}
+    for name, preset in MODEL_PRESETS.items():
+        with torch.device("meta"):  # the real model class, without allocating the 26M weights
+            model = MotionGPT2ForCausalLM(motion_gpt2_config(name, tok))
+        n = count_parameters(model)
+        lo, hi = preset.band
+        assert lo <= n <= hi, f"{name}: {n} parameters outside its band {preset.band}"
+        counts[name] = n
+    assert counts["m5-150k"] < counts["m5-1m"] < counts["m5-5m"] < counts["m5-26m"]
+
+
+def test_config_from_tokenizer_and_defaults(tok):
+    cfg = motion_gpt2_config("m5-1m", tok)
+    assert (cfg.vocab_size, cfg.pad_token_id, cfg.bos_token_id, cfg.eos_token_id) == (len(tok), 0, 1, 2)
+    assert cfg.pad_token_id != cfg.eos_token_id
+    assert cfg.frame_separator_id == tok.frame_separator_id
+    assert set(cfg.special_token_ids) == {0, 1, 2, 3, 4, *tok.task_token_ids.values()}
+    assert cfg.values_per_joint == 3 and cfg.max_frames == cfg.n_positions // 4
+    assert cfg._attn_implementation == "sdpa"
+    assert MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok)).config._attn_implementation == "sdpa"
+    tok2 = MotionTokenizer(digits=2, angle_bins=4096, position_bins=4096)
+    assert motion_gpt2_config("tiny", tok2).values_per_joint == 6
+
+
+def test_joint_and_frame_embeddings_can_be_switched_off(tok):
+    full = MotionGPT2Model(motion_gpt2_config("tiny", tok))
+    plain = MotionGPT2Model(motion_gpt2_config("tiny", tok, use_joint_embeddings=False, use_frame_embeddings=False))
+    cfg = full.config
+    assert plain.joint_embeddings is None and plain.frame_embeddings is None
+    assert count_parameters(full) - count_parameters(plain) == (cfg.max_joints + cfg.max_frames) * cfg.n_embd
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"preset": "huge"}, "unknown model preset 'huge'"),
+        ({"n_layerz": 3}, "unknown MotionGPT2Config override"),
+        ({"n_embd": 30, "n_head": 4}, "multiple of n_head"),
+        ({"frame_separator_id": 9999}, "frame_separator_id=9999 is outside the vocabulary"),
+        ({"max_joints": 0}, "max_joints must be >= 1"),
+    ],
+)
+def test_bad_config_raises(tok, kwargs, message):
+    preset = kwargs.pop("preset", "tiny")
+    with pytest.raises(ValueError, match=message):
+        motion_gpt2_config(preset, tok, **kwargs)
+
+
+# ------------------------------------------------------------------ forward / cache
+def test_cached_forward_needs_indices_and_matches_full_forward(tok, walk_ids):
+    model = _random_tiny(tok)
+    ids = torch.as_tensor(walk_ids)[None]
+    with torch.no_grad():
+        full = model(ids).logits
+        k = 20
+        cache = model(ids[:, :k], use_cache=True).past_key_values
+        with pytest.raises(ValueError, match="joint_ids/frame_ids"):
+            model(ids[:, k : k + 1], past_key_values=cache)
+        j, f = model.transformer.motion_position_indices(ids)
+        step = model(ids[:, k:], past_key_values=cache, joint_ids=j[:, k:], frame_ids=f[:, k:]).logits
+        torch.testing.assert_close(step, full[:, k:], rtol=1e-4, atol=1e-4)
+        # The indices matter: zero indices give different logits, so the equality above means something.
+        cache = model(ids[:, :k], use_cache=True).past_key_values
+        wrong = model(ids[:, k:], past_key_values=cache, joint_ids=torch.zeros_like(j[:, k:]),
+                      frame_ids=torch.zeros_like(f[:, k:])).logits  # fmt: skip
+        assert (wrong - full[:, k:]).abs().max() > 1e-2
+
+
+def test_cached_and_uncached_greedy_generation_are_identical(tok, walk_ids):
+    model = _random_tiny(tok)
+    ids = torch.as_tensor(walk_ids)[None]
+    kw = dict(max_new_tokens=40, do_sample=False, attention_mask=torch.ones_like(ids), output_scores=True,
+              return_dict_in_generate=True)  # fmt: skip
+    with torch.no_grad():
+        cached = model.generate(ids, use_cache=True, **kw)
+        plain = model.generate(ids, use_cache=False, **kw)
+    assert torch.equal(cached.sequences, plain.sequences)
+    torch.testing.assert_close(torch.stack(cached.scores), torch.stack(plain.scores), rtol=1e-4, atol=1e-4)
+    assert len(set(cached.sequences[0, ids.shape[1]:].tolist())) > 1  # not a degenerate constant output
+
+
+def test_left_padded_batch_generates_like_single_prompts(tok, walk_ids):
+    model = _random_tiny(tok, seed=1)
+    a = torch.as_tensor(walk_ids)
+    b = a[: len(a) - 16]  # one frame shorter
+    batch = torch.zeros((2, len(a)), dtype=torch.long)
+    batch[0] = a
+    batch[1, 16:] = b
+    mask = (batch != 0).long()
+    with torch.no_grad():
+        out = model.generate(batch, attention_mask=mask, max_new_tokens=20, do_sample=False)
+        single_b = model.generate(b[None], attention_mask=torch.ones_like(b[None]), max_new_tokens=20, do_sample=False)
+    assert torch.equal(out[1, len(a):], single_b[0, len(b):])
+
+
+def test_bf16_forward_is_finite(tok, walk_ids):
+    model = _random_tiny(tok, std=0.02).to(torch.bfloat16)
+    with torch.no_grad():
+        logits = model(torch.as_tensor(walk_ids)[None]).logits
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(logits).all()
+
+
+def test_tiny_model_trains_on_real_motion_and_loss_falls(tok, bandai_motions):
+    ids = [tok.encode_motion(angles=m.select_joints(SMALL_JOINTS).rotations[:12], task=">") for m in bandai_motions]
+    batch = torch.as_tensor(np.stack(ids))
+    model = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok))
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(15):
+        loss = model(batch, labels=batch).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+
+
+# ------------------------------------------------------------------ sequence classification
+def test_sequence_classification_uses_last_real_token_with_left_or_right_padding(tok, walk_ids):
+    torch.manual_seed(0)
+    model = MotionGPT2ForSequenceClassification(motion_gpt2_config("tiny", tok, num_labels=3)).eval()
+    seq = torch.as_tensor(np.append(walk_ids, 2))
+    n, pad = len(seq), 5
+    left = torch.cat([torch.zeros(pad, dtype=torch.long), seq])[None]
+    right = torch.cat([seq, torch.zeros(pad, dtype=torch.long)])[None]
+    with torch.no_grad():
+        ref = model(seq[None]).logits
+        lo = model(left, attention_mask=(left != 0).long()).logits
+        ro = model(right, attention_mask=(right != 0).long()).logits
+    assert ref.shape == (1, 3)
+    torch.testing.assert_close(lo, ref, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(ro, ref, rtol=1e-4, atol=1e-4)
+    labels = torch.tensor([2])
+    assert model(seq[None], labels=labels).loss.item() > 0
+
+
+# ------------------------------------------------------------------ save / load
+def test_save_and_load_through_auto_classes(tok, walk_ids, tmp_path):
+    model = _random_tiny(tok, std=0.02)
+    model.save_pretrained(tmp_path)
+    files = {p.name for p in tmp_path.iterdir()}
+    assert "model.safetensors" in files and not any(f.endswith(".bin") for f in files)
+    cfg = AutoConfig.from_pretrained(tmp_path)
+    assert isinstance(cfg, MotionGPT2Config) and cfg.model_type == "motion_gpt2"
+    assert cfg.special_token_ids == model.config.special_token_ids
+
+    ids = torch.as_tensor(walk_ids)[None]
+    loaded = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
+    assert type(loaded) is MotionGPT2ForCausalLM
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ids).logits, model(ids).logits)
+    assert loaded.lm_head.weight.data_ptr() == loaded.transformer.wte.weight.data_ptr()  # still tied
+
+    base = AutoModel.from_pretrained(tmp_path)
+    assert type(base) is MotionGPT2Model
+    clf = AutoModelForSequenceClassification.from_pretrained(tmp_path, num_labels=4)
+    assert type(clf) is MotionGPT2ForSequenceClassification
+    for name in ("wte.weight", "joint_embeddings.weight", "frame_embeddings.weight", "h.1.mlp.c_fc.weight"):
+        assert torch.equal(clf.transformer.state_dict()[name], model.transformer.state_dict()[name])
+    assert clf.score.weight.shape == (4, model.config.n_embd)

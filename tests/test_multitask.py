@@ -1,0 +1,262 @@
+"""Multi-task heads on the motion backbone: per-kind losses, missing labels, LM term, pooling,
+loading from a pretraining checkpoint and the Auto-class round trip (tiny models, real motion)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification
+
+import hf_motion  # noqa: F401  (registers the Auto classes)
+from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
+from hf_motion.multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig, normalize_targets
+from hf_motion.tokenizer import MotionTokenizer
+
+JOINTS = ["Hips", "Spine", "Chest", "Neck", "Head"]
+TARGETS = [
+    {"name": "screen", "kind": "binary", "weight": 2.0},
+    {"name": "style", "kind": "multiclass", "num_classes": 3},
+    {"name": "score", "kind": "regression", "weight": 0.5},
+]
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return MotionTokenizer()
+
+
+@pytest.fixture(scope="module")
+def batch(tok, bandai_motions):
+    """Three real clips as causal motion text of different lengths, right-padded, with a mask."""
+    rows = []
+    for motion, frames in zip(bandai_motions[:3], (4, 3, 2)):
+        m = motion.select_joints(JOINTS).slice(0, frames * 10, 10)
+        rows.append(torch.as_tensor(tok.encode_motion(angles=m.rotations, task=">")))
+    length = max(len(r) for r in rows)
+    ids = torch.full((len(rows), length), tok.pad_token_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+        mask[i, : len(r)] = 1
+    return ids, mask, rows
+
+
+def _tiny(tok, targets=TARGETS, lm_loss_weight=0.0, seed=0, std=0.3):
+    torch.manual_seed(seed)
+    backbone = motion_gpt2_config("tiny", tok, initializer_range=std)
+    cfg = MotionMultiTaskConfig.from_backbone_config(
+        backbone, targets=targets, lm_loss_weight=lm_loss_weight, head_dropout=0.0
+    )
+    return MotionGPT2ForMultiTask(cfg).eval()
+
+
+def _bce(z, y):
+    p = 1.0 / (1.0 + math.exp(-z))
+    return -(y * math.log(p) + (1 - y) * math.log(1 - p))
+
+
+def _ce(row, k):
+    row = np.asarray(row, dtype=np.float64)
+    return float(np.log(np.exp(row - row.max()).sum()) + row.max() - row[k])
+
+
+def test_loss_per_kind_matches_hand_computation(tok, batch):
+    ids, mask, _ = batch
+    model = _tiny(tok)
+    labels = torch.tensor([[1.0, 2.0, 0.25], [0.0, 0.0, -1.5], [1.0, 1.0, 3.0]])
+    with torch.no_grad():
+        out = model(ids, attention_mask=mask, labels=labels)
+    z = out.logits.double().numpy()
+    assert z.shape == (3, 5)  # 1 binary + 3 classes + 1 regression
+    lab = labels.double().numpy()
+    bce = np.mean([_bce(z[i, 0], lab[i, 0]) for i in range(3)])
+    ce = np.mean([_ce(z[i, 1:4], int(lab[i, 1])) for i in range(3)])
+    mse = np.mean((z[:, 4] - lab[:, 2]) ** 2)
+    assert out.target_losses["screen"].item() == pytest.approx(bce, rel=1e-5)
+    assert out.target_losses["style"].item() == pytest.approx(ce, rel=1e-5)
+    assert out.target_losses["score"].item() == pytest.approx(mse, rel=1e-5)
+    assert out.loss.item() == pytest.approx(2.0 * bce + 1.0 * ce + 0.5 * mse, rel=1e-5)
+    assert out.lm_loss is None
+
+    # The mapping form gives the same losses.
+    with torch.no_grad():
+        out2 = model(ids, attention_mask=mask, labels={"screen": labels[:, 0], "style": labels[:, 1], "score": labels[:, 2]})
+    assert out2.loss.item() == pytest.approx(out.loss.item(), rel=1e-6)
+
+
+def test_missing_labels_are_masked(tok, batch):
+    ids, mask, _ = batch
+    model = _tiny(tok)
+    nan = float("nan")
+    # Row 1 has no screen label (NaN), row 0 no style label (-100); nobody has a score.
+    labels = torch.tensor([[1.0, -100.0, nan], [nan, 2.0, nan], [0.0, 1.0, nan]])
+    with torch.no_grad():
+        out = model(ids, attention_mask=mask, labels=labels)
+    z = out.logits.double().numpy()
+    bce = np.mean([_bce(z[0, 0], 1.0), _bce(z[2, 0], 0.0)])
+    ce = np.mean([_ce(z[1, 1:4], 2), _ce(z[2, 1:4], 1)])
+    assert set(out.target_losses) == {"screen", "style"}  # no score labels at all: no score term
+    assert out.loss.item() == pytest.approx(2.0 * bce + ce, rel=1e-5)
+
+    # A target left out of a label mapping is missing for every row.
+    with torch.no_grad():
+        only = model(ids, attention_mask=mask, labels={"style": torch.tensor([1.0, 2.0, 0.0])})
+    assert set(only.target_losses) == {"style"}
+    assert only.loss.item() == pytest.approx(np.mean([_ce(z[i, 1:4], k) for i, k in enumerate((1, 2, 0))]), rel=1e-5)
+
+    # Everything missing: loss 0, still differentiable.
+    out = model(ids, attention_mask=mask, labels=torch.full((3, 3), nan))
+    assert out.loss.item() == 0.0 and out.loss.requires_grad
+
+
+def test_minus_100_is_a_value_for_regression(tok, batch):
+    ids, mask, _ = batch
+    model = _tiny(tok, targets=[{"name": "score", "kind": "regression"}])
+    with torch.no_grad():
+        out = model(ids, attention_mask=mask, labels=torch.tensor([-100.0, 0.0, 1.0]))
+    z = out.logits[:, 0].double().numpy()
+    assert out.loss.item() == pytest.approx(np.mean((z - np.array([-100.0, 0.0, 1.0])) ** 2), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (torch.tensor([[2.0, 0.0, 0.0]] * 3), "binary: labels must be 0, 1"),
+        (torch.tensor([[1.0, 3.0, 0.0]] * 3), "has 3 classes"),
+        (torch.tensor([[1.0, 0.5, 0.0]] * 3), "has 3 classes"),
+        (torch.zeros(3, 2), r"labels must be \(batch, n_targets\) = \(3, 3\)"),
+        ({"nope": torch.zeros(3)}, "unknown target"),
+    ],
+)
+def test_bad_labels_raise(tok, batch, labels, message):
+    ids, mask, _ = batch
+    with pytest.raises(ValueError, match=message):
+        _tiny(tok)(ids, attention_mask=mask, labels=labels)
+
+
+def test_lm_weight_adds_the_lm_term(tok, batch):
+    ids, mask, _ = batch
+    labels = torch.tensor([[1.0, 2.0, 0.25], [0.0, 0.0, -1.5], [1.0, 1.0, 3.0]])
+    without = _tiny(tok, lm_loss_weight=0.0)
+    with_lm = _tiny(tok, lm_loss_weight=0.7)
+    with_lm.load_state_dict(without.state_dict())
+    with torch.no_grad():
+        a = without(ids, attention_mask=mask, labels=labels)
+        b = with_lm(ids, attention_mask=mask, labels=labels)
+        # Independent LM loss: the causal LM with the same backbone, padding ignored.
+        lm = MotionGPT2ForCausalLM(with_lm.config).eval()
+        missing, unexpected = lm.load_state_dict(with_lm.state_dict(), strict=False)
+        assert not missing and all(k.startswith("heads.") for k in unexpected)
+        lm_labels = ids.masked_fill(mask == 0, -100)
+        reference = lm(ids, attention_mask=mask, labels=lm_labels).loss.item()
+    assert b.lm_loss.item() == pytest.approx(reference, rel=1e-5)
+    assert b.loss.item() - a.loss.item() == pytest.approx(0.7 * reference, rel=1e-4)
+    torch.testing.assert_close(a.logits, b.logits)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pooling_uses_the_last_real_token(tok, batch, side):
+    _, _, rows = batch
+    model = _tiny(tok)
+    short = rows[2]
+    pad = torch.full((7,), tok.pad_token_id, dtype=torch.long)
+    ids = torch.cat([short, pad]) if side == "right" else torch.cat([pad, short])
+    mask = (torch.arange(len(ids)) < len(short)) if side == "right" else (torch.arange(len(ids)) >= 7)
+    with torch.no_grad():
+        alone = model(short[None]).logits
+        padded = model(ids[None], attention_mask=mask.long()[None]).logits
+        padded_no_mask = model(ids[None]).logits
+    torch.testing.assert_close(padded, alone, atol=1e-5, rtol=1e-4)
+    if side == "right":
+        # Without a mask the pad ids locate the last token; causal attention never looks right of it.
+        torch.testing.assert_close(padded_no_mask, alone, atol=1e-5, rtol=1e-4)
+
+
+def test_gradients_reach_heads_and_backbone_and_loss_falls(tok, batch):
+    ids, mask, _ = batch
+    model = _tiny(tok, lm_loss_weight=0.5, std=0.02).train()
+    labels = torch.tensor([[1.0, 2.0, 0.25], [0.0, 0.0, -1.5], [1.0, 1.0, 3.0]])
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(15):
+        loss = model(ids, attention_mask=mask, labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        losses.append(loss.item())
+        opt.step()
+    assert model.heads["style"].weight.grad.abs().sum() > 0
+    assert model.transformer.h[0].attn.c_attn.weight.grad.abs().sum() > 0
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_from_pretrained_keeps_the_backbone(tok, tmp_path):
+    torch.manual_seed(1)
+    lm = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, initializer_range=0.3))
+    lm.save_pretrained(tmp_path / "lm")
+    model = MotionGPT2ForMultiTask.from_pretrained(tmp_path / "lm", targets=TARGETS, lm_loss_weight=0.2)
+    assert isinstance(model.config, MotionMultiTaskConfig) and model.config.lm_loss_weight == 0.2
+    reference = lm.transformer.state_dict()
+    loaded = model.transformer.state_dict()
+    assert set(loaded) == set(reference)
+    for name, value in reference.items():
+        assert torch.equal(loaded[name], value), name
+    assert torch.equal(model.lm_head.weight, lm.lm_head.weight)
+    assert model.lm_head.weight.data_ptr() == model.transformer.wte.weight.data_ptr()
+    assert model.heads["style"].weight.shape == (3, lm.config.n_embd)
+
+    with pytest.raises(ValueError, match="without targets"):
+        MotionGPT2ForMultiTask.from_pretrained(tmp_path / "lm")
+
+
+def test_save_reload_predict_round_trip_with_auto_classes(tok, batch, tmp_path):
+    ids, mask, _ = batch
+    model = _tiny(tok, targets=[*TARGETS[:1], {**TARGETS[1], "classes": ["a", "b", "c"]}, TARGETS[2]], lm_loss_weight=0.3)
+    model.save_pretrained(tmp_path)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert "model.safetensors" in files and not any(f.endswith((".bin", ".pt")) for f in files)
+
+    cfg = AutoConfig.from_pretrained(tmp_path)
+    assert type(cfg) is MotionMultiTaskConfig and cfg.model_type == "motion_gpt2_multitask"
+    assert cfg.targets == model.config.targets and cfg.targets[1]["classes"] == ["a", "b", "c"]
+    loaded = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
+    assert type(loaded) is MotionGPT2ForMultiTask
+    labels = torch.tensor([[1.0, 2.0, 0.25], [0.0, 0.0, -1.5], [1.0, 1.0, 3.0]])
+    with torch.no_grad():
+        a = model(ids, attention_mask=mask, labels=labels)
+        b = loaded(ids, attention_mask=mask, labels=labels)
+    assert torch.equal(a.logits, b.logits) and torch.equal(a.loss, b.loss)
+    pa, pb = model.predictions(a.logits), loaded.predictions(b.logits)
+    assert set(pa) == {"screen", "style", "score"}
+    for name in pa:
+        np.testing.assert_array_equal(pa[name], pb[name])
+    # predictions: sigmoid / softmax / identity of the split logits
+    z = a.logits.numpy()
+    np.testing.assert_allclose(pa["screen"], 1 / (1 + np.exp(-z[:, 0])), rtol=1e-6)
+    np.testing.assert_allclose(pa["style"].sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(pa["score"], z[:, 4], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "targets, message",
+    [
+        ([{"name": "a", "kind": "ordinal"}], "kind must be one of"),
+        ([{"name": "a", "kind": "multiclass"}], "num_classes >= 2"),
+        ([{"name": "a", "kind": "binary"}, {"name": "a", "kind": "regression"}], "declared twice"),
+        ([{"name": "a.b", "kind": "binary"}], "letters, digits"),
+        ([{"name": "a", "kind": "binary", "weight": -1}], "weight must be"),
+        ([{"name": "a", "kind": "regression", "num_classes": 2}], "one output"),
+        ([{"name": "a", "kind": "binary", "colour": 1}], "unknown key"),
+    ],
+)
+def test_bad_targets_raise(targets, message):
+    with pytest.raises(ValueError, match=message):
+        normalize_targets(targets)
+
+
+def test_model_without_targets_raises(tok):
+    cfg = MotionMultiTaskConfig.from_backbone_config(motion_gpt2_config("tiny", tok))
+    with pytest.raises(ValueError, match="at least one target"):
+        MotionGPT2ForMultiTask(cfg)
