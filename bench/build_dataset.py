@@ -30,8 +30,12 @@ def _peak_rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
 
 
-def baseline_loop(clips, tokenizer, config) -> tuple[float, int, int]:
-    """The straightforward way: per clip, per window, encode and append Python lists."""
+def baseline_loop(clips, tokenizer, config, text: bool = False) -> tuple[float, int, int]:
+    """The straightforward way: per clip, per window, encode and append Python lists.
+
+    ``text=False`` encodes each window with ``encode_motion``; ``text=True`` goes through the M5
+    string and the tokenizer's ``__call__`` (what a ``transformers`` user would write first).
+    """
     import datasets
 
     from hf_motion.kinematics import canonicalize_positions
@@ -54,7 +58,10 @@ def baseline_loop(clips, tokenizer, config) -> tuple[float, int, int]:
             p = canonicalize_positions(positions[s : s + W], motion.skeleton.up_axis) if task != "acm" else None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                ids = tokenizer.encode_motion(angles=a, positions=p, task=token[task]).tolist()
+                if text:
+                    ids = tokenizer(tokenizer.motion_to_text(angles=a, positions=p, task=token[task]))["input_ids"]
+                else:
+                    ids = tokenizer.encode_motion(angles=a, positions=p, task=token[task]).tolist()
             rows["input_ids"].append(ids)
             rows["task"].append(task)
             rows["clip"].append(clip.clip_id)
@@ -116,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         base_time, base_frames, base_tokens = baseline_loop(subset, tokenizer, config)
         base_fps = base_frames / base_time
         extrapolated = st.frames / base_fps
+        text_time, _, text_tokens = baseline_loop(subset, tokenizer, config, text=True)
+        assert text_tokens == base_tokens  # the two paths give the same ids
+        text_extrapolated = st.frames / (base_frames / text_time)
         # The builder on that same subset in one process: the gain from vectorisation alone.
         t1 = time.perf_counter()
         same = MotionDatasetBuilder(config, tokenizer).build(subset, num_proc=1, cache_dir=False, progress=False)
@@ -124,10 +134,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measured on {len(subset)} clips (every {k}th, {base_frames:,} frames, {base_tokens:,} tokens): "
               f"{base_time:.1f} s = {base_fps:,.0f} frames/s")  # fmt: skip
         print(f"extrapolated to the full corpus ({st.frames:,} frames): {extrapolated:.0f} s")
+        print(f"same loop through the M5 text and tokenizer(text): {text_time:.1f} s on the subset, "
+              f"{text_extrapolated:.0f} s extrapolated")  # fmt: skip
         print(f"builder, same {len(subset)} clips, 1 process: {same_time:.1f} s "
-              f"({same.stats.frames / same_time:,.0f} frames/s) -> {base_time / same_time:.1f}x the loop")  # fmt: skip
+              f"({same.stats.frames / same_time:,.0f} frames/s) -> {base_time / same_time:.1f}x the array loop, "
+              f"{text_time / same_time:.1f}x the text loop")  # fmt: skip
         print(f"builder, full corpus, {args.num_proc} processes: {wall:.1f} s -> {extrapolated / wall:.1f}x the "
-              "extrapolated loop")  # fmt: skip
+              f"extrapolated array loop, {text_extrapolated / wall:.1f}x the extrapolated text loop")  # fmt: skip
+        # Where one process spends its time on that subset (the shared steps bound any speed-up).
+        t_load = t_select = t_fk = 0.0
+        for clip in subset:
+            t2 = time.perf_counter()
+            motion = clip.load()
+            t3 = time.perf_counter()
+            reduced = motion.select_joints(config.joints)
+            t4 = time.perf_counter()
+            reduced.positions()
+            t_load, t_select, t_fk = t_load + t3 - t2, t_select + t4 - t3, t_fk + time.perf_counter() - t4
+        rest = max(same_time - t_load - t_select - t_fk, 0.0)
+        print(f"builder time on the subset: load BVH {100 * t_load / same_time:.0f}%, select_joints "
+              f"{100 * t_select / same_time:.0f}%, FK {100 * t_fk / same_time:.0f}%, windows + tokens + Arrow "
+              f"{100 * rest / same_time:.0f}%")  # fmt: skip
         print(f"target (< 180 s for the full corpus): {'met' if wall < 180 else 'NOT met'}")
     finally:
         shutil.rmtree(cache, ignore_errors=True)

@@ -50,3 +50,4 @@ from .features import clip_features, feature_matrix, kinematic_features
 from .model_card import build_model_card, push_to_hub, save_for_hub, validate_model_card
 
 _AutoTokenizer.register(MotionMultiTaskConfig, tokenizer_class=MotionTokenizer, exist_ok=True)
+from .datasets import MotionDatasetConfig, MotionFolder, bandai_namco, build_motion_dataset

@@ -502,6 +502,7 @@ def check_fold_classes(
     y: np.ndarray,
     task: str = "task",
     on_single_class: str = "error",
+    class_names: Sequence[Any] | None = None,
 ) -> list[bool]:
     """Check that every training fold holds at least two classes of ``y`` (classification tasks).
 
@@ -513,6 +514,7 @@ def check_fold_classes(
     Args:
         folds: ``(train_idx, test_idx)`` pairs indexing ``y``.
         y: the task's targets.
+        class_names: names of the class indices in ``y`` (for the message).
 
     Returns:
         One flag per fold: True if the fold can be used for this task.
@@ -526,7 +528,15 @@ def check_fold_classes(
         if classes.size >= 2:
             usable.append(True)
             continue
-        what = f"class {classes[0]!r}" if classes.size else "no clips"
+        if classes.size:
+            value = classes[0].item()
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if class_names is not None and isinstance(value, int) and 0 <= value < len(class_names):
+                value = class_names[value]
+            what = f"class {value!r}"
+        else:
+            what = "no clips"
         msg = f"task {task!r}: the training set of fold {k} holds a single class ({what})"
         if on_single_class == "error":
             raise CrossValidationError(

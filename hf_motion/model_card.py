@@ -33,6 +33,7 @@ __all__ = [
     "ModelCardError",
     "TEMPLATE_DIR",
     "DEFAULT_DATA_CAVEAT",
+    "DATASET_NOTES",
     "library_versions",
     "eval_results_from_fold_metrics",
     "build_model_card",
@@ -47,11 +48,20 @@ __all__ = [
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "model_cards"
 
 DEFAULT_DATA_CAVEAT = (
-    "The evaluation data are a **stand-in** for clinical data: the Bandai-Namco research motion dataset, "
+    "The evaluation data stand in for clinical data: the Bandai-Namco research motion dataset, "
     "in which professional actors perform everyday motions in styles such as *elderly*, *exhausted*, *old* "
     "or *tired*. Actors imitating a style are not patients; nothing here says how the model behaves on "
     "people with a movement disorder."
 )
+
+#: Provenance lines for known data sets (by ``dataset_id``), printed in the card's Data section.
+DATASET_NOTES = {
+    "bandai-namco-motion": (
+        "Bandai-Namco-Research-Motiondataset (CC BY-NC 4.0; Kobayashi et al. 2023, arXiv:2306.08861): "
+        "optical motion capture of professional actors at 30 fps, each clip labelled with a content "
+        "(walk, run, wave, ...) and a style (normal, elderly, exhausted, ...)."
+    ),
+}
 
 _METRIC_TYPES = {  # our metric name -> (model-index metric type, config)
     "auc": ("roc_auc", None),
@@ -270,6 +280,7 @@ def build_model_card(
     task_sizes: Mapping[str, int] | None = None,
     comparisons: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]] | None = None,
     training: Mapping[str, Any] | None = None,
+    early_stopping: bool = False,
     license: str = "cc-by-nc-4.0",
     tags: Sequence[str] = (),
     repo_id: str | None = None,
@@ -294,6 +305,8 @@ def build_model_card(
         comparisons: other systems measured on the same folds, ``{"random forest": fold_metrics, ...}``,
             shown beside this model in the results table (not in the ``model-index``).
         training: hyper-parameters worth reporting (shown in the details table).
+        early_stopping: the run stopped early on a validation split inside each training fold
+            (the card then says so).
         license: the weights' license; the default follows the Bandai-Namco data's CC BY-NC 4.0.
         tags: extra Hub tags.
         repo_id: the Hub id used in the usage snippet (default ``model_name``).
@@ -337,7 +350,9 @@ def build_model_card(
         cv_description=cv_description,
         n_folds=max((int(s.get("n_folds", 0)) for m in (fold_metrics or {}).values() for s in m.values()), default=0),
         dataset_name=dataset_name,
+        dataset_note=DATASET_NOTES.get(dataset_id, ""),
         dataset_description=dataset_description or "",
+        early_stopping=early_stopping,
         data_caveat=data_caveat or "",
         usage=_usage(model, repo_id or model_name, causal=path.stem == "motion_pretrained" or "CausalLM" in type(model).__name__),
         versions_table=_versions_table(versions),
@@ -384,11 +399,13 @@ def model_card_from_summary(summary: Mapping[str, Any] | str | os.PathLike, mode
     return build_model_card(model_name, **defaults)
 
 
-def validate_model_card(card: Any, online: bool = False) -> list:
+def validate_model_card(card: Any, require_results: bool = True, online: bool = False) -> list:
     """Validate a model card without the network; returns its parsed ``EvalResult`` list.
 
     Args:
         card: a :class:`huggingface_hub.ModelCard`, its text, or a path to a README.md.
+        require_results: a card without a ``model-index`` is an error (default); with False it
+            is accepted (e.g. a pretrained model's card) and ``[]`` is returned.
         online: also run ``ModelCard.validate`` (the Hub's own check; needs the network).
 
     Raises:
@@ -421,7 +438,11 @@ def validate_model_card(card: Any, online: bool = False) -> list:
         if not meta.get(key):
             raise ModelCardError(f"the card metadata has no {key!r}")
     if "model-index" not in meta:
-        raise ModelCardError("the card metadata has no 'model-index'")
+        if require_results:
+            raise ModelCardError("the card metadata has no 'model-index'")
+        if online:
+            parsed.validate()
+        return []
     try:
         name, results = model_index_to_eval_results(meta["model-index"])
     except (KeyError, TypeError, ValueError) as e:
@@ -442,7 +463,8 @@ def validate_model_card(card: Any, online: bool = False) -> list:
 
 # ------------------------------------------------------------------ Hub folders
 def check_hub_folder(folder: str | os.PathLike) -> list[str]:
-    """Check that ``folder`` is ready to upload: README.md (a valid card), ``config.json``,
+    """Check that ``folder`` is ready to upload: README.md (a card that validates offline; a
+    ``model-index`` is optional), ``config.json``,
     safetensors weights, a tokenizer, and no pickled weights. Returns the file list."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -462,7 +484,7 @@ def check_hub_folder(folder: str | os.PathLike) -> list[str]:
         problems.append("tokenizer_config.json (save the tokenizer too)")
     if problems:
         raise ModelCardError(f"{folder} is missing {', '.join(problems)}")
-    validate_model_card(folder / "README.md")
+    validate_model_card(folder / "README.md", require_results=False)
     return files
 
 

@@ -175,12 +175,14 @@ def motion_position_indices(
     return joint, frame
 
 
-def _indices_from_config(input_ids: torch.Tensor, config: MotionGPT2Config) -> tuple[torch.Tensor, torch.Tensor]:
+def _indices_from_config(
+    input_ids: torch.Tensor, config: MotionGPT2Config, specials: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     eos = config.eos_token_id if isinstance(config.eos_token_id, int) else None
     return motion_position_indices(
         input_ids,
         config.frame_separator_id,
-        config.special_token_ids,
+        config.special_token_ids if specials is None else specials,
         config.values_per_joint,
         config.max_joints,
         config.max_frames,
@@ -235,7 +237,12 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
 
     def motion_position_indices(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(joint_ids, frame_ids)`` of ``input_ids`` under this model's config."""
-        return _indices_from_config(input_ids, self.config)
+        # The special-id tensor is kept per device: one host-to-device copy, not one per generated token.
+        key = (input_ids.device, input_ids.dtype, tuple(self.config.special_token_ids))
+        cache = self.__dict__.setdefault("_special_ids_cache", {})
+        if key not in cache:
+            cache[key] = torch.tensor(self.config.special_token_ids, dtype=input_ids.dtype, device=input_ids.device)
+        return _indices_from_config(input_ids, self.config, cache[key])
 
     def forward(
         self,

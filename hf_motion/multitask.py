@@ -195,7 +195,7 @@ class MotionMultiTaskOutput(ModelOutput):
     """Output of :class:`MotionGPT2ForMultiTask`.
 
     Args:
-        loss: weighted total loss (only when ``labels`` or ``lm_labels`` are given).
+        loss: weighted total loss (only when ``labels`` or ``lm_target_ids`` are given).
         logits: ``(batch, config.num_outputs)``: every target's raw outputs side by side; split
             them with :meth:`MotionGPT2ForMultiTask.split_logits`.
         target_losses: ``{name: loss}`` for the targets that had at least one label in the batch
@@ -317,16 +317,17 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         joint_ids: torch.LongTensor | None = None,
         frame_ids: torch.LongTensor | None = None,
         labels: torch.Tensor | Mapping[str, torch.Tensor] | None = None,
-        lm_labels: torch.LongTensor | None = None,
+        # Not named "*label*": Trainer treats every such argument as a label column it must find in the batch.
+        lm_target_ids: torch.LongTensor | None = None,
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
         **kwargs,
     ) -> MotionMultiTaskOutput:
-        """Pooled target logits, and the weighted loss when ``labels`` (or ``lm_labels``) are given.
+        """Pooled target logits, and the weighted loss when ``labels`` (or ``lm_target_ids``) are given.
 
         Args:
             labels: per-target labels (see the class docstring).
-            lm_labels: ``(batch, length)`` token labels for the LM loss (``-100`` = ignored); default:
+            lm_target_ids: ``(batch, length)`` token ids the LM loss predicts (``-100`` = ignored); default:
                 ``input_ids`` with padding (``attention_mask == 0`` or ``pad_token_id``) ignored.
                 Used only when ``config.lm_loss_weight > 0``.
         """
@@ -349,7 +350,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         logits = torch.cat([self.heads[name](pooled) for name in self.config.target_names], dim=-1)
 
         loss = target_losses = lm_loss = None
-        if labels is not None or lm_labels is not None:
+        if labels is not None or lm_target_ids is not None:
             loss = logits.sum() * 0.0  # keeps the graph (and DDP) happy when every label is missing
             if labels is not None:
                 target_losses = self.target_losses(logits, labels)
@@ -357,7 +358,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
                 for name, value in target_losses.items():
                     loss = loss + weights[name] * value
             if self.config.lm_loss_weight > 0:
-                lm_loss = self._lm_loss(hidden, input_ids, attention_mask, lm_labels)
+                lm_loss = self._lm_loss(hidden, input_ids, attention_mask, lm_target_ids)
                 loss = loss + self.config.lm_loss_weight * lm_loss
         return MotionMultiTaskOutput(
             loss=loss,
@@ -368,17 +369,17 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             attentions=out.attentions,
         )
 
-    def _lm_loss(self, hidden, input_ids, attention_mask, lm_labels) -> torch.Tensor:
-        if lm_labels is None:
+    def _lm_loss(self, hidden, input_ids, attention_mask, lm_target_ids) -> torch.Tensor:
+        if lm_target_ids is None:
             if input_ids is None:
-                raise ValueError("the LM loss (lm_loss_weight > 0) needs input_ids or lm_labels")
-            lm_labels = input_ids.clone()
+                raise ValueError("the LM loss (lm_loss_weight > 0) needs input_ids or lm_target_ids")
+            lm_target_ids = input_ids.clone()
             if attention_mask is not None and attention_mask.ndim == 2:
-                lm_labels[attention_mask == 0] = -100
+                lm_target_ids[attention_mask == 0] = -100
             elif self.config.pad_token_id is not None:
-                lm_labels[input_ids == self.config.pad_token_id] = -100
+                lm_target_ids[input_ids == self.config.pad_token_id] = -100
         lm_logits = self.lm_head(hidden[:, :-1]).float()
-        targets = lm_labels[:, 1:].to(lm_logits.device)
+        targets = lm_target_ids[:, 1:].to(lm_logits.device)
         if not bool((targets != -100).any()):
             return lm_logits.sum() * 0.0
         return F.cross_entropy(lm_logits.reshape(-1, lm_logits.shape[-1]), targets.reshape(-1), ignore_index=-100)

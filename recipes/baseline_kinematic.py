@@ -8,7 +8,7 @@ number of folds and seed).
 
 Usage::
 
-    python recipes/baseline_kinematic.py                                    # defaults: recipes/baseline_kinematic.yaml
+    python recipes/baseline_kinematic.py                                    # Bandai dataset-1, 5 grouped folds
     python recipes/baseline_kinematic.py recipes/baseline_kinematic.yaml --n_splits 3 --cv_scheme kfold
     python recipes/baseline_kinematic.py --data bandai-namco:dataset-2      # elderly / exhausted styles
     python recipes/baseline_kinematic.py --data /path/to/clips --labels labels.csv --group_by patient \\
@@ -16,7 +16,8 @@ Usage::
 
 A YAML config (first argument) sets any option below; command-line options override it. Its
 ``tasks:`` list declares the tasks (see :func:`hf_motion.cv.load_task_specs`); ``--tasks`` points
-at another YAML holding one.
+at another YAML holding one. Without either, the tasks of ``recipes/baseline_kinematic.yaml`` are
+used (only its tasks: the other options keep the defaults below).
 
 Writes to ``output_dir``:
 
@@ -136,7 +137,7 @@ def parse_arguments(argv: Sequence[str] | None = None):
     parser = HfArgumentParser(ARGUMENT_CLASSES)
     known = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
     inline_tasks = None
-    path = config_path or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    path = config_path
     if path is not None:
         try:
             config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -255,7 +256,9 @@ def run_task(
         task_folds.append((tr[tr >= 0], te[te >= 0]))
     usable = [True] * len(folds)
     if task.kind != "regression":
-        usable = check_fold_classes(task_folds, labels.y, task=task.name, on_single_class=on_single_class)
+        usable = check_fold_classes(
+            task_folds, labels.y, task=task.name, on_single_class=on_single_class, class_names=labels.classes
+        )
     Xt = X[labels.index]
     n_classes = len(labels.classes) if task.kind == "multiclass" else 2
     rows, predictions, importances = [], [], []

@@ -47,11 +47,11 @@ class DataArguments:
     )
     tokenizer: str = field(default=str(REPO / "tokenizer_configs" / "m5-motion"), metadata={"help": "tokenizer folder or Hub id"})
     tasks: str = field(default="acm=0.25,pcm=0.25,fk=0.25,ik=0.25", metadata={"help": "task proportions"})
-    window: int = field(default=10, metadata={"help": "frames per example (at --fps); M5 uses one second"})
-    stride: int | None = field(default=5, metadata={"help": "frames between window starts"})
+    window: int = field(default=24, metadata={"help": "frames per example (at --fps): 2.4 s, enough for the 2 s + 0.4 s prediction benchmark"})
+    stride: int | None = field(default=12, metadata={"help": "frames between window starts"})
     fps: float = field(default=10.0, metadata={"help": "resample every clip to this rate"})
     joints: str = field(default="bandai-core", metadata={"help": "registered joint subset"})
-    context_length: int = field(default=1024, metadata={"help": "pack examples into rows of this many tokens"})
+    context_length: int = field(default=2560, metadata={"help": "pack examples into rows of this many tokens"})
     max_clips: int | None = field(default=None, metadata={"help": "use at most this many clips (quick runs)"})
     num_proc: int | None = field(default=None, metadata={"help": "worker processes for the build (default: all cores)"})
     cache_dir: str | None = field(default=None, metadata={"help": "dataset cache (default ~/.cache/hf_motion)"})
@@ -63,6 +63,7 @@ class ModelArguments:
     preset: str = field(default="tiny", metadata={"help": "tiny, m5-150k, m5-1m, m5-5m, m5-26m"})
     use_joint_embeddings: bool = field(default=True, metadata={"help": "add joint-index embeddings"})
     use_frame_embeddings: bool = field(default=True, metadata={"help": "add frame-index embeddings"})
+    n_positions: int | None = field(default=None, metadata={"help": "position embeddings (default: max(context_length, preset's))"})
     init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of scratch"})
     resume: str = field(default="auto", metadata={"help": "'auto' (last complete checkpoint), 'no', or a checkpoint path"})
 
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     """
     data_args, model_args, train_args = parse_args(argv)
     import hf_motion  # noqa: F401  (registers the Auto classes)
-    from hf_motion.modeling import MotionGPT2ForCausalLM, count_parameters, motion_gpt2_config
+    from hf_motion.modeling import MODEL_PRESETS, MotionGPT2ForCausalLM, count_parameters, motion_gpt2_config
     from transformers import AutoTokenizer
 
     if torch.cuda.is_available() and not (train_args.bf16 or train_args.fp16) and torch.cuda.is_bf16_supported():
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         config = motion_gpt2_config(
             model_args.preset,
             tokenizer,
-            n_positions=max(data_args.context_length, 1024),
+            n_positions=model_args.n_positions or max(data_args.context_length, MODEL_PRESETS[model_args.preset].n_positions),
             use_joint_embeddings=model_args.use_joint_embeddings,
             use_frame_embeddings=model_args.use_frame_embeddings,
         )

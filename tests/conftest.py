@@ -48,3 +48,14 @@ def bandai_motions(bandai_paths):
 @pytest.fixture(scope="session")
 def walk_motion(bandai_motions):
     return bandai_motions[0]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """CI has 2 cores; torch's default thread pool makes tiny-model steps far slower there."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

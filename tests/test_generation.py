@@ -187,8 +187,9 @@ def test_bad_prompts_raise_clear_errors(small_walk):
     proc.reset()
     with pytest.raises(MotionPromptError, match="row 0 contains <eos>"):
         proc(torch.as_tensor(full)[None], scores)
-    ragged = np.concatenate([full[:-1][:3 + 15], full[:-1][3 + 15 + 1 + 3:]])  # 2nd frame lost a joint... and 1st
-    ragged = np.concatenate([full[:3], full[3:18], [tok.frame_separator_id], full[19:31], [tok.frame_separator_id], full[19:34]])
+    # bos > sep <15 tokens> sep <12 tokens: a joint missing> sep <15 tokens>
+    sep = tok.frame_separator_id
+    ragged = np.concatenate([full[:3], full[3:18], [sep], full[19:31], [sep], full[19:34]])
     proc.reset()
     with pytest.raises(MotionPromptError, match="frame 1 has 12 tokens but frames here have 15"):
         proc(torch.as_tensor(ragged)[None], scores)
