@@ -51,7 +51,7 @@ class DataArguments:
     stride: int | None = field(default=12, metadata={"help": "frames between window starts"})
     fps: float = field(default=10.0, metadata={"help": "resample every clip to this rate"})
     joints: str = field(default="bandai-core", metadata={"help": "registered joint subset"})
-    context_length: int = field(default=2560, metadata={"help": "pack examples into rows of this many tokens"})
+    context_length: int = field(default=1280, metadata={"help": "pack examples into rows of this many tokens (longer examples continue in the next row)"})
     max_clips: int | None = field(default=None, metadata={"help": "use at most this many clips (quick runs)"})
     num_proc: int | None = field(default=None, metadata={"help": "worker processes for the build (default: all cores)"})
     cache_dir: str | None = field(default=None, metadata={"help": "dataset cache (default ~/.cache/hf_motion)"})
@@ -73,8 +73,8 @@ class PretrainArguments(TrainingArguments):
     """``TrainingArguments`` with defaults that finish on a 2-core CPU in a few minutes."""
 
     output_dir: str = field(default="runs/pretrain-tiny")
-    max_steps: int = field(default=600)
-    per_device_train_batch_size: int = field(default=8)
+    max_steps: int = field(default=300)
+    per_device_train_batch_size: int = field(default=6)
     per_device_eval_batch_size: int = field(default=8)
     learning_rate: float = field(default=2e-3)
     weight_decay: float = field(default=0.01)
@@ -83,8 +83,8 @@ class PretrainArguments(TrainingArguments):
     logging_steps: float = field(default=20)
     logging_first_step: bool = field(default=True)
     eval_strategy: str = field(default="steps")
-    eval_steps: float = field(default=200)
-    save_steps: float = field(default=200)
+    eval_steps: float = field(default=100)
+    save_steps: float = field(default=100)
     save_total_limit: int | None = field(default=2)
     dataloader_num_workers: int = field(default=0)
     dataloader_pin_memory: bool = field(default=torch.cuda.is_available())
@@ -164,6 +164,32 @@ def build_datasets(data_args: DataArguments, tokenizer, seed: int):
         collection, num_proc=data_args.num_proc, cache_dir=data_args.cache_dir, skip_bad=data_args.skip_bad
     )
     return build, config
+
+
+def write_card(output_dir: str, model, tokenizer, summary: dict) -> None:
+    """The model card fills itself from the run: data, size, steps, bits per frame, versions."""
+    from hf_motion.model_card import build_model_card
+
+    card = build_model_card(
+        Path(output_dir).name,
+        model=model,
+        tokenizer=tokenizer,
+        template="motion_pretrained",
+        dataset_description=(
+            f"Sources {summary['sources']}; {summary['train_tokens']:,} training tokens "
+            f"({summary['dataset']['window']}-frame windows at {summary['dataset']['fps']:g} fps, joints "
+            f"`{summary['dataset']['joints']}`, tasks {summary['dataset']['tasks']})."
+        ),
+        training={
+            "steps": summary["steps"],
+            "validation bits per frame (before / after)": (
+                f"{summary['initial_eval_bits_per_frame'] or float('nan'):.1f} / "
+                f"{summary['final_eval_bits_per_frame'] or float('nan'):.1f}"
+            ),
+            "device": summary["device"],
+        },
+    )
+    card.save(str(Path(output_dir) / "README.md"))
 
 
 def resolve_resume(resume: str, output_dir: str) -> str | None:
@@ -253,6 +279,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     }
     if trainer.is_world_process_zero():
         Path(train_args.output_dir, "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_card(train_args.output_dir, model, tokenizer, summary)
         print("\n" + "\n".join(f"{k:>28}: {v}" for k, v in summary.items() if k != "dataset"))
     return summary
 
