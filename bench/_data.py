@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HF_MOTION_DATA", REPO.parent / "shared" / "data")) / "bandai-namco-motion"
 
 
-def bandai1_windows(n_clips: int | None = None, window: int = 60, joints: str = "bandai-core"):
+def bandai1_windows(n_clips: int | None = None, window: int = 30, joints: str = "bandai-core"):
     """(angles, canonical positions) per clip of dataset-1, positions canonicalised per window.
 
     Returns a list of ``(angles (T,J,3), positions (T,J,3), motion)`` with T a multiple of

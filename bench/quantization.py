@@ -7,7 +7,7 @@ scheme (two characters per value, 64x64 levels), prints
   * joint angles: geodesic angle between true and decoded rotations (degrees), mean / max;
   * positions: Euclidean error of decoded position tokens (cm), mean / max;
   * positions via FK of the decoded angles (cm): what angle-only tokens cost in space.
-Positions are canonicalised per 2-second window (the tokenizer's [-2, 2] m box); values outside
+Positions are canonicalised per 1-second window, M5's FK/IK window (the tokenizer's [-2, 2] m box); values outside
 the box are clipped and counted.
 """
 

@@ -1,13 +1,19 @@
-"""hf_motion: human motion as a language, for Hugging Face transformers."""
+"""hf_motion: human motion as a language, for Hugging Face transformers.
 
-from .bvh import BVHError, load_bvh, save_bvh
-from .kinematics import canonicalize_positions, forward_kinematics
-from .motion import Motion, MotionError, Skeleton
-from .quantizer import QuantizationRangeError, UniformQuantizer
-from .skeletons import JOINT_SUBSETS, register_joint_subset
-from .tokenizer import MotionTokenizer, MotionTokenizerError, MotionTokens
+Importing it registers the motion model, config and tokenizer classes with the ``Auto*``
+classes of transformers. Data flows one way: readers -> skeleton/FK -> quantizer/tokenizer ->
+datasets -> models -> recipes.
+"""
 
 __version__ = "0.1.0"
+
+from types import ModuleType as _ModuleType
+
+# Readers, skeleton and kinematics.
+from .motion import Motion, MotionError, Skeleton
+from .skeletons import JOINT_SUBSETS, register_joint_subset
+from .bvh import BVHError, load_bvh, save_bvh
+from .kinematics import canonicalize_positions, forward_kinematics
 from .resample import resample_motion
 from .amass import AMASSError, SMPLBody, amass_positions, load_amass
 from .keypoints import (
@@ -21,21 +27,26 @@ from .keypoints import (
     register_keypoint_layout,
 )
 from .render import RenderResult, render_motion, render_positions
+
+# Quantizer and tokenizer.
+from .quantizer import QuantizationRangeError, UniformQuantizer
+from .tokenizer import MotionTokenizer, MotionTokenizerError, MotionTokens
+
+# Datasets (the `datasets` library itself is imported lazily inside).
+from .datasets import MotionDatasetConfig, MotionFolder, bandai_namco, build_motion_dataset
+
+# Models, generation, fine-tuning helpers.
 from .modeling import (
     MODEL_PRESETS,
     MotionGPT2Config,
     MotionGPT2ForCausalLM,
     MotionGPT2ForSequenceClassification,
     MotionGPT2Model,
+    count_parameters,
     motion_gpt2_config,
+    motion_position_indices,
 )
-
-# AutoTokenizer finds MotionTokenizer by the class name saved in tokenizer_config.json once it is
-# registered; registration needs a config class, and ours is the model's.
-from transformers import AutoTokenizer as _AutoTokenizer
-
-_AutoTokenizer.register(MotionGPT2Config, tokenizer_class=MotionTokenizer, exist_ok=True)
-from .modeling import count_parameters, motion_position_indices
+from .multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 from .generation import MotionLogitsProcessor, MotionPromptError, predict
 from .text_motion import (
     MotionTextVocab,
@@ -44,10 +55,16 @@ from .text_motion import (
     resize_model_embeddings,
     text_tokens_to_motion,
 )
-from .multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 from .cv import TaskSpec, aggregate_window_predictions, group_folds, inner_validation_split, load_task_specs
 from .features import clip_features, feature_matrix, kinematic_features
 from .model_card import build_model_card, push_to_hub, save_for_hub, validate_model_card
 
-_AutoTokenizer.register(MotionMultiTaskConfig, tokenizer_class=MotionTokenizer, exist_ok=True)
-from .datasets import MotionDatasetConfig, MotionFolder, bandai_namco, build_motion_dataset
+# AutoTokenizer finds MotionTokenizer by the class name in tokenizer_config.json once it is
+# registered; registration needs a config class, so it goes through the model configs.
+from transformers import AutoTokenizer as _AutoTokenizer
+
+for _config in (MotionGPT2Config, MotionMultiTaskConfig):
+    _AutoTokenizer.register(_config, tokenizer_class=MotionTokenizer, exist_ok=True)
+del _config
+
+__all__ = [n for n, v in dict(globals()).items() if not n.startswith("_") and not isinstance(v, _ModuleType)]

@@ -194,19 +194,24 @@ class MotionLogitsProcessor(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         B, L = input_ids.shape
         device = input_ids.device
+        last = input_ids[:, -1]
         if self._layout is None or B != self._batch_size or L != self._last_length + 1:
             layout = self.prompt_layout(input_ids)
             self._layout = _PromptLayout(*(t.to(device) for t in (layout.frame_width, layout.first_kind, layout.alternate)))
             self._batch_size = B
+            # Separator count and position of the last one: scanned once here, then updated from
+            # the one new token per step, so a step costs the same at any length.
+            is_sep = input_ids == self.sep_id
+            self._n_sep = is_sep.sum(dim=1)
+            self._last_sep = torch.where(is_sep, torch.arange(L, device=device), -1).amax(dim=1)
+        else:
+            new_sep = last == self.sep_id
+            self._n_sep = self._n_sep + new_sep
+            self._last_sep = torch.where(new_sep, L - 1, self._last_sep)
         self._last_length = L
         lay = self._layout
-
-        is_sep = input_ids == self.sep_id
-        n_sep = is_sep.sum(dim=1)
-        positions = torch.arange(L, device=device)
-        last_sep = torch.where(is_sep, positions, -1).amax(dim=1)
-        slot = (L - 1) - last_sep  # values already generated in the current frame
-        last = input_ids[:, -1]
+        n_sep = self._n_sep
+        slot = (L - 1) - self._last_sep  # values already generated in the current frame
 
         # Value slots: kind of the current frame (index n_sep - 1), digit = slot % digits.
         frame_index = (n_sep - 1).clamp(min=0)

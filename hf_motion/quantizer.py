@@ -55,7 +55,8 @@ class UniformQuantizer:
         self.delta = (self.high - self.low) / self.n_bins
         # float32 copies: encoding float32 data is the hot path.
         self._low32 = self.low.astype(np.float32)
-        self._inv32 = (1.0 / self.delta).astype(np.float32)
+        self._inv = 1.0 / self.delta
+        self._inv32 = self._inv.astype(np.float32)
 
     # ----------------------------------------------------------------- coding
     def encode(self, x: np.ndarray, name: str = "values") -> np.ndarray:
@@ -73,10 +74,14 @@ class UniformQuantizer:
             raise ValueError(
                 f"{name} of shape {x.shape} does not match the quantizer's range shape {self.low.shape}"
             ) from None
+        # In-place arithmetic on one temporary: this is the tokenizer's hot path.
         if x.dtype == np.float32:
-            k = np.floor((x - self._low32) * self._inv32)
+            k = np.subtract(x, self._low32)
+            k *= self._inv32
         else:
-            k = np.floor((x - self.low) / self.delta)
+            k = np.subtract(x, self.low, dtype=np.float64)
+            k *= self._inv
+        np.floor(k, out=k)
         # Fast check via reductions; NaN makes min/max NaN and fails both comparisons.
         if k.size and not (k.min() >= 0 and k.max() < self.n_bins):
             self._handle_out_of_range(x, name)

@@ -39,15 +39,11 @@ import dataclasses
 import io
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 
 # recipes/pretrain.py's defaults, for a model folder without pretrain_summary.json.
 _PRETRAIN_DATA_DEFAULTS = {
@@ -61,11 +57,11 @@ _PRETRAIN_DATA_DEFAULTS = {
 _DEFAULT_SOURCES = ["bandai-namco:dataset-1"]
 
 METRICS = {
-    # key: (title, unit, higher_is_better)
-    "euler_rmse": ("Euler-angle RMSE", "rad", False),
-    "joint_angle": ("joint-angle error", "rad", False),
-    "positional_mse": ("positional MSE", "m²", False),
-    "pck_auc": ("PCK AUC", "", True),
+    # key: (title, short column name, unit, higher_is_better)
+    "euler_rmse": ("Euler-angle RMSE", "Euler", "rad", False),
+    "joint_angle": ("joint-angle error", "angle", "rad", False),
+    "positional_mse": ("positional MSE", "pos", "m²", False),
+    "pck_auc": ("PCK AUC", "PCK", "", True),
 }
 BASELINES = ("zero-velocity", "constant-velocity", "quantized oracle")
 
@@ -93,7 +89,7 @@ class EvaluationArguments:
     horizons_ms: list[int] = field(
         default_factory=lambda: [100, 200, 300, 400], metadata={"help": "horizons (ms) at which metrics are reported"}
     )
-    max_windows: int = field(default=256, metadata={"help": "evaluate at most this many windows (drawn with --window_seed)"})
+    max_windows: int = field(default=500, metadata={"help": "evaluate at most this many windows (drawn with --window_seed)"})
     window_stride: int | None = field(
         default=None, metadata={"help": "frames between candidate window starts (default: the predicted frames)"}
     )
@@ -115,27 +111,9 @@ class EvaluationError(ValueError):
 # ------------------------------------------------------------------------ arguments
 def parse_args(argv: list[str] | None = None) -> EvaluationArguments:
     """The dataclass from the command line, with an optional ``--config YAML`` supplying defaults."""
-    import yaml
-    from transformers import HfArgumentParser
+    from hf_motion.recipe_args import parse_recipe_args
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(EvaluationArguments)
-    if "--config" in argv:
-        i = argv.index("--config")
-        if i + 1 >= len(argv):
-            raise SystemExit("--config needs a YAML file")
-        path = Path(argv[i + 1])
-        del argv[i : i + 2]
-        try:
-            config = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise SystemExit(f"cannot read config {path}: {e}") from None
-        known = {a.dest for a in parser._actions}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise SystemExit(f"{path}: unknown option(s) {unknown}")
-        parser.set_defaults(**config)
-    (args,) = parser.parse_args_into_dataclasses(args=argv)
+    (args,) = parse_recipe_args(EvaluationArguments, argv)
     return args
 
 
@@ -349,8 +327,13 @@ def load_model(model_dir: Path, device: str):
     return model, tokenizer
 
 
-def predict_windows(model, tokenizer, windows: Windows, n_future: int, fps: float, batch_size: int, progress: bool) -> np.ndarray:
-    """The model's greedy, constrained prediction for every window: ``(N, H, J, 3)``."""
+def predict_windows(
+    model, tokenizer, windows: Windows, n_future: int, fps: float, batch_size: int, progress: bool, **generate_kwargs
+) -> np.ndarray:
+    """The model's greedy, constrained prediction for every window: ``(N, H, J, 3)``.
+
+    ``generate_kwargs`` go to :func:`hf_motion.predict` (e.g. extra ``logits_processor``).
+    """
     from tqdm.auto import tqdm
 
     from hf_motion import predict
@@ -361,7 +344,7 @@ def predict_windows(model, tokenizer, windows: Windows, n_future: int, fps: floa
         for b in range(0, n, batch_size):
             batch = windows.contexts[b : b + batch_size]
             preds = predict(model, tokenizer, batch, seconds=n_future / fps, representation="angles",
-                            constrained=True, batch_size=batch_size, do_sample=False)  # fmt: skip
+                            constrained=True, batch_size=batch_size, do_sample=False, **generate_kwargs)  # fmt: skip
             out += [p.rotations for p in preds]
             bar.update(len(batch))
     return np.stack(out)
@@ -373,17 +356,15 @@ def _fmt(x: float) -> str:
 
 
 def markdown_table(results: dict, horizons: list[int], meta: dict) -> str:
-    metric_head = []
-    for key, (title, unit, higher) in METRICS.items():
-        for h in horizons:
-            metric_head.append(f"{title} {h} ms")
+    metric_head = [f"{short} {h}" for _, short, _, _ in METRICS.values() for h in horizons]
     lines = [
         f"Motion prediction on {meta['windows']} windows from {meta['clips']} held-out clips "
         f"({meta['groups']} groups, split {meta['split']!r}) at {meta['fps']:g} fps, {meta['joints']} joints: "
         f"{meta['context_seconds']:g} s of context, metrics at {', '.join(str(h) for h in horizons)} ms.",
         "",
-        f"Units: Euler RMSE in rad; joint angle in rad ({meta['joint_reduction']} over joints); positional MSE in m² "
-        "(root-relative FK positions, mean over joints); PCK AUC over 1-20 cm (higher is better, the rest lower).",
+        f"Columns: metric and horizon in ms. Euler: Euler-angle RMSE (rad); angle: joint-angle geodesic error "
+        f"(rad, {meta['joint_reduction']} over joints); pos: positional MSE (m², root-relative FK positions, mean over "
+        "joints); PCK: PCK AUC over 1-20 cm (higher is better; lower is better for the rest).",
         "",
         "| method | " + " | ".join(metric_head) + " |",
         "|---|" + "---:|" * len(metric_head),
@@ -400,17 +381,20 @@ def plot(results: dict, horizons: list[int], title: str) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.8), constrained_layout=True)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), constrained_layout=True)
     styles = {"zero-velocity": "--", "constant-velocity": "-.", "quantized oracle": ":"}
-    for ax, (key, (name, unit, higher)) in zip(axes, METRICS.items()):
+    for ax, (key, (name, _, unit, higher)) in zip(axes.ravel(), METRICS.items()):
         for method, by_metric in results.items():
             ys = [by_metric[key]["at_horizons"][str(h)] for h in horizons]
             ax.plot(horizons, ys, styles.get(method, "-"), marker="o", label=method, lw=2 if method not in styles else 1.5)
-        ax.set_title(f"{name}" + (f" ({unit})" if unit else "") + (" ↑" if higher else " ↓"))
+        ax.set_title(f"{name}" + (f" ({unit})" if unit else "") + (", higher is better" if higher else ", lower is better"))
+        if not higher:
+            ax.set_yscale("log")  # the oracle sits orders of magnitude below the rest
         ax.set_xlabel("horizon (ms)")
         ax.set_xticks(horizons)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=9)
     fig.suptitle(title, fontsize=10)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
@@ -419,8 +403,15 @@ def plot(results: dict, horizons: list[int], title: str) -> bytes:
 
 
 # ------------------------------------------------------------------------ main
-def main(argv: list[str] | None = None) -> dict:
-    """Run the benchmark; returns the JSON-able results (also written to ``output_dir``)."""
+def main(argv: list[str] | EvaluationArguments | None = None) -> dict:
+    """Run the benchmark; returns the results written to ``output_dir/prediction.json``.
+
+    Args:
+        argv: command-line options (default ``sys.argv[1:]``), or an :class:`EvaluationArguments`.
+
+    Raises:
+        EvaluationError: bad options, a model folder that is not one, or data without a window.
+    """
     args = parse_args(argv) if not isinstance(argv, EvaluationArguments) else argv
     check_args(args)
     from hf_motion.fileio import atomic_write_bytes, atomic_write_text
@@ -436,11 +427,13 @@ def main(argv: list[str] | None = None) -> dict:
     if fps is None:
         raise EvaluationError("the evaluation needs a fixed frame rate; pass --fps")
     n_context = frames_at(1000.0 * args.context_seconds, fps, "--context_seconds")
-    horizon_frames = [frames_at(h, fps, "horizon") for h in args.horizons_ms]
-    n_future = max(horizon_frames)
+    n_future = max(frames_at(h, fps, "horizon") for h in args.horizons_ms)
     stride = args.window_stride or n_future
 
     model, tokenizer = load_model(model_dir, args.device)
+    trained_fps = (summary.get("dataset") or {}).get("fps")
+    if trained_fps is not None and not math.isclose(float(trained_fps), fps, rel_tol=1e-4):
+        print(f"note: evaluating at {fps:g} fps, but the model was pretrained at {float(trained_fps):g} fps")
     clips, groups, stats = held_out_clips(args, summary, tokenizer, config)
 
     from tqdm.auto import tqdm
@@ -464,7 +457,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     true_pos = root_relative_positions(windows.future, windows.bones, windows.parents)
     preset = getattr(model.config, "preset", None) or "model"
-    model_name = f"{model_dir.name} ({preset}, {count_parameters(model) / 1e6:.2f}M params)"
+    size = f"{count_parameters(model) / 1e6:.2f}M params"
+    model_name = f"{model_dir.name} ({size})" if model_dir.name == preset else f"{model_dir.name} ({preset}, {size})"
     t_pred = time.perf_counter()
     predictions = {model_name: predict_windows(model, tokenizer, windows, n_future, fps, args.batch_size, args.progress)}
     predict_s = time.perf_counter() - t_pred
@@ -472,12 +466,14 @@ def main(argv: list[str] | None = None) -> dict:
     predictions["constant-velocity"] = constant_velocity(windows.past, n_future)
     predictions["quantized oracle"] = quantized_oracle(tokenizer, windows.future)
 
+    from hf_motion.metrics import at_horizons
+
     results = {}
     for method, pred in predictions.items():
         values = score(pred, windows, true_pos, args)
         results[method] = {
             key: {
-                "at_horizons": {str(h): float(values[key][:, k - 1].mean()) for h, k in zip(args.horizons_ms, horizon_frames)},
+                "at_horizons": {str(h): v for h, v in at_horizons(values[key], fps, args.horizons_ms).items()},
                 "per_frame_mean": values[key].mean(axis=0).tolist(),
                 "per_frame_std": values[key].std(axis=0).tolist(),
             }
@@ -501,6 +497,7 @@ def main(argv: list[str] | None = None) -> dict:
         "sources": args.sources or summary.get("sources") or _DEFAULT_SOURCES,
         "split": args.split,
         "held_out_groups": groups,
+        "split_groups": stats.split_groups,
         "evaluated_clips": sorted(set(windows.clip)),
         "held_out_clips": sorted(motions),
         "windows": [{"clip": c, "start_frame": int(s)} for c, s in zip(windows.clip, windows.start)],
@@ -510,7 +507,7 @@ def main(argv: list[str] | None = None) -> dict:
         "horizons_ms": list(args.horizons_ms),
         "num_joints": J,
         "angle_bin_width_rad": float(np.max(tokenizer.angle_quantizer.delta)),
-        "units": {k: u for k, (_, u, _) in METRICS.items()},
+        "units": {k: unit for k, (_, _, unit, _) in METRICS.items()},
         "results": results,
         "predict_seconds": predict_s,
         "wall_seconds": time.perf_counter() - t0,

@@ -17,16 +17,13 @@ import json
 import math
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 from transformers import (
     DataCollatorForSeq2Seq,
-    HfArgumentParser,
     Trainer,
     TrainingArguments,
     set_seed,
@@ -130,19 +127,9 @@ class MotionTrainer(Trainer):
 
 def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArguments, PretrainArguments]:
     """Dataclasses from the command line, with an optional ``--config YAML`` supplying defaults."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser((DataArguments, ModelArguments, PretrainArguments))
-    if "--config" in argv:
-        i = argv.index("--config")
-        path = Path(argv[i + 1])
-        del argv[i : i + 2]
-        config = yaml.safe_load(path.read_text()) or {}
-        known = {a.dest for a in parser._actions}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise SystemExit(f"{path}: unknown option(s) {unknown}")
-        parser.set_defaults(**config)
-    return parser.parse_args_into_dataclasses(args=argv)
+    from hf_motion.recipe_args import parse_recipe_args
+
+    return parse_recipe_args((DataArguments, ModelArguments, PretrainArguments), argv)
 
 
 def build_datasets(data_args: DataArguments, tokenizer, seed: int):
@@ -261,6 +248,8 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         "preset": model_args.preset,
         "parameters": n_params,
         "sources": data_args.sources,
+        "max_clips": data_args.max_clips,
+        "skip_bad": data_args.skip_bad,
         "dataset": data_config.to_dict(),
         "train_rows": len(train_ds),
         "train_tokens": int(sum(len(x) for x in train_ds["input_ids"])),

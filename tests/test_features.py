@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import math
 import sys
 
 import numpy as np
@@ -245,3 +244,14 @@ def test_baseline_recipe_on_any_labelled_folder(tmp_path, bandai_paths):
     assert summary["tasks"]["score"]["pooled"]["rmse"] == pytest.approx(rmse, rel=1e-4)
     # Each patient has one clip of each tremor class, so every LOGO test fold holds both classes.
     assert summary["tasks"]["tremor"]["metrics"]["auc"]["n_folds"] == 6
+
+
+def test_max_clips_keeps_whole_groups():
+    recipe = _recipe()
+    full = recipe.load_clips(recipe.DataArguments(), seed=0)
+    sub = recipe.load_clips(recipe.DataArguments(max_clips=10), seed=0)
+    assert 10 <= len(sub) < len(full)
+    kept = {c.group for c in sub}
+    assert sorted(c.clip_id for c in full if c.group in kept) == sorted(c.clip_id for c in sub)
+    other = recipe.load_clips(recipe.DataArguments(max_clips=10), seed=1)
+    assert {c.group for c in other} != kept

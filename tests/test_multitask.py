@@ -298,3 +298,11 @@ def test_trainer_trains_and_predicts_on_real_clips(tok, bandai_motions, tmp_path
         direct = model(**collate(rows[:3])).logits.numpy()
     np.testing.assert_allclose(out.predictions[:3], direct, rtol=1e-5, atol=1e-6)
     assert math.isfinite(out.metrics["test_loss"])
+
+
+def test_bad_loss_weight_or_dropout_raise(tok):
+    backbone = motion_gpt2_config("tiny", tok)
+    with pytest.raises(ValueError, match="lm_loss_weight must be a finite number >= 0"):
+        MotionMultiTaskConfig.from_backbone_config(backbone, targets=TARGETS, lm_loss_weight=-0.5)
+    with pytest.raises(ValueError, match=r"head_dropout must be in \[0, 1\)"):
+        MotionMultiTaskConfig.from_backbone_config(backbone, targets=TARGETS, head_dropout=1.5)

@@ -1,0 +1,297 @@
+"""recipes/evaluate_prediction.py on a tiny model pretrained for a few steps on real Bandai clips:
+the benchmark runs end to end, its baselines behave, the quantized oracle stays within its
+hand-derived bound, and the evaluated takes never were in the training split."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from conftest import BANDAI1
+
+REPO = Path(__file__).resolve().parents[1]
+# Twelve real clips with motion in them (locomotion, kicks, punches; one take per session): the
+# first clips of the dataset are all bows, where a still actor barely moves in 100 ms. Given as
+# files, each clip is its own group.
+CLIPS = [
+    "walk_normal_001", "walk-back_giant_001", "walk-left_normal_001", "walk-right_normal_001", "kick_normal_001",
+    "punch_normal_001", "slash_normal_001", "run_childish_001", "walk_proud_001", "walk-back_active_001",
+    "walk-left_happy_001", "walk-right_sad_001",
+]  # fmt: skip
+SOURCES = [str(BANDAI1 / f"dataset-1_{name}.bvh") for name in CLIPS]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_recipe", REPO / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def evaluate():
+    return _load("evaluate_prediction")
+
+
+def _argv(**kw) -> list[str]:
+    argv = []
+    for k, v in kw.items():
+        argv += [f"--{k}"] + ([str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)])
+    return argv
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny model pretrained for a few steps by recipes/pretrain.py on the 12 real clips."""
+    root = tmp_path_factory.mktemp("prediction")
+    out, cache = root / "model", root / "cache"
+    summary = _load("pretrain").main(_argv(
+        output_dir=out, cache_dir=cache, sources=SOURCES, window=24, stride=12, fps=10, context_length=512,
+        n_positions=1536, max_steps=4, per_device_train_batch_size=4, learning_rate=3e-3, warmup_steps=0,
+        logging_steps=1, eval_steps=100, save_steps=100, num_proc=1, disable_tqdm=True, seed=7,
+    ))  # fmt: skip
+    return {"dir": out, "cache": cache, "summary": summary}
+
+
+@pytest.fixture(scope="module")
+def report(evaluate, trained):
+    return evaluate.main(_argv(
+        model=trained["dir"], cache_dir=trained["cache"], max_windows=10, batch_size=10,
+        output_dir=trained["dir"] / "prediction", progress=False,
+    ))  # fmt: skip
+
+
+def _reference_motion(clip_id: str, fps: float, joints: str):
+    """The clip read again straight from disk (not through the recipe)."""
+    import hf_motion
+
+    m = hf_motion.load_bvh(BANDAI1 / f"{clip_id}.bvh")
+    return hf_motion.resample_motion(m, fps).select_joints(joints)
+
+
+# ------------------------------------------------------------------ end to end
+def test_writes_table_json_and_png(report, trained):
+    out = trained["dir"] / "prediction"
+    table = (out / "prediction.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| method")]
+    assert [r.split("|")[1].strip() for r in rows][1:] == ["zero-velocity", "constant-velocity", "quantized oracle"]
+    assert rows[0].split("|")[1].strip() == report["model_name"] and "tiny" in report["model_name"]
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")[2:-1]]
+        assert len(cells) == 16 and all(math.isfinite(float(c)) for c in cells)  # 4 metrics x 4 horizons
+
+    saved = json.loads((out / "prediction.json").read_text())
+    assert saved["horizons_ms"] == [100, 200, 300, 400]
+    assert saved["context_frames"] == 20 and saved["predicted_frames"] == 4  # 2 s and 400 ms at 10 fps
+    assert len(saved["windows"]) == 10
+    for method in saved["results"].values():
+        assert set(method) == {"euler_rmse", "joint_angle", "positional_mse", "pck_auc"}
+        for metric in method.values():
+            assert set(metric["at_horizons"]) == {"100", "200", "300", "400"}
+            assert len(metric["per_frame_mean"]) == 4
+            # the value at 100 ms is the mean of the first predicted frame
+            assert metric["at_horizons"]["100"] == pytest.approx(metric["per_frame_mean"][0])
+
+    png = (out / "prediction.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.image
+
+    image = matplotlib.image.imread(out / "prediction.png")
+    assert image.shape[0] > 400 and image.shape[1] > 600
+    assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+def test_zero_velocity_is_worse_than_the_quantized_oracle_at_100ms(report):
+    zero, oracle = report["results"]["zero-velocity"], report["results"]["quantized oracle"]
+    for key in ("euler_rmse", "joint_angle", "positional_mse"):
+        assert zero[key]["at_horizons"]["100"] > oracle[key]["at_horizons"]["100"], key
+    assert zero["pck_auc"]["at_horizons"]["100"] < oracle["pck_auc"]["at_horizons"]["100"]
+    # Real motion moves: zero-velocity error grows with the horizon.
+    z = zero["joint_angle"]["per_frame_mean"]
+    assert z[3] > z[0]
+
+
+def test_quantized_oracle_stays_within_the_quantization_bound(report):
+    """Bounds derived by hand from the bin width d of the angle quantizer:
+
+    * each axis-angle component moves by at most d/2, so each joint rotation by at most
+      eps = sqrt(3) d / 2 (exp is distance non-increasing on SO(3)); the joint-angle error summed
+      over J joints is at most J * eps;
+    * a global rotation at tree depth k moves by at most k * eps, and a bone vector b rotated by
+      an angle t moves by at most t |b|, so joint j moves by at most
+      B_j = sum over the bones c on its chain of depth(parent of c) * eps * |b_c|;
+      positional MSE <= mean_j B_j**2, and PCK AUC >= the share of (joint, threshold) with B_j <= threshold.
+    """
+    d = report["angle_bin_width_rad"]
+    eps = math.sqrt(3) * d / 2
+    J = report["num_joints"]
+    oracle = report["results"]["quantized oracle"]
+    assert report["arguments"]["joint_reduction"] == "sum"
+    for h in ("100", "200", "300", "400"):
+        assert 0 < oracle["joint_angle"]["at_horizons"][h] <= J * eps
+
+    fps, C = report["fps"], report["context_frames"]
+    joints = report["dataset_config"]["joints"]
+    thresholds = np.linspace(0.01, 0.20, 20)
+    mse_bounds, auc_bounds = [], []
+    motions = {}
+    for w in report["windows"]:
+        m = motions.setdefault(w["clip"], _reference_motion(w["clip"], fps, joints))
+        bones = m.translations()[w["start_frame"] + C - 1]
+        parents = m.skeleton.parents
+        depth = np.zeros(J, int)
+        move = np.zeros(J)
+        for j in range(J):
+            p = parents[j]
+            depth[j] = 1 if p < 0 else depth[p] + 1
+            move[j] = 0.0 if p < 0 else move[p] + depth[p] * eps * np.linalg.norm(bones[j])
+        mse_bounds.append(np.mean(move**2))
+        auc_bounds.append(np.mean(move[:, None] <= thresholds))
+    for h in ("100", "200", "300", "400"):
+        assert 0 < oracle["positional_mse"]["at_horizons"][h] <= np.mean(mse_bounds)
+        assert oracle["pck_auc"]["at_horizons"][h] >= np.mean(auc_bounds)
+    assert oracle["positional_mse"]["at_horizons"]["100"] < 1e-3  # under 3 cm RMS: small
+
+
+def test_evaluated_takes_are_disjoint_from_the_training_split(report, trained):
+    """The pretraining run's own train/validation splits (rebuilt with its config) hold none of
+    the evaluated groups."""
+    from transformers import AutoTokenizer
+
+    from hf_motion.datasets import MotionDatasetBuilder, MotionDatasetConfig, as_collection
+
+    tok = AutoTokenizer.from_pretrained(trained["dir"])
+    config = MotionDatasetConfig.from_dict(trained["summary"]["dataset"])
+    assert config.context_length == 512  # the packed dataset the model trained on
+    assert trained["summary"]["sources"] == SOURCES
+    collection = as_collection(SOURCES)
+    ds = MotionDatasetBuilder(config, tok).build(collection, num_proc=1, cache_dir=trained["cache"], progress=False).dataset
+    trained_on = {g for row in ds["train"]["groups"] for g in row}
+    validated_on = {g for row in ds["validation"]["groups"] for g in row}
+    group_of = {c.clip_id: c.group for c in collection}
+    evaluated = {group_of[w["clip"]] for w in report["windows"]}
+    assert evaluated and trained_on
+    assert not evaluated & trained_on
+    assert not evaluated & validated_on
+    assert set(report["held_out_groups"]) >= evaluated
+
+
+class CopyFrameBack:
+    """A logits processor that only allows the token one frame back: the model then repeats the
+    last context frame, i.e. predicts zero velocity through the whole predict pipeline."""
+
+    def __init__(self, frame_tokens: int):
+        self.frame_tokens = frame_tokens
+
+    def __call__(self, input_ids, scores):
+        keep = input_ids[:, -self.frame_tokens]
+        out = torch.full_like(scores, float("-inf"))
+        out[torch.arange(len(keep)), keep] = 0.0
+        return out
+
+
+def test_model_predictions_line_up_with_the_future(evaluate, trained, bandai_paths):
+    """Forced to copy the last context frame, the model's row must equal the zero-velocity
+    baseline quantized by the tokenizer: context, prediction and truth are aligned frame by frame."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import hf_motion
+
+    tok = AutoTokenizer.from_pretrained(trained["dir"])
+    model = AutoModelForCausalLM.from_pretrained(trained["dir"]).eval()
+    motions = {p.stem: evaluate.prepare_motion(hf_motion.load_bvh(p), 10.0, "bandai-core") for p in bandai_paths[:3]}
+    windows = evaluate.draw_windows(motions, 20, 4, 4, max_windows=6, seed=1)
+    J = windows.future.shape[2]
+    pred = evaluate.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[CopyFrameBack(J * 3 + 1)])
+    q = tok.angle_quantizer
+    expected = np.repeat(q.decode(q.encode(windows.past[:, -1:])), 4, axis=1)
+    np.testing.assert_allclose(pred, expected, atol=1e-12)
+    # ... and it is no prediction of the true future (which moves).
+    assert np.abs(pred - windows.future).max() > 0.05
+
+
+# ------------------------------------------------------------------ windows and baselines
+def test_window_draw_is_seeded_and_capped(evaluate, bandai_paths):
+    import hf_motion
+
+    motions = {p.stem: hf_motion.load_bvh(p).slice(0, 90) for p in bandai_paths}  # 30 fps, at most 3 s each
+    a = evaluate.draw_windows(motions, 20, 4, 2, max_windows=15, seed=3)
+    b = evaluate.draw_windows(motions, 20, 4, 2, max_windows=15, seed=3)
+    c = evaluate.draw_windows(motions, 20, 4, 2, max_windows=15, seed=4)
+    assert len(a.clip) == 15
+    assert list(zip(a.clip, a.start)) == list(zip(b.clip, b.start))
+    assert list(zip(a.clip, a.start)) != list(zip(c.clip, c.start))
+    everything = evaluate.draw_windows(motions, 20, 4, 2, max_windows=10_000, seed=0)
+    assert len(everything.clip) == sum((m.num_frames - 24) // 2 + 1 for m in motions.values())
+    # Context and future are the clip's own frames, back to back.
+    k = 7
+    m = motions[a.clip[k]]
+    s = int(a.start[k])
+    np.testing.assert_array_equal(a.contexts[k].rotations, m.rotations[s : s + 20])
+    np.testing.assert_array_equal(a.future[k], m.rotations[s + 20 : s + 24])
+    np.testing.assert_array_equal(a.past[k], m.rotations[s + 18 : s + 20])
+    assert np.all(a.bones[:, 0] == 0)  # root-relative
+
+
+def test_no_window_fits_names_the_lengths(evaluate, walk_motion):
+    with pytest.raises(evaluate.EvaluationError, match=r"no held-out clip has the 30 frames .* the longest has 20"):
+        evaluate.draw_windows({"walk": walk_motion.slice(0, 20)}, 26, 4, 1, 10, 0)
+
+
+def test_constant_velocity_is_exact_for_constant_angular_velocity(evaluate):
+    rng = np.random.default_rng(0)
+    A = Rotation.from_rotvec(rng.normal(size=(5, 3)))  # 5 joints, arbitrary base orientations
+    w = rng.normal(size=(5, 3)) * 0.3  # rad per frame
+    R = [A * Rotation.from_rotvec(t * w) for t in range(6)]
+    aa = np.stack([r.as_rotvec() for r in R])  # (6, 5, 3)
+    past, truth = aa[None, :2], aa[None, 2:]
+    pred = evaluate.constant_velocity(past, 4)
+    err = (Rotation.from_rotvec(pred.reshape(-1, 3)).inv() * Rotation.from_rotvec(truth.reshape(-1, 3))).magnitude()
+    assert err.max() < 1e-9
+    # A linear step in axis-angle space is not the same thing here (the test can tell them apart).
+    linear = past[:, 1:] + np.arange(1, 5)[None, :, None, None] * (past[:, 1:] - past[:, :1])
+    lin_err = (Rotation.from_rotvec(linear.reshape(-1, 3)).inv() * Rotation.from_rotvec(truth.reshape(-1, 3))).magnitude()
+    assert lin_err.max() > 0.05
+    np.testing.assert_array_equal(evaluate.zero_velocity(past, 3), np.repeat(past[:, 1:], 3, axis=1))
+
+
+# ------------------------------------------------------------------ bad input
+def test_bad_options_are_named(evaluate, trained, tmp_path):
+    base = dict(model=trained["dir"], cache_dir=trained["cache"], progress=False, output_dir=tmp_path)
+    with pytest.raises(evaluate.EvaluationError, match=r"horizon 150 ms is 1\.5 frames at 10 fps.*multiple of 100 ms"):
+        evaluate.main(_argv(**base, horizons_ms=[100, 150]))
+    with pytest.raises(evaluate.EvaluationError, match="--max_windows must be >= 1, got 0"):
+        evaluate.main(_argv(**base, max_windows=0))
+    with pytest.raises(evaluate.EvaluationError, match="--joint_reduction must be 'sum' or 'mean'"):
+        evaluate.main(_argv(**base, joint_reduction="max"))
+    with pytest.raises(evaluate.EvaluationError, match=r"model folder .*nowhere does not exist"):
+        evaluate.main(_argv(**{**base, "model": tmp_path / "nowhere"}))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(evaluate.EvaluationError, match=r"empty is not a model folder \(no config.json\)"):
+        evaluate.main(_argv(**{**base, "model": tmp_path / "empty"}))
+    with pytest.raises(evaluate.EvaluationError, match=r"split 'holdout' is not one of the dataset's splits \['train', 'validation', 'test'\]"):
+        evaluate.main(_argv(**base, split="holdout"))
+    # 4 s of context: 2 + 44 frames x 52 tokens > the model's 1536 positions
+    with pytest.raises(evaluate.EvaluationError, match=r"2290 tokens, more than the model's 1536 positions"):
+        evaluate.main(_argv(**base, context_seconds=4))
+
+
+def test_yaml_config_sets_defaults_and_flags_override(evaluate, tmp_path):
+    cfg = tmp_path / "eval.yaml"
+    cfg.write_text("max_windows: 7\nwindow_seed: 5\n")
+    args = evaluate.parse_args(["--config", str(cfg), "--window_seed", "9"])
+    assert args.max_windows == 7 and args.window_seed == 9
+    cfg.write_text("max_window: 7\n")
+    with pytest.raises(SystemExit, match=r"unknown option\(s\) \['max_window'\]"):
+        evaluate.parse_args(["--config", str(cfg)])
+    shipped = evaluate.parse_args(["--config", str(REPO / "recipes" / "evaluate_prediction.yaml")])
+    assert shipped == evaluate.EvaluationArguments()  # the YAML spells out the defaults

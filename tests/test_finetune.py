@@ -1,0 +1,374 @@
+"""The fine-tuning recipe on real Bandai clips with a tiny model: grouped folds shared by every
+system, windows aggregated per clip, the comparison table / predictions CSV / confusion PNGs / model
+card, the save-reload-predict round trip, --from_scratch, and bad input surfaced before any training."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import math
+import sys
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+import hf_motion
+from hf_motion.cv import CrossValidationError, CrossValidationWarning
+from hf_motion.model_card import validate_model_card
+from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
+
+from conftest import BANDAI1, REPO
+
+TASKS = [
+    {"name": "style", "kind": "multiclass"},
+    {"name": "content", "kind": "multiclass"},
+    {"name": "tired_vs_normal", "kind": "binary", "column": "style", "positive": ["old", "tired"], "negative": ["normal"]},
+]
+# 12 dataset-1 clips in 9 sessions: 3 styles x walk (2 takes) / run / bow.
+SUBSET = ["style=normal,old,tired", "content=walk,run,bow"]
+PATTERN = "dataset-1_walk_[ah]*.bvh"  # active, angry, happy: two takes each
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    spec = importlib.util.spec_from_file_location("finetune_recipe", REPO / "recipes" / "finetune.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def lm_dir(tmp_path_factory):
+    """An (untrained) pretraining output: causal LM, tokenizer and pretrain_summary.json."""
+    out = tmp_path_factory.mktemp("pretrained")
+    tok = AutoTokenizer.from_pretrained(REPO / "tokenizer_configs" / "m5-motion")
+    torch.manual_seed(123)
+    MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, n_positions=256)).save_pretrained(out)
+    tok.save_pretrained(out)
+    summary = {"preset": "tiny", "dataset": {"fps": 10.0, "joints": "bandai-core", "window": 4, "stride": 4}}
+    (out / "pretrain_summary.json").write_text(json.dumps(summary))
+    return out
+
+
+def write_config(path: Path, **options) -> Path:
+    path.write_text(yaml.safe_dump(options, sort_keys=False))
+    return path
+
+
+def base_options(lm_dir, out, **over):
+    opts = dict(
+        data="bandai-namco:dataset-1", where=SUBSET, group_by="session", max_clips_per_group=2, max_windows_per_clip=3,
+        cv_scheme="kfold", n_splits=3, stratify_by="style", seed=0, validation_fraction=0.15,
+        model_name_or_path=str(lm_dir), lm_loss_weight=0.5, early_stopping_patience=1, num_train_epochs=2,
+        per_device_train_batch_size=8, learning_rate=0.003, n_estimators=25, num_threads=1, output_dir=str(out),
+        tasks=TASKS,
+    )  # fmt: skip
+    opts.update(over)
+    return opts
+
+
+@pytest.fixture(scope="module")
+def compare_run(recipe, lm_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    cfg = write_config(root / "config.yaml", **base_options(lm_dir, root / "run", compare=True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = recipe.main(["--config", str(cfg)])
+    return result, caught
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ------------------------------------------------------------------ the comparison run
+def test_folds_are_disjoint_by_group_and_shared_by_all_systems(compare_run):
+    result, _ = compare_run
+    rows = read_csv(result.output_dir / "predictions.csv")
+    assert {r["model"] for r in rows} == {"pretrained", "from scratch", "random forest"}
+    fold_of_group = defaultdict(set)
+    fold_of_clip = defaultdict(set)
+    for r in rows:
+        fold_of_group[r["group"]].add(r["fold"])
+        fold_of_clip[r["clip"]].add(r["fold"])
+    assert len(fold_of_group) == 9
+    assert all(len(f) == 1 for f in fold_of_group.values())  # a group is tested in one fold only, by every system
+    assert all(len(f) == 1 for f in fold_of_clip.values())
+    folds = {r["clip"]: r["fold"] for r in read_csv(result.output_dir / "folds.csv")}
+    assert len(folds) == 12 and {c: next(iter(f)) for c, f in fold_of_clip.items()} == folds
+    assert len(set(folds.values())) == 3
+
+
+def test_one_prediction_per_clip_task_and_model(compare_run):
+    result, _ = compare_run
+    rows = read_csv(result.output_dir / "predictions.csv")
+    count = defaultdict(int)
+    for r in rows:
+        count[(r["model"], r["task"], r["clip"])] += 1
+    assert set(count.values()) == {1}
+    # every clip has several windows, yet one row: the windows were aggregated
+    assert result.summary["n_windows"] > 12
+    for model in ("pretrained", "from scratch", "random forest"):
+        assert sum(1 for m, t, _ in count if m == model and t == "style") == 12
+        # the binary screen holds the normal / old / tired clips: all 12 here
+        assert sum(1 for m, t, _ in count if m == model and t == "tired_vs_normal") == 12
+    truths = {(r["task"], r["clip"]): r["truth"] for r in rows if r["model"] == "pretrained"}
+    for r in rows:
+        assert r["truth"] == truths[(r["task"], r["clip"])]
+        style = r["clip"].split("_")[2]
+        if r["task"] == "style":
+            assert r["truth"] == style
+        if r["task"] == "tired_vs_normal":
+            assert r["truth"] == ("0" if style == "normal" else "1")
+
+
+def _table(result):
+    lines = (result.output_dir / "results.md").read_text().splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("| task | metric |"))
+    header = [c.strip() for c in lines[start].strip("|").split("|")]
+    body = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[start + 2 :] if ln.startswith("|")]
+    return lines[:start], header, body
+
+
+def test_results_table_against_the_predictions_csv(compare_run):
+    result, _ = compare_run
+    head, header, body = _table(result)
+    assert header == ["task", "metric", "pretrained", "from scratch", "random forest"]
+    assert any("3-fold grouped cross-validation" in ln for ln in head)
+    metrics = {(row[0].split(" ")[0], row[1]) for row in body}
+    assert metrics == {("style", "accuracy"), ("style", "macro_f1"), ("content", "accuracy"), ("content", "macro_f1"),
+                       ("tired_vs_normal", "auc"), ("tired_vs_normal", "f1"), ("tired_vs_normal", "accuracy")}  # fmt: skip
+    for row in body:
+        assert all("fold" in cell or cell.startswith("n/a") for cell in row[2:])
+    # recompute accuracy per fold from the CSV (truth == prediction), then mean and population std
+    rows = read_csv(result.output_dir / "predictions.csv")
+    for col, model in enumerate(header[2:], start=2):
+        for task in ("style", "content"):
+            per_fold = defaultdict(list)
+            for r in rows:
+                if r["model"] == model and r["task"] == task:
+                    per_fold[r["fold"]].append(r["truth"] == r["prediction"])
+            acc = np.array([np.mean(v) for v in per_fold.values()])
+            cell = next(r[col] for r in body if r[0].startswith(task + " ") and r[1] == "accuracy")
+            assert cell == f"{acc.mean():.3f} ± {acc.std():.3f} ({len(acc)} folds)"
+
+
+def test_confusion_pngs_for_multiclass_tasks(compare_run):
+    import matplotlib.image as mpimg
+
+    result, _ = compare_run
+    pngs = sorted(p.name for p in result.output_dir.glob("confusion_*.png"))
+    assert pngs == ["confusion_content.png", "confusion_style.png"]
+    image = mpimg.imread(result.output_dir / "confusion_style.png")
+    assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 3 * image.shape[0] // 2  # three panels side by side
+    assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+def test_card_fills_itself_from_the_run_and_validates(compare_run):
+    result, _ = compare_run
+    card = result.output_dir / "model" / "README.md"
+    results = validate_model_card(card)
+    summary = result.summary["systems"]["pretrained"]["tasks"]
+    expected = {(t, m) for t, v in summary.items() for m, s in v["metrics"].items() if s["n_folds"] and math.isfinite(s["mean"])}
+    assert {(r.dataset_config, r.metric_name.split(" ")[0]) for r in results} == expected
+    for r in results:
+        s = summary[r.dataset_config]["metrics"][r.metric_name.split(" ")[0]]
+        assert r.metric_value == pytest.approx(round(s["mean"], 4)) and r.metric_args["n_folds"] == s["n_folds"]
+    text = card.read_text()
+    assert "from scratch: mean ± std (folds)" in text and "random forest: mean ± std (folds)" in text
+    assert "Early stopping used a validation split" in text
+    assert str(result.summary["settings"]["model_name_or_path"]) in text  # the base model
+    assert not list((result.output_dir / "model").glob("*.bin"))
+    assert (result.output_dir / "model" / "model.safetensors").is_file()
+    assert not (result.output_dir / ".checkpoints").exists()
+
+
+def test_saved_model_reloads_and_predicts_the_same(compare_run, recipe, walk_motion):
+    result, _ = compare_run
+    folder = result.output_dir / "model"
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    tok = AutoTokenizer.from_pretrained(folder)
+    assert type(model).__name__ == "MotionGPT2ForMultiTask" and type(tok).__name__ == "MotionTokenizer"
+    assert model.config.target_names == ["style", "content", "tired_vs_normal"]
+    assert model.config.targets[0]["classes"] == ["normal", "old", "tired"]
+    spec = recipe.WindowSpec(10.0, "bandai-core", 4, 4, 3)
+    windows, _ = recipe.motion_windows(walk_motion, tok, spec)
+    ids = torch.as_tensor(np.stack(windows), dtype=torch.long)
+    original = result.model.eval()
+    with torch.no_grad():
+        before = original(ids).logits
+        after = model(ids).logits
+    torch.testing.assert_close(after, before)
+    assert result.tokenizer.encode_motion(angles=walk_motion.select_joints("bandai-core").rotations[:3]).tolist() == \
+        tok.encode_motion(angles=walk_motion.select_joints("bandai-core").rotations[:3]).tolist()  # fmt: skip
+
+
+def test_single_clip_groups_are_warned_about(compare_run):
+    _, caught = compare_run
+    messages = [str(w.message) for w in caught if issubclass(w.category, CrossValidationWarning)]
+    assert any("groups have a single clip" in m for m in messages)
+
+
+def test_training_used_early_stopping_inside_the_training_fold(compare_run):
+    result, _ = compare_run
+    runs = result.summary["training"]
+    assert len(runs) == 6  # 3 folds x (pretrained, from scratch)
+    for run in runs:
+        assert run["validation_windows"] > 0 and run["train_windows"] > 0
+        assert run["best_validation_target_loss"] is not None and math.isfinite(run["best_validation_target_loss"])
+    # validation + training windows are the windows of the training fold only (the test fold is left out)
+    folds = {r["clip"]: int(r["fold"]) for r in read_csv(result.output_dir / "folds.csv")}
+    preds = read_csv(result.output_dir / "predictions.csv")
+    for run in runs:
+        test_clips = {c for c, f in folds.items() if f == run["fold"]}
+        assert test_clips and all(r["fold"] == str(run["fold"]) for r in preds if r["clip"] in test_clips)
+        assert run["train_windows"] + run["validation_windows"] < result.summary["n_windows"]
+
+
+# ------------------------------------------------------------------ windows and aggregation
+def test_motion_windows_cut_resample_and_encode(recipe, walk_motion):
+    tok = hf_motion.MotionTokenizer()
+    spec = recipe.WindowSpec(10.0, "bandai-core", 4, 4, None)
+    windows, starts = recipe.motion_windows(walk_motion, tok, spec)
+    low = hf_motion.resample_motion(walk_motion, 10.0).select_joints("bandai-core")
+    T = low.num_frames
+    assert starts == list(range(0, T - 4 + 1, 4))
+    for w, s in zip(windows, starts):
+        assert w.tolist() == tok.encode_motion(angles=low.rotations[s : s + 4], task=">").tolist()
+        assert w[1] == tok.task_token_ids[">"]
+    capped, cap_starts = recipe.motion_windows(walk_motion, tok, recipe.WindowSpec(10.0, "bandai-core", 4, 4, 3))
+    # three evenly spaced windows: the first, the middle one (+- half a window) and the last
+    assert len(starts) > 3 and len(capped) == 3
+    assert cap_starts[0] == starts[0] and cap_starts[2] == starts[-1]
+    assert abs(starts.index(cap_starts[1]) - (len(starts) - 1) / 2) <= 0.5
+    assert [w.tolist() for w in capped] == [windows[starts.index(s)].tolist() for s in cap_starts]
+    # a clip shorter than the window gives one window of all its frames
+    short, short_starts = recipe.motion_windows(walk_motion.slice(0, 9), tok, recipe.WindowSpec(10.0, "bandai-core", 24, 12, 3))
+    assert short_starts == [0] and len(short) == 1
+    n_frames = hf_motion.resample_motion(walk_motion.slice(0, 9), 10.0).num_frames
+    assert len(short[0]) == n_frames * (17 * 3 + 1) + 3
+
+
+def test_clip_predictions_are_window_means(recipe, lm_dir, walk_motion, bandai_motions):
+    tok = AutoTokenizer.from_pretrained(lm_dir)
+    targets = [{"name": "style", "kind": "multiclass", "num_classes": 3}, {"name": "flag", "kind": "binary"},
+               {"name": "score", "kind": "regression"}]  # fmt: skip
+    config = recipe.multitask_config(str(lm_dir), targets, recipe.ModelArguments(head_dropout=0.0))
+    model = recipe.initial_model(recipe.PRETRAINED, str(lm_dir), config, seed=3).eval()
+    spec = recipe.WindowSpec(10.0, "bandai-core", 4, 4, 3)
+    a, _ = recipe.motion_windows(walk_motion, tok, spec)
+    b, _ = recipe.motion_windows(bandai_motions[1].slice(0, 8), tok, spec)  # short: one padded window
+    windows, owner = a + b, ["a"] * len(a) + ["b"] * len(b)
+    got = recipe.predict_clips(model, windows, owner, tok.pad_token_id, batch_size=2)
+    # by hand: each window alone (no padding), softmax / sigmoid in numpy, mean per clip
+    with torch.no_grad():
+        logits = np.stack([model(torch.as_tensor(w, dtype=torch.long)[None]).logits[0].numpy() for w in windows]).astype(np.float64)
+    soft = np.exp(logits[:, :3]) / np.exp(logits[:, :3]).sum(1, keepdims=True)
+    sig = 1 / (1 + np.exp(-logits[:, 3]))
+    for clip in ("a", "b"):
+        rows = [i for i, c in enumerate(owner) if c == clip]
+        k = got["style"][0].index(clip)
+        np.testing.assert_allclose(got["style"][1][k], soft[rows].mean(0), atol=1e-5)
+        np.testing.assert_allclose(got["flag"][1][k], sig[rows].mean(), atol=1e-5)
+        np.testing.assert_allclose(got["score"][1][k], logits[rows, 4].mean(), atol=1e-5)
+
+
+def test_from_scratch_differs_from_the_pretrained_backbone(recipe, lm_dir):
+    lm = MotionGPT2ForCausalLM.from_pretrained(lm_dir)
+    targets = [{"name": "style", "kind": "multiclass", "num_classes": 3}]
+    config = recipe.multitask_config(str(lm_dir), targets, recipe.ModelArguments())
+    pre = recipe.initial_model(recipe.PRETRAINED, str(lm_dir), config, seed=0)
+    scratch = recipe.initial_model(recipe.SCRATCH, str(lm_dir), config, seed=0)
+    ref = lm.transformer.state_dict()
+    for name, value in pre.transformer.state_dict().items():
+        assert torch.equal(value, ref[name]), name
+    changed = [n for n, v in scratch.transformer.state_dict().items() if v.shape == ref[n].shape and not torch.equal(v, ref[n])]
+    assert "wte.weight" in changed and any(n.startswith("h.0.") for n in changed)
+    assert scratch.config.n_layer == pre.config.n_layer and scratch.config.n_embd == pre.config.n_embd
+    assert pre.config.attn_pdrop == 0.0  # the fused CPU attention kernel
+
+
+def test_from_scratch_run_trains_and_cards_without_base_model(recipe, lm_dir, tmp_path):
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        **base_options(lm_dir, tmp_path / "run", from_scratch=True, n_splits=2, num_train_epochs=1, max_windows_per_clip=1,
+                       tasks=TASKS[:1]),  # fmt: skip
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CrossValidationWarning)
+        result = recipe.main(["--config", str(cfg)])
+    assert list(result.summary["systems"]) == ["from scratch"]
+    assert result.summary["released_model"]["variant"] == "from scratch"
+    assert "none: trained from scratch" in (tmp_path / "run" / "model" / "README.md").read_text()
+    lm = MotionGPT2ForCausalLM.from_pretrained(lm_dir)
+    assert not torch.equal(result.model.transformer.wte.weight, lm.transformer.wte.weight)
+    _, header, _ = _table(result)
+    assert header == ["task", "metric", "from scratch"]
+
+
+# ------------------------------------------------------------------ bad input
+def label_folder_config(tmp_path, lm_dir, labels: dict, tasks, **over):
+    """A plain folder source (six dataset-1 walk clips) with a label CSV: clip, patient, + labels."""
+    clips = sorted(p.stem for p in BANDAI1.glob(PATTERN))
+    columns = ["clip", "patient", *labels]
+    lines = [",".join(columns)]
+    for i, clip in enumerate(clips):
+        lines.append(",".join([clip, f"p{i // 2}", *[str(v[i]) for v in labels.values()]]))
+    assert len(clips) == 6
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    opts = base_options(lm_dir, tmp_path / "run", data=str(BANDAI1), pattern=PATTERN, where=[],
+                        labels=str(tmp_path / "labels.csv"), group_by="patient", stratify_by=None, tasks=tasks)  # fmt: skip
+    opts.update(over)
+    return write_config(tmp_path / "c.yaml", **opts), clips
+
+
+def test_missing_label_names_the_clip(recipe, lm_dir, tmp_path):
+    cfg, clips = label_folder_config(tmp_path, lm_dir, {"severity": [0, 1, "", 1, 0, 1]}, [{"name": "severity", "kind": "binary"}])
+    with pytest.raises(CrossValidationError, match=rf"no 'severity' label: '{clips[2]}'"):
+        recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+    assert not (tmp_path / "run").exists()  # nothing was trained or written
+
+
+def test_task_missing_from_the_data_names_the_column(recipe, lm_dir, tmp_path):
+    cfg, _ = label_folder_config(tmp_path, lm_dir, {"severity": [0, 1, 0, 1, 0, 1]}, [{"name": "updrs", "kind": "regression"}])
+    with pytest.raises(CrossValidationError, match=r"task 'updrs' uses label column 'updrs', which no clip has; available columns: .*'severity'"):
+        recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+
+
+def test_single_class_training_fold_is_an_error(recipe, lm_dir, tmp_path):
+    # only patient p0 is positive: the fold that tests p0 trains on negatives only
+    cfg, _ = label_folder_config(tmp_path, lm_dir, {"flag": [1, 1, 0, 0, 0, 0]}, [{"name": "flag", "kind": "binary"}], cv_scheme="logo")
+    with pytest.raises(CrossValidationError, match=r"task 'flag': the training set of fold 0 holds a single class \(class 0"):
+        recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+
+
+def test_single_class_fold_skipped_with_a_warning(recipe, lm_dir, tmp_path):
+    cfg, _ = label_folder_config(
+        tmp_path, lm_dir, {"flag": [1, 1, 0, 0, 0, 0]}, [{"name": "flag", "kind": "binary"}], cv_scheme="logo",
+        single_class_folds="skip", num_train_epochs=1, max_windows_per_clip=1, save_model=False, early_stopping_patience=0,
+    )  # fmt: skip
+    with pytest.warns(CrossValidationWarning, match=r"task 'flag': the training set of fold 0 holds a single class"):
+        result = recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+    rows = read_csv(result.output_dir / "metrics_per_fold.csv")
+    assert [(r["fold"], r["skipped"]) for r in rows] == [("0", "single class"), ("1", ""), ("2", "")]
+    assert {r["fold"] for r in read_csv(result.output_dir / "predictions.csv")} == {"1", "2"}
+    assert result.summary["systems"]["pretrained"]["tasks"]["flag"]["skipped_folds"] == [{"fold": 0, "reason": "single class"}]
+    assert not (result.output_dir / "model").exists()
+
+
+@pytest.mark.filterwarnings("ignore::hf_motion.cv.CrossValidationWarning")
+def test_conflicting_flags_and_missing_model(recipe, lm_dir, tmp_path):
+    cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))
+    with pytest.raises(SystemExit, match="drop --from_scratch"):
+        recipe.main(["--config", str(cfg), "--compare", "--from_scratch"])
+    with pytest.raises(SystemExit, match="run `accelerate launch recipes/pretrain.py` first"):
+        recipe.main(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])
