@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import warnings
 from pathlib import Path
@@ -12,14 +11,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .bvh import load_bvh
+from .datasets.bandai import find_bandai_root
 from .kinematics import canonicalize_positions
 from .tokenizer import MotionTokenizer
-
-
-def default_bandai_root() -> Path:
-    """``$HF_MOTION_DATA/bandai-namco-motion``, else ``../shared/data/bandai-namco-motion``."""
-    base = os.environ.get("HF_MOTION_DATA")
-    return Path(base) / "bandai-namco-motion" if base else Path.cwd().parent / "shared" / "data" / "bandai-namco-motion"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = args.folder or default_bandai_root() / "dataset-1" / "data"
+    folder = args.folder or find_bandai_root() / "dataset-1" / "data"
     files = sorted(Path(folder).glob("*.bvh"))[: args.limit]
     if not files:
         raise SystemExit(f"no .bvh files in {folder}; pass a folder or set HF_MOTION_DATA")
