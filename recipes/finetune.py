@@ -39,10 +39,10 @@ truth, prediction, score), ``metrics_per_fold.csv``, ``folds.csv``, ``confusion_
 multiclass task (pooled out-of-fold predictions, one panel per system), ``summary.json``, and
 ``model/`` (the released model, tokenizer and ``README.md`` card).
 
-CPU budget. On a 2-core CPU the default ``--compare`` run on Bandai dataset-2 takes about a quarter
-of an hour; the knobs that get it there are in ``recipes/finetune.yaml`` and printed at the top of
+CPU budget. On a 2-core CPU the default ``--compare`` run on Bandai dataset-2 takes about 12 minutes
+(11.8 measured, one torch thread); the knobs that get it there are in ``recipes/finetune.yaml`` and printed at the top of
 ``results.md``: at most 4 clips per session (280 of 2,902 clips, seeded), at most 3 windows per clip,
-5 folds, at most 4 epochs with early stopping, batch 8, the tiny pretrained model. Attention dropout
+5 folds, at most 5 epochs with early stopping, batch 8, the tiny pretrained model. Attention dropout
 is off by default: with it, PyTorch's CPU attention falls back from the fused kernel to the
 unfused one, which is several times slower at these sequence lengths (residual and embedding
 dropout stay on).
@@ -63,7 +63,7 @@ import shutil
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -73,7 +73,6 @@ import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 DEFAULT_CONFIG = HERE / "finetune.yaml"
 
 logger = logging.getLogger("finetune")
@@ -116,10 +115,10 @@ class DataArguments:
     where: list[str] = field(default_factory=list, metadata={"help": "Keep only clips whose label matches: column=v1,v2 (repeatable)."})
     max_clips: int | None = field(default=None, metadata={"help": "Use at most this many clips (whole groups, seeded)."})
     max_clips_per_group: int | None = field(
-        default=4, metadata={"help": "Keep at most this many clips of each group (seeded draw); the CPU budget knob."}
+        default=4, metadata={"help": "Keep at most this many clips of each group (seeded draw; 0: all); the CPU budget knob."}
     )
     max_windows_per_clip: int | None = field(
-        default=3, metadata={"help": "Keep at most this many windows per clip, evenly spaced over the clip."}
+        default=3, metadata={"help": "Keep at most this many windows per clip, evenly spaced over the clip (0: all)."}
     )
     window: int | None = field(default=None, metadata={"help": "Frames per window (default: the pretraining window)."})
     stride: int | None = field(default=None, metadata={"help": "Frames between window starts (default: the pretraining stride)."})
@@ -171,10 +170,10 @@ class FinetuneTrainingArguments(TrainingArguments):
     """``TrainingArguments`` with defaults for small clinical-style data on a CPU."""
 
     output_dir: str = field(default="runs/finetune")
-    num_train_epochs: float = field(default=4.0)
+    num_train_epochs: float = field(default=5.0)
     per_device_train_batch_size: int = field(default=8)
     per_device_eval_batch_size: int = field(default=32)
-    learning_rate: float = field(default=1e-3)
+    learning_rate: float = field(default=3e-3)
     weight_decay: float = field(default=0.01)
     warmup_steps: float = field(default=0.1)
     lr_scheduler_type: str = field(default="linear")
@@ -230,6 +229,9 @@ def parse_arguments(argv: Sequence[str] | None = None):
         raise SystemExit(f"--single_class_folds must be 'error' or 'skip', got {cv.single_class_folds!r}")
     if model.compare and model.from_scratch:
         raise SystemExit("--compare already trains the from-scratch model beside the pretrained one; drop --from_scratch")
+    for name in ("max_clips_per_group", "max_windows_per_clip"):
+        if getattr(data, name) == 0:  # 0 on the command line: no cap
+            setattr(data, name, None)
     for name in ("max_clips_per_group", "max_windows_per_clip", "window", "stride"):
         value = getattr(data, name)
         if value is not None and value < 1:
@@ -399,7 +401,9 @@ class ClipData:
         return wins, np.asarray(owner, dtype=np.int64)
 
 
-def prepare_clips(clips: list, tokenizer, spec: WindowSpec, forest_joints=None, with_features: bool = False, progress: bool = True) -> ClipData:
+def prepare_clips(
+    clips: list, tokenizer, spec: WindowSpec, forest_joints=None, with_features: bool = False, progress: bool = True
+) -> ClipData:
     """Read every clip once: its windows and, for the forest, its kinematic features."""
     from tqdm.auto import tqdm
 
@@ -423,7 +427,10 @@ def prepare_clips(clips: list, tokenizer, spec: WindowSpec, forest_joints=None, 
             if names is None:
                 names = feature_names
             elif feature_names != names:
-                raise FeatureError(f"{clip.clip_id}: its kinematic features differ from the first clip's; clips need the same joints (--forest_joints)")
+                raise FeatureError(
+                    f"{clip.clip_id}: its kinematic features differ from the first clip's; clips need the same joints "
+                    "(--forest_joints)"
+                )
             rows.append(values)
     return ClipData(windows, starts, np.stack(rows) if with_features else None, names)
 
@@ -483,7 +490,9 @@ def window_logits(model, windows: list[np.ndarray], pad_token_id: int, batch_siz
     return np.concatenate(out) if out else np.zeros((0, model.config.num_outputs), np.float32)
 
 
-def predict_clips(model, windows: list[np.ndarray], window_clip: Sequence[Any], pad_token_id: int, batch_size: int = 32) -> dict[str, tuple[list, np.ndarray]]:
+def predict_clips(
+    model, windows: list[np.ndarray], window_clip: Sequence[Any], pad_token_id: int, batch_size: int = 32
+) -> dict[str, tuple[list, np.ndarray]]:
     """Clip-level predictions of a multi-task model: ``{task: (clips, predictions)}``.
 
     Each window's probabilities (binary: class 1; multiclass: every class) or value (regression)
@@ -601,6 +610,7 @@ def train_model(model, train_set, val_set, train_args, checkpoint_dir: Path, pat
         "validation_windows": len(val_set) if use_val else 0,
         "best_epoch": best["epoch"] if best else None,
         "best_validation_target_loss": best["eval_target_loss"] if best else None,
+        "validation_target_loss": [round(h["eval_target_loss"], 4) for h in evals],
         "stopped_early": bool(use_val and trainer.state.epoch is not None and trainer.state.epoch < args.num_train_epochs - 1e-6),
         "train_loss": result.training_loss,
     }
@@ -710,7 +720,8 @@ def results_markdown(summary: dict[str, Any]) -> str:
             f"- **Random forest:** {s['n_estimators']} trees on {s['n_features']} kinematic features per clip "
             "(`recipes/baseline_kinematic.py`)."
         )
-    lines.append(f"- **Wall time:** {summary['wall_s'] / 60:.1f} min on {summary['device']} ({s['torch_threads']} torch threads).")
+    threads = f"{s['torch_threads']} torch thread{'s' if s['torch_threads'] != 1 else ''}"
+    lines.append(f"- **Wall time:** {summary['wall_s'] / 60:.1f} min on {summary['device']} ({threads}).")
     lines += ["", "| task | metric | " + " | ".join(systems) + " |", "|---|---|" + "---|" * len(systems)]
     for name, t in summary["tasks"].items():
         size = f"{t['n_clips']} clips" + (f", {len(t['classes'])} classes" if t["kind"] == "multiclass" else "")
@@ -796,7 +807,10 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
         usable[s.name] = (
             [True] * len(folds)
             if s.kind == "regression"
-            else check_fold_classes(task_folds(lab, folds, len(clips)), lab.y, task=s.name, on_single_class=cv_args.single_class_folds, class_names=lab.classes)
+            else check_fold_classes(
+                task_folds(lab, folds, len(clips)), lab.y, task=s.name, on_single_class=cv_args.single_class_folds,
+                class_names=lab.classes,
+            )
         )
     cv_description = (
         f"leave-one-group-out ({len(folds)} folds)" if cv_args.cv_scheme == "logo" else f"{len(folds)}-fold grouped cross-validation"
@@ -815,7 +829,9 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
     spec, pretrain_summary = window_spec(data_args, model_dir)
     targets = [s.to_target(labels[s.name].classes) for s in specs]
     config = multitask_config(model_dir, targets, model_args)
-    tokens_per_window = spec.window * (len(hf_motion.skeletons.resolve_joint_subset(spec.joints)) * tokenizer.values_per_joint + 1) + 3 if spec.joints else None
+    # [bos, >] + per frame (separator + J joints x values) + eos
+    n_joints = len(hf_motion.skeletons.resolve_joint_subset(spec.joints)) if spec.joints else None
+    tokens_per_window = spec.window * (n_joints * tokenizer.values_per_joint + 1) + 3 if n_joints else None
     if tokens_per_window is not None and tokens_per_window > config.n_positions:
         raise SystemExit(
             f"a {spec.window}-frame window of joints {spec.joints!r} is {tokens_per_window} tokens, more than the model's "
@@ -952,7 +968,10 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
             "validation_fraction": cv_args.validation_fraction, "n_estimators": forest_args.n_estimators,
             "n_features": None if data.features is None else int(data.features.shape[1]), "torch_threads": threads,
         },  # fmt: skip
-        "pretraining": {k: pretrain_summary.get(k) for k in ("preset", "sources", "steps", "final_eval_bits_per_frame")} if pretrain_summary else None,
+        "pretraining": (
+            {k: pretrain_summary.get(k) for k in ("preset", "sources", "steps", "final_eval_bits_per_frame")}
+            if pretrain_summary else None
+        ),
         "tasks": tasks_info,
         "systems": {v: {"tasks": system_tasks[v]} for v in systems},
         "training": training_log,
@@ -974,7 +993,8 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
         return FinetuneResult(summary, out_dir, final_model, tokenizer)
 
     # Files.
-    atomic_write_text(out_dir / "folds.csv", _csv_text(["clip", "group", "fold"], [[c, g, int(f)] for c, g, f in zip(clip_ids, groups, fold_of)]))
+    fold_rows = [[c, g, int(f)] for c, g, f in zip(clip_ids, groups, fold_of)]
+    atomic_write_text(out_dir / "folds.csv", _csv_text(["clip", "group", "fold"], fold_rows))
     atomic_write_text(
         out_dir / "predictions.csv",
         _csv_text(["clip", "group", "fold", "model", "task", "truth", "prediction", "score"], predictions),
@@ -995,6 +1015,7 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
         plot_confusion(s.name, classes, matrices, out_dir / f"confusion_{s.name}.png")
 
     if final_model is not None:
+        released = summary["released_model"]
         comparisons = {v: {t: system_tasks[v][t]["metrics"] for t in task_names} for v in systems if v != main_variant}
         card_summary = {**summary, "tasks": {t: {**tasks_info[t], "metrics": system_tasks[main_variant][t]["metrics"]} for t in task_names}}
         name = model_args.model_name or f"{Path(model_dir).name}-{'scratch-' if main_variant == SCRATCH else ''}multitask"
@@ -1013,6 +1034,10 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
                 "epochs (at most)": train_args.num_train_epochs,
                 "learning rate": train_args.learning_rate,
                 "LM loss weight": model_args.lm_loss_weight,
+                **({"released model's training": (
+                    f"{released['epochs_run']:g} epochs, best validation epoch {released['best_epoch']:g} "
+                    f"(validation task loss {released['best_validation_target_loss']:.3f})"
+                )} if released.get("best_epoch") else {}),
             },
         )
         save_for_hub(final_model, tokenizer, card, out_dir / "model", overwrite=True)

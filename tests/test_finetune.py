@@ -234,7 +234,24 @@ def test_training_used_early_stopping_inside_the_training_fold(compare_run):
         assert run["train_windows"] + run["validation_windows"] < result.summary["n_windows"]
 
 
-# ------------------------------------------------------------------ windows and aggregation
+# ------------------------------------------------------------------ clips, windows and aggregation
+def test_clip_cap_per_group_is_seeded_and_keeps_order(recipe, lm_dir, tmp_path):
+    from types import SimpleNamespace
+
+    clips = [SimpleNamespace(group=g, clip_id=f"{g}{i}") for g, n in (("a", 5), ("b", 2), ("c", 3)) for i in range(n)]
+    kept = recipe.cap_clips_per_group(clips, 2, seed=1)
+    assert sorted(c.group for c in kept) == ["a", "a", "b", "b", "c", "c"]
+    assert [clips.index(c) for c in kept] == sorted(clips.index(c) for c in kept)
+    assert [c.clip_id for c in recipe.cap_clips_per_group(clips, 2, seed=1)] == [c.clip_id for c in kept]
+    draws = {tuple(c.clip_id for c in recipe.cap_clips_per_group(clips, 2, seed=s) if c.group == "a") for s in range(10)}
+    assert len(draws) > 1  # the seed decides which takes are kept
+    assert recipe.cap_clips_per_group(clips, None, seed=1) == clips
+    cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))
+    data = recipe.parse_arguments(["--config", str(cfg), "--max_clips_per_group", "0", "--max_windows_per_clip", "0"])[0]
+    assert data.max_clips_per_group is None and data.max_windows_per_clip is None
+
+
+
 def test_motion_windows_cut_resample_and_encode(recipe, walk_motion):
     tok = hf_motion.MotionTokenizer()
     spec = recipe.WindowSpec(10.0, "bandai-core", 4, 4, None)
