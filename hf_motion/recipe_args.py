@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["parse_recipe_args"]
+__all__ = ["parse_recipe_args", "import_recipe"]
 
 
 def parse_recipe_args(
@@ -42,3 +43,28 @@ def parse_recipe_args(
             raise SystemExit(f"{path}: unknown option(s) {unknown}")
         parser.set_defaults(**config)
     return parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=return_remaining_strings)
+
+
+def import_recipe(path: str | os.PathLike):
+    """A recipe script (``recipes/*.py`` is not a package) as a module, imported once.
+
+    It is registered in ``sys.modules`` under ``hf_motion_recipe_<stem>`` so that its dataclasses
+    resolve and a second import returns the same module.
+    """
+    import importlib.util
+
+    path = Path(path).resolve()
+    name = f"hf_motion_recipe_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    if not path.is_file():
+        raise FileNotFoundError(f"no recipe at {path}")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

@@ -53,7 +53,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import importlib.util
 import io
 import json
 import logging
@@ -79,15 +78,10 @@ logger = logging.getLogger("finetune")
 
 
 def _load_recipe(name: str):
-    """Another recipe as a module (recipes/ is not a package); registered in ``sys.modules`` so its
-    dataclasses resolve, and reused when already loaded."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """Another recipe (``recipes/<name>.py``) as a module."""
+    from hf_motion.recipe_args import import_recipe
+
+    return import_recipe(HERE / f"{name}.py")
 
 
 baseline = _load_recipe("baseline_kinematic")

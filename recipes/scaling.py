@@ -21,10 +21,8 @@ per frame against parameters, log x, with the least-squares line in log size).
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import io
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,14 +51,9 @@ class ScalingError(ValueError):
 
 def load_pretrain():
     """recipes/pretrain.py as a module (recipes are scripts, not a package)."""
-    name = "hf_motion_pretrain_recipe"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HERE / "pretrain.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    from hf_motion.recipe_args import import_recipe
+
+    return import_recipe(HERE / "pretrain.py")
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[ScalingArguments, list[str]]:

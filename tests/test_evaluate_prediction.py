@@ -4,14 +4,13 @@ hand-derived bound, and the evaluated takes never were in the training split."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hf_motion.recipe_args import import_recipe
 import torch
 from scipy.spatial.transform import Rotation
 
@@ -30,11 +29,7 @@ SOURCES = [str(BANDAI1 / f"dataset-1_{name}.bvh") for name in CLIPS]
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_recipe", REPO / "recipes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return import_recipe(REPO / "recipes" / f"{name}.py")
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ baseline recipe end to end on a small real subset."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 
 import numpy as np
 import pytest
 
+from hf_motion.recipe_args import import_recipe
 from hf_motion.features import DEFAULT_BANDS_HZ, FeatureError, clip_features, feature_matrix, kinematic_features
 
 from conftest import REPO
@@ -136,11 +135,7 @@ def test_feature_matrix_on_real_clips(bandai_motions):
 
 # ------------------------------------------------------------------ the recipe
 def _recipe():
-    spec = importlib.util.spec_from_file_location("baseline_kinematic", REPO / "recipes" / "baseline_kinematic.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
+    return import_recipe(REPO / "recipes" / "baseline_kinematic.py")
 
 
 def _read_csv(path):

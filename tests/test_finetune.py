@@ -5,10 +5,8 @@ card, the save-reload-predict round trip, --from_scratch, and bad input surfaced
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
-import sys
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -19,6 +17,7 @@ import torch
 import yaml
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from hf_motion.recipe_args import import_recipe
 import hf_motion
 from hf_motion.cv import CrossValidationError, CrossValidationWarning
 from hf_motion.model_card import validate_model_card
@@ -38,11 +37,7 @@ PATTERN = "dataset-1_walk_[ah]*.bvh"  # active, angry, happy: two takes each
 
 @pytest.fixture(scope="module")
 def recipe():
-    spec = importlib.util.spec_from_file_location("finetune_recipe", REPO / "recipes" / "finetune.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return import_recipe(REPO / "recipes" / "finetune.py")
 
 
 @pytest.fixture(scope="module")

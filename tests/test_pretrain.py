@@ -1,25 +1,20 @@
 """The pretraining recipe on real Bandai clips with a tiny model: loss falls, resume is exact,
 checkpoints are atomic."""
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+from hf_motion.recipe_args import import_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def pretrain():
-    spec = importlib.util.spec_from_file_location("pretrain_recipe", REPO / "recipes" / "pretrain.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return import_recipe(REPO / "recipes" / "pretrain.py")
 
 
 def args(out, cache, **over):

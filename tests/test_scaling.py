@@ -3,13 +3,12 @@ one row per preset, ordered by size, with numbers taken from each preset's own r
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from transformers import AutoModelForCausalLM
+from hf_motion.recipe_args import import_recipe
 
 from conftest import BANDAI1
 
@@ -20,11 +19,7 @@ CLIPS = ["walk_normal_001", "walk-back_giant_001", "walk-left_normal_001", "walk
 
 @pytest.fixture(scope="module")
 def scaling():
-    spec = importlib.util.spec_from_file_location("scaling_recipe", REPO / "recipes" / "scaling.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_recipe(REPO / "recipes" / "scaling.py")
 
 
 def sweep_argv(out, cache, presets=("m5-150k", "tiny"), **over) -> list[str]:
