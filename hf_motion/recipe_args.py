@@ -7,7 +7,31 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["parse_recipe_args", "import_recipe"]
+__all__ = ["parse_recipe_args", "apply_yaml_defaults", "import_recipe"]
+
+
+def apply_yaml_defaults(parser, path: str | os.PathLike, extract: Sequence[str] = ()) -> dict[str, Any]:
+    """Read a YAML mapping of options and make it ``parser``'s defaults (flags still win).
+
+    Keys named in ``extract`` are removed first and returned (e.g. an inline ``tasks:`` list that
+    is not a flag). Unknown keys raise ``SystemExit`` naming the file and the keys.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise SystemExit(f"cannot read config {path}: {e}") from None
+    if not isinstance(config, dict):
+        raise SystemExit(f"{path}: expected a mapping of options, got {type(config).__name__}")
+    extracted = {key: config.pop(key) for key in extract if key in config}
+    known = {a.dest for a in parser._actions}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise SystemExit(f"{path}: unknown option(s) {unknown}; known options: {sorted(known - {'help'})}")
+    parser.set_defaults(**config)
+    return extracted
 
 
 def parse_recipe_args(
@@ -20,7 +44,6 @@ def parse_recipe_args(
     Unknown keys in the YAML raise ``SystemExit`` naming the file and the keys, like unknown flags.
     Returns what ``HfArgumentParser.parse_args_into_dataclasses`` returns.
     """
-    import yaml
     from transformers import HfArgumentParser
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -31,17 +54,7 @@ def parse_recipe_args(
             raise SystemExit("--config needs a YAML file")
         path = Path(argv[i + 1])
         del argv[i : i + 2]
-        try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise SystemExit(f"cannot read config {path}: {e}") from None
-        if not isinstance(config, dict):
-            raise SystemExit(f"{path}: expected a mapping of options, got {type(config).__name__}")
-        known = {a.dest for a in parser._actions}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise SystemExit(f"{path}: unknown option(s) {unknown}")
-        parser.set_defaults(**config)
+        apply_yaml_defaults(parser, path)
     return parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=return_remaining_strings)
 
 

@@ -38,12 +38,11 @@ import logging
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import yaml
 from transformers import HfArgumentParser
 
 from hf_motion.cv import (
@@ -60,6 +59,7 @@ from hf_motion.cv import (
     task_metrics,
 )
 from hf_motion.fileio import atomic_write_text
+from hf_motion.recipe_args import apply_yaml_defaults
 
 logger = logging.getLogger("baseline_kinematic")
 
@@ -135,22 +135,13 @@ def parse_arguments(argv: Sequence[str] | None = None):
     if argv and argv[0].lower().endswith((".yaml", ".yml")):
         config_path = Path(argv.pop(0))
     parser = HfArgumentParser(ARGUMENT_CLASSES)
-    known = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
     inline_tasks = None
-    path = config_path
-    if path is not None:
-        try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise SystemExit(f"cannot read the config {path}: {e}")
-        if not isinstance(config, dict):
-            raise SystemExit(f"{path}: expected a mapping of options, got {type(config).__name__}")
-        if isinstance(config.get("tasks"), list):
-            inline_tasks = (config.pop("tasks"), path)
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise SystemExit(f"{path}: unknown option(s) {unknown}; known options: {sorted(known)}")
-        parser.set_defaults(**config)
+    if config_path is not None:
+        tasks = apply_yaml_defaults(parser, config_path, extract=("tasks",)).get("tasks")
+        if isinstance(tasks, list):
+            inline_tasks = (tasks, config_path)
+        elif tasks is not None:
+            parser.set_defaults(tasks=tasks)
     data, cv, forest, out = parser.parse_args_into_dataclasses(args=argv)
     if cv.tasks is not None:
         inline_tasks = None

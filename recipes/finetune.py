@@ -68,7 +68,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 HERE = Path(__file__).resolve().parent
@@ -200,22 +199,16 @@ def parse_arguments(argv: Sequence[str] | None = None):
             raise SystemExit("--config needs a YAML file")
         config_path = Path(argv[i + 1])
         del argv[i : i + 2]
+    from hf_motion.recipe_args import apply_yaml_defaults
+
     parser = HfArgumentParser(ARGUMENT_CLASSES)
     inline_tasks = None
     if config_path is not None:
-        try:
-            config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise SystemExit(f"cannot read the config {config_path}: {e}")
-        if not isinstance(config, dict):
-            raise SystemExit(f"{config_path}: expected a mapping of options, got {type(config).__name__}")
-        if isinstance(config.get("tasks"), list):
-            inline_tasks = (config.pop("tasks"), config_path)
-        known = {a.dest for a in parser._actions}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise SystemExit(f"{config_path}: unknown option(s) {unknown}")
-        parser.set_defaults(**config)
+        tasks = apply_yaml_defaults(parser, config_path, extract=("tasks",)).get("tasks")
+        if isinstance(tasks, list):
+            inline_tasks = (tasks, config_path)
+        elif tasks is not None:
+            parser.set_defaults(tasks=tasks)
     data, cv, model, forest, train = parser.parse_args_into_dataclasses(args=argv)
     if cv.tasks is not None:
         inline_tasks = None

@@ -13,15 +13,6 @@ from hf_motion.kinematics import canonicalize_positions
 from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
 from hf_motion.tokenizer import MotionTokenizer, MotionTokenizerError, MotionTokens
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny models step in ~2 ms on one thread; on a shared 2-core machine two spinning OpenMP
-    # threads make each step 10-20x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 SMALL_JOINTS = ["Hips", "Spine", "Chest", "Neck", "Head"]
 TOKENIZERS = {

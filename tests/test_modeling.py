@@ -20,15 +20,6 @@ from hf_motion.modeling import (
 )
 from hf_motion.tokenizer import MotionTokenizer
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny models step in ~2 ms on one thread; on a shared 2-core machine two spinning OpenMP
-    # threads make each step 10-20x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 SMALL_JOINTS = ["Hips", "Spine", "Chest", "Neck", "Head"]
 
