@@ -247,7 +247,7 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
-        past_key_values=None,
+        cache=None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.LongTensor | None = None,
         position_ids: torch.LongTensor | None = None,
@@ -278,7 +278,7 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
                         "MotionGPT2Model needs joint_ids and frame_ids when called with inputs_embeds "
                         "(they cannot be derived without input_ids)"
                     )
-                past_len = past_key_values.get_seq_length() if past_key_values is not None else 0
+                past_len = cache.get_seq_length() if cache is not None else 0
                 if past_len > 0:
                     raise ValueError(
                         f"MotionGPT2Model got {input_ids.shape[1]} new token(s) after {past_len} cached ones but no "
@@ -293,14 +293,14 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
             if self.frame_embeddings is not None:
                 extra = extra + self.frame_embeddings(frame_ids.to(inputs_embeds.device))
             inputs_embeds = inputs_embeds + extra
-        past_len = past_key_values.get_seq_length() if past_key_values is not None else 0
+        past_len = cache.get_seq_length() if cache is not None else 0
         if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and past_len == 0:
             # Count positions over real tokens only, so a left-padded row embeds like an unpadded one
             # (generate() does the same when it builds position_ids).
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         return super().forward(
             input_ids=None,
-            past_key_values=past_key_values,
+            cache=cache,
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
             position_ids=position_ids,

@@ -141,7 +141,7 @@ class MotionMultiTaskConfig(MotionGPT2Config):
 
     model_type = "motion_gpt2_multitask"
     # Per-target and LM losses are scalars: keep them out of Trainer's gathered predictions.
-    keys_to_ignore_at_inference = ["past_key_values", "target_losses", "lm_loss"]
+    keys_to_ignore_at_inference = ["cache", "target_losses", "lm_loss"]
 
     targets: list[dict[str, Any]] | None = None
     lm_loss_weight: float = 0.0

@@ -165,15 +165,15 @@ def test_cached_forward_needs_indices_and_matches_full_forward(tok, walk_ids):
     with torch.no_grad():
         full = model(ids).logits
         k = 20
-        cache = model(ids[:, :k], use_cache=True).past_key_values
+        cache = model(ids[:, :k], use_cache=True).cache
         with pytest.raises(ValueError, match="joint_ids/frame_ids"):
-            model(ids[:, k : k + 1], past_key_values=cache)
+            model(ids[:, k : k + 1], cache=cache)
         j, f = model.transformer.motion_position_indices(ids)
-        step = model(ids[:, k:], past_key_values=cache, joint_ids=j[:, k:], frame_ids=f[:, k:]).logits
+        step = model(ids[:, k:], cache=cache, joint_ids=j[:, k:], frame_ids=f[:, k:]).logits
         torch.testing.assert_close(step, full[:, k:], rtol=1e-4, atol=1e-4)
         # The indices matter: zero indices give different logits, so the equality above means something.
-        cache = model(ids[:, :k], use_cache=True).past_key_values
-        wrong = model(ids[:, k:], past_key_values=cache, joint_ids=torch.zeros_like(j[:, k:]),
+        cache = model(ids[:, :k], use_cache=True).cache
+        wrong = model(ids[:, k:], cache=cache, joint_ids=torch.zeros_like(j[:, k:]),
                       frame_ids=torch.zeros_like(f[:, k:])).logits  # fmt: skip
         assert (wrong - full[:, k:]).abs().max() > 1e-2
 

@@ -227,11 +227,13 @@ def test_save_reload_predict_round_trip_with_auto_classes(tok, batch, tmp_path):
     with torch.no_grad():
         a = model(ids, attention_mask=mask, labels=labels)
         b = loaded(ids, attention_mask=mask, labels=labels)
-    assert torch.equal(a.logits, b.logits) and torch.equal(a.loss, b.loss)
+    # Same weights, but a reloaded tensor's memory layout can pick another CPU kernel: equal to float rounding.
+    torch.testing.assert_close(a.logits, b.logits, rtol=0, atol=1e-5)
+    torch.testing.assert_close(a.loss, b.loss, rtol=0, atol=1e-5)
     pa, pb = model.predictions(a.logits), loaded.predictions(b.logits)
     assert set(pa) == {"screen", "style", "score"}
     for name in pa:
-        np.testing.assert_array_equal(pa[name], pb[name])
+        np.testing.assert_allclose(pa[name], pb[name], rtol=0, atol=1e-5)
     # predictions: sigmoid / softmax / identity of the split logits
     z = a.logits.numpy()
     np.testing.assert_allclose(pa["screen"], 1 / (1 + np.exp(-z[:, 0])), rtol=1e-6)
