@@ -12,7 +12,7 @@ from types import ModuleType as _ModuleType
 # Readers, skeleton and kinematics.
 from .motion import Motion, MotionError, Skeleton
 from .skeletons import JOINT_SUBSETS, register_joint_subset
-from .bvh import BVHError, load_bvh, save_bvh
+from .bvh import BVHError, BVHScaleWarning, infer_bvh_unit, load_bvh, save_bvh
 from .kinematics import canonicalize_positions, forward_kinematics
 from .resample import resample_motion
 from .amass import AMASSError, SMPLBody, amass_positions, load_amass

@@ -22,7 +22,8 @@ AMASS is Z-up, so the skeleton has ``up_axis="z"``.
 
 Joint positions need the body model (SMPL model files are licence-restricted: users download them
 and point ``body_model`` at the folder). With it, the skeleton's offsets are the shape-dependent
-rest joints ``J_regressor @ (v_template + shapedirs @ betas)`` computed with ``smplx``, and the
+rest joints ``J_regressor @ (v_template + shapedirs @ betas)``, computed from the model file's
+plain arrays (see :class:`SMPLBody`; nothing is unpickled unless ``allow_pickle=True``), and the
 root translation is ``trans + J_rest[0]`` (smplx adds ``transl`` to every joint and rotates the
 body about the rest pelvis ``J_rest[0]``), so :func:`~hf_motion.forward_kinematics` of the Motion
 gives smplx's posed body joints. Without it the Motion carries angles and ``trans`` only (see
@@ -61,7 +62,7 @@ _MODEL_FILE_PREFIX = {"smpl": "SMPL", "smplh": "SMPLH", "smplx": "SMPLX"}
 
 _HINT_FOLDER = (
     "a folder laid out as smplx expects, e.g. <folder>/smplh/SMPLH_MALE.npz, "
-    "<folder>/smplx/SMPLX_NEUTRAL.npz or <folder>/smpl/SMPL_NEUTRAL.pkl"
+    "<folder>/smplx/SMPLX_NEUTRAL.npz or <folder>/smpl/SMPL_NEUTRAL.npz"
 )
 
 
@@ -81,8 +82,108 @@ def _normalise_gender(value, where: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ body model
+# The model arrays the rest joints need: J_regressor @ (v_template + shapedirs @ betas).
+_MODEL_KEYS = ("v_template", "shapedirs", "J_regressor")
+# smplx's rule, kept so that FK matches smplx: files with fewer than 300 shape components
+# (SMPL, SMPL-H, small SMPL-X) use 10 coefficients, larger ones 300.
+_SHAPE_SPACE_DIM = 300
+
+_CONVERT_HINT = (
+    "convert it once, in a session you trust, to an .npz of plain arrays: "
+    "d = np.load(src, allow_pickle=True) (or pickle.load for .pkl); "
+    "np.savez(dst, **{k: np.asarray(v.toarray() if hasattr(v, 'toarray') else v, dtype=float) "
+    "for k, v in d.items() if k in ('v_template', 'shapedirs', 'J_regressor', 'kintree_table')})"
+)
+
+
+def _plain_array(value, path: Path, key: str) -> np.ndarray:
+    """A float64 array from a model entry (dense, scipy sparse or chumpy)."""
+    if hasattr(value, "toarray"):  # scipy.sparse (SMPL's J_regressor)
+        value = value.toarray()
+    elif hasattr(value, "r") and not isinstance(value, np.ndarray):  # chumpy
+        value = value.r
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise AMASSError(f"{path}: key {key!r} is not a numeric array ({type(value).__name__}: {e})") from None
+    if not np.all(np.isfinite(arr)):
+        raise AMASSError(f"{path}: key {key!r} holds non-finite values")
+    return arr
+
+
+def _read_model_arrays(path: Path, allow_pickle: bool) -> dict[str, np.ndarray]:
+    """The arrays of :data:`_MODEL_KEYS` (plus ``kintree_table`` if present) from a model file.
+
+    Without ``allow_pickle`` nothing is ever unpickled: ``.npz`` files are read with
+    ``np.load(allow_pickle=False)`` (an object array raises, naming its key) and ``.pkl`` files
+    are refused.
+    """
+    ext = path.suffix.lower()
+    if ext not in (".npz", ".pkl"):
+        raise AMASSError(f"{path}: body model files must be .npz or .pkl, got {path.suffix!r}")
+    raw: dict = {}
+    present: list[str] = []
+    if ext == ".pkl":
+        if not allow_pickle:
+            raise AMASSError(
+                f"{path}: .pkl body models are Python pickles, and unpickling a file can run arbitrary "
+                f"code, so it is not read by default; {_CONVERT_HINT}, or pass allow_pickle=True if you "
+                "trust this file"
+            )
+        import pickle
+
+        try:
+            with open(path, "rb") as f:
+                raw = pickle.load(f, encoding="latin1")
+        except ModuleNotFoundError as e:
+            hint = ""
+            if "chumpy" in str(e):
+                hint = "; the original SMPL .pkl files pickle chumpy objects: install chumpy, or convert to .npz"
+            raise AMASSError(f"{path}: cannot unpickle the body model ({e}){hint}") from e
+        except Exception as e:
+            raise AMASSError(f"{path}: cannot unpickle the body model ({type(e).__name__}: {e})") from e
+        if not isinstance(raw, dict):
+            raise AMASSError(f"{path}: expected a pickled dict of model arrays, got {type(raw).__name__}")
+        present = sorted(str(k) for k in raw)
+    else:
+        try:
+            npz = np.load(path, allow_pickle=allow_pickle)
+        except Exception as e:
+            raise AMASSError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise AMASSError(f"{path}: not an .npz archive of model arrays")
+        with npz:
+            present = sorted(npz.files)
+            for key in _MODEL_KEYS + ("kintree_table",):
+                if key not in npz.files:
+                    continue
+                try:
+                    raw[key] = npz[key]
+                except ValueError:  # an object array: needs pickle
+                    raise AMASSError(
+                        f"{path}: key {key!r} is a pickled object array, which is not loaded because "
+                        f"unpickling can run arbitrary code; {_CONVERT_HINT}, or pass allow_pickle=True "
+                        "if you trust this file"
+                    ) from None
+                if raw[key].dtype == object:  # only reachable with allow_pickle
+                    raw[key] = raw[key].item() if raw[key].shape == () else raw[key]
+    missing = [k for k in _MODEL_KEYS if k not in raw]
+    if missing:
+        raise AMASSError(f"{path}: missing model array(s) {missing} (keys present: {present})")
+    out = {k: _plain_array(raw[k], path, k) for k in _MODEL_KEYS}
+    if "kintree_table" in raw:
+        out["kintree_table"] = np.asarray(raw["kintree_table"])
+    return out
+
+
 class SMPLBody:
-    """A user-supplied SMPL / SMPL-H / SMPL-X body model, loaded with ``smplx``.
+    """A user-supplied SMPL / SMPL-H / SMPL-X body model, read from its plain arrays.
+
+    Only the body part of the model is used: the rest positions of the 22 body joints,
+    ``J_regressor @ (v_template + shapedirs @ betas)``, computed here in float64 from the file's
+    ``v_template``, ``shapedirs`` and ``J_regressor`` (``smplx`` is not needed). As in smplx, models
+    with fewer than 300 shape components (SMPL, SMPL-H) use 10 shape coefficients, larger ones
+    300; :meth:`rest_joints` warns when non-zero coefficients beyond that are dropped.
 
     Args:
         path: a model file, or a folder in either of these layouts (tried in this order)::
@@ -93,28 +194,64 @@ class SMPLBody:
 
         model_type: ``"smpl"``, ``"smplh"`` or ``"smplx"``.
         gender: ``"male"``, ``"female"`` or ``"neutral"``.
-
-    Only the body part of the model is used: the rest positions of the 22 body joints. smplx uses
-    at most 10 shape coefficients for models with fewer than 300 shape components (SMPL, SMPL-H);
-    :meth:`rest_joints` warns when non-zero coefficients beyond that are dropped.
+        allow_pickle: read ``.pkl`` model files and object arrays in ``.npz`` files with Python's
+            pickle. **Dangerous**: unpickling a file runs whatever code it contains (a crafted
+            model file can take over your account), so only set it for files from a source you
+            trust. The default, ``False``, reads ``.npz`` files with ``np.load(allow_pickle=False)``
+            and refuses ``.pkl`` files with an error that says how to convert them to plain
+            ``.npz`` arrays once.
 
     Raises:
         AMASSError: unknown type or gender, no model file (the message lists every path looked
-            for), or a file smplx cannot build a model from.
+            for), a file that needs pickle without ``allow_pickle`` (naming the file and key), or
+            arrays that do not make a model (naming the file and key).
     """
 
-    def __init__(self, path: str | os.PathLike, model_type: str = "smplh", gender: str = "neutral"):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        model_type: str = "smplh",
+        gender: str = "neutral",
+        allow_pickle: bool = False,
+    ):
         model_type = str(model_type).lower()
         if model_type not in _MODEL_FILE_PREFIX:
             raise AMASSError(f"unknown body model type {model_type!r}; expected one of {list(_MODEL_FILE_PREFIX)}")
         self.model_type = model_type
         self.gender = _normalise_gender(gender, "body model")
         self.path = self._locate(Path(path), model_type, self.gender)
-        self.model = self._build(self.path, model_type, self.gender)
-        self.num_betas = int(self.model.num_betas)
+        arrays = _read_model_arrays(self.path, bool(allow_pickle))
+        self.v_template, self.shapedirs, self.J_regressor = self._check_arrays(self.path, arrays)
+        n_components = self.shapedirs.shape[-1]
+        self.num_betas = min(n_components, 10 if n_components < _SHAPE_SPACE_DIM else _SHAPE_SPACE_DIM)
 
     def __repr__(self) -> str:
         return f"SMPLBody(type={self.model_type!r}, gender={self.gender!r}, path='{self.path}')"
+
+    @staticmethod
+    def _check_arrays(path: Path, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        v, dirs, reg = arrays["v_template"], arrays["shapedirs"], arrays["J_regressor"]
+        if v.ndim != 2 or v.shape[1] != 3:
+            raise AMASSError(f"{path}: 'v_template' has shape {v.shape}, expected (V, 3)")
+        V = v.shape[0]
+        if dirs.ndim == 2 and dirs.shape == (V, 3):
+            dirs = dirs[:, :, None]
+        if dirs.ndim != 3 or dirs.shape[:2] != (V, 3) or dirs.shape[2] == 0:
+            raise AMASSError(f"{path}: 'shapedirs' has shape {dirs.shape}, expected ({V}, 3, S) for {V} vertices")
+        if reg.ndim != 2 or reg.shape[1] != V:
+            raise AMASSError(f"{path}: 'J_regressor' has shape {reg.shape}, expected (J, {V}) for {V} vertices")
+        if reg.shape[0] < NUM_BODY_JOINTS:
+            raise AMASSError(f"{path}: the model has {reg.shape[0]} joints, fewer than the 22 SMPL body joints")
+        if "kintree_table" in arrays:
+            table = arrays["kintree_table"]
+            if table.ndim == 2 and table.shape[0] == 2 and table.shape[1] >= NUM_BODY_JOINTS:
+                parents = table[0, 1:NUM_BODY_JOINTS].astype(np.int64).tolist()
+                if parents != list(SMPL_BODY_PARENTS[1:]):
+                    raise AMASSError(
+                        f"{path}: 'kintree_table' gives body joint parents {parents}, not the SMPL body "
+                        f"tree {list(SMPL_BODY_PARENTS[1:])}; is this an SMPL-family model?"
+                    )
+        return v, dirs, reg
 
     @staticmethod
     def candidate_paths(folder: Path, model_type: str, gender: str) -> list[Path]:
@@ -143,48 +280,8 @@ class SMPLBody:
             "websites and pass their folder as body_model"
         )
 
-    @staticmethod
-    def _build(path: Path, model_type: str, gender: str):
-        import smplx
-        import torch
-        from smplx.utils import Struct
-
-        ext = path.suffix.lstrip(".").lower()
-        if ext not in ("npz", "pkl"):
-            raise AMASSError(f"{path}: body model files must be .npz or .pkl, got {path.suffix!r}")
-        # float64 buffers (smplx still rounds model arrays through float32 on load, ~1e-7 m), and
-        # num_betas=300 asks for the largest shape space smplx allows for this file.
-        common = dict(gender=gender, dtype=torch.float64, num_betas=300, batch_size=1)
-        try:
-            if model_type == "smpl" and ext == "npz":
-                # smplx's SMPL class reads only .pkl from disk; hand it the arrays instead.
-                with np.load(path, allow_pickle=False) as f:
-                    data = Struct(**{k: f[k] for k in f.files})
-                return smplx.SMPL(str(path), data_struct=data, **common)
-            cls = {"smpl": smplx.SMPL, "smplh": smplx.SMPLH, "smplx": smplx.SMPLX}[model_type]
-            kwargs = dict(common)
-            if model_type != "smpl":
-                kwargs["ext"] = ext
-            return cls(str(path), **kwargs)
-        except AMASSError:
-            raise
-        except Exception as e:  # smplx raises KeyError/AttributeError/AssertionError on bad files
-            hint = ""
-            if "chumpy" in str(e):
-                hint = (
-                    "; the original SMPL .pkl files pickle chumpy objects: install chumpy, or save the "
-                    "arrays as SMPL_<GENDER>.npz, which this loader reads without pickle"
-                )
-            raise AMASSError(
-                f"{path}: smplx could not build a {model_type.upper()} model from this file "
-                f"({type(e).__name__}: {e}){hint}"
-            ) from e
-
     def rest_joints(self, betas: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
         """``(22, 3)`` rest positions of the SMPL body joints for shape ``betas`` (metres, float64)."""
-        import torch
-        from smplx.lbs import blend_shapes, vertices2joints
-
         b = np.zeros(self.num_betas)
         if betas is not None:
             betas = np.asarray(betas, dtype=np.float64).reshape(-1)
@@ -199,14 +296,8 @@ class SMPLBody:
                     f"uses {self.num_betas} shape coefficients for this model",
                     stacklevel=2,
                 )
-        m = self.model
-        with torch.no_grad():
-            betas_t = torch.as_tensor(b, dtype=m.shapedirs.dtype)[None]
-            v_shaped = m.v_template[None] + blend_shapes(betas_t, m.shapedirs)
-            joints = vertices2joints(m.J_regressor, v_shaped)[0]
-        if joints.shape[0] < NUM_BODY_JOINTS:
-            raise AMASSError(f"{self.path}: the model has {joints.shape[0]} joints, fewer than the 22 SMPL body joints")
-        return joints[:NUM_BODY_JOINTS].double().cpu().numpy()
+        v_shaped = self.v_template + self.shapedirs[:, :, : self.num_betas] @ b
+        return self.J_regressor[:NUM_BODY_JOINTS] @ v_shaped
 
     def skeleton(self, betas: Sequence[float] | np.ndarray | None = None) -> Skeleton:
         """The 22-joint body :class:`Skeleton` (Z-up) whose offsets are this shape's rest joints."""
@@ -218,8 +309,8 @@ class SMPLBody:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_body(path: str, model_type: str, gender: str) -> SMPLBody:
-    return SMPLBody(path, model_type, gender)
+def _cached_body(path: str, model_type: str, gender: str, allow_pickle: bool) -> SMPLBody:
+    return SMPLBody(path, model_type, gender, allow_pickle=allow_pickle)
 
 
 # --------------------------------------------------------------------------------------- loading
@@ -227,7 +318,11 @@ def _read_key(npz, key: str, path: Path):
     try:
         return npz[key]
     except ValueError as e:  # object arrays need pickle, which we never allow for data files
-        raise AMASSError(f"{path}: key {key!r} cannot be read without pickle ({e})") from None
+        raise AMASSError(
+            f"{path}: key {key!r} cannot be read without pickle ({e}); motion files are never unpickled "
+            "(it can run arbitrary code): re-save the file with plain arrays, e.g. a str or number "
+            "instead of an object array"
+        ) from None
 
 
 def load_amass(
@@ -237,6 +332,7 @@ def load_amass(
     target_fps: float | None = None,
     joints: str | Sequence[str] = "body",
     model_type: str | None = None,
+    allow_pickle: bool = False,
 ) -> Motion:
     """Read an AMASS ``.npz`` file as a :class:`~hf_motion.Motion` on the SMPL body skeleton.
 
@@ -255,6 +351,10 @@ def load_amass(
         model_type: which body model to load from a folder; by default the one the ``poses``
             width says the file was fitted with (156 -> ``"smplh"``, 165 -> ``"smplx"``,
             72 -> ``"smpl"``).
+        allow_pickle: let the *body model* file be unpickled (``.pkl`` files, object arrays in
+            ``.npz``). **Dangerous**: unpickling runs any code the file contains; only for model
+            files you trust (see :class:`SMPLBody`). The motion file itself is always read with
+            ``allow_pickle=False``.
 
     Returns:
         A Motion with ``up_axis="z"``, ``rotations = poses[:, :66]`` as ``(T, 22, 3)`` and labels
@@ -270,7 +370,8 @@ def load_amass(
     Raises:
         AMASSError: naming the file and the problem: a missing key, a ``poses`` width that is
             not 72/156/165, ``poses``/``trans`` frame counts that differ, a non-finite value (with
-            its frame), an unknown gender, a missing or unusable body model file.
+            its frame), an unknown gender, a missing or unusable body model file, or a body
+            model that needs pickle without ``allow_pickle``.
     """
     path = Path(path)
     if not path.is_file():
@@ -331,7 +432,7 @@ def load_amass(
     elif body_model is not None:
         if gender is None:
             raise AMASSError(f"{path}: no 'gender' key; pass gender= to pick the body model file")
-        body = _cached_body(str(Path(body_model).resolve()), (model_type or layout).lower(), gender)
+        body = _cached_body(str(Path(body_model).resolve()), (model_type or layout).lower(), gender, bool(allow_pickle))
     if body is not None:
         if betas is None:
             raise AMASSError(f"{path}: missing key 'betas' (needed for the body model's rest joints)")

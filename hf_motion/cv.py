@@ -26,6 +26,9 @@ a group with only one clip             :class:`CrossValidationWarning` (the fold
 a training fold with a single class    :class:`CrossValidationError` by default; with
                                        ``on_single_class="skip"`` a warning, and that fold is left
                                        out for that task (reported as skipped).
+a test fold holding a class that its   :class:`CrossValidationWarning` naming the task, fold and
+training fold lacks                    class: the model cannot predict that class, so the fold's
+                                       accuracy counts those clips as errors; the fold still runs.
 a label missing for a clip             :class:`CrossValidationError` naming the clip(s); with a
                                        task's ``missing: drop`` a warning, and the clip is left out
                                        of that task only.
@@ -59,6 +62,7 @@ __all__ = [
     "group_folds",
     "inner_validation_split",
     "check_fold_classes",
+    "warn_unseen_test_classes",
     "aggregate_window_predictions",
     "task_metrics",
     "summarize_folds",
@@ -511,6 +515,11 @@ def check_fold_classes(
     ``kfold`` with stratification, or another grouping). With ``on_single_class="skip"`` the fold
     is reported with a :class:`CrossValidationWarning` and marked unusable for this task.
 
+    A usable fold whose test set holds a class that its training set lacks (multiclass tasks,
+    e.g. grouping by the label itself) gets a :class:`CrossValidationWarning` naming the task,
+    the fold and the class: the classifier never saw that class, so its accuracy on the fold
+    counts those clips as errors. The fold stays usable.
+
     Args:
         folds: ``(train_idx, test_idx)`` pairs indexing ``y``.
         y: the task's targets.
@@ -523,18 +532,15 @@ def check_fold_classes(
         raise ValueError(f"on_single_class must be 'error' or 'skip', got {on_single_class!r}")
     y = np.asarray(y)
     usable = []
-    for k, (train, _) in enumerate(folds):
-        classes = np.unique(y[np.asarray(train, dtype=np.int64)])
+    for k, (train, test) in enumerate(folds):
+        y_train = y[np.asarray(train, dtype=np.int64)]
+        classes = np.unique(y_train)
         if classes.size >= 2:
             usable.append(True)
+            warn_unseen_test_classes(y_train, y[np.asarray(test, dtype=np.int64)], task, k, class_names)
             continue
         if classes.size:
-            value = classes[0].item()
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if class_names is not None and isinstance(value, int) and 0 <= value < len(class_names):
-                value = class_names[value]
-            what = f"class {value!r}"
+            what = f"class {_class_name(classes[0], class_names)!r}"
         else:
             what = "no clips"
         msg = f"task {task!r}: the training set of fold {k} holds a single class ({what})"
@@ -546,6 +552,48 @@ def check_fold_classes(
         warnings.warn(msg + "; the fold is skipped for this task", CrossValidationWarning, stacklevel=2)
         usable.append(False)
     return usable
+
+
+def _class_name(value: Any, class_names: Sequence[Any] | None) -> Any:
+    """A class index from ``y`` as its name (or as a plain int/str)."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if class_names is not None and isinstance(value, int) and 0 <= value < len(class_names):
+        value = class_names[value]
+    return value
+
+
+def warn_unseen_test_classes(
+    train_y: np.ndarray,
+    test_y: np.ndarray,
+    task: str,
+    fold: int,
+    class_names: Sequence[Any] | None = None,
+    training_set: str = "training set",
+) -> list[Any]:
+    """Warn (:class:`CrossValidationWarning`) if ``test_y`` holds classes that ``train_y`` lacks.
+
+    The message names the task, the fold, each such class and its number of test clips.
+    Returns the names of those classes (empty if none).
+    """
+    train_y, test_y = np.asarray(train_y), np.asarray(test_y)
+    seen = set(np.unique(train_y).tolist())
+    values, counts = np.unique(test_y, return_counts=True)
+    unseen = [(v, int(n)) for v, n in zip(values.tolist(), counts.tolist()) if v not in seen]
+    if not unseen:
+        return []
+    names = [_class_name(v, class_names) for v, _ in unseen]
+    listed = ", ".join(f"class {name!r} ({n} clip{'s' if n != 1 else ''})" for name, (_, n) in zip(names, unseen))
+    what = "a class" if len(unseen) == 1 else f"{len(unseen)} classes"
+    warnings.warn(
+        f"task {task!r}: the test set of fold {fold} holds {what} that its {training_set} never has: {listed}; "
+        "the model cannot predict such a class, so the fold's accuracy counts those clips as errors (use "
+        "stratified k-fold, fewer folds or a grouping that does not follow the label)",
+        CrossValidationWarning,
+        stacklevel=3,
+    )
+    return names
 
 
 # ------------------------------------------------------------------ windows -> clips

@@ -16,12 +16,22 @@ from .kinematics import canonicalize_positions
 from .tokenizer import MotionTokenizer
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", nargs="?", type=Path, default=None,
                    help="folder of BVH files (default: Bandai-Namco dataset-1 from ../shared/data)")
     p.add_argument("--joints", default="bandai-core", help="joint subset (registered name)")
-    p.add_argument("--window", type=int, default=30, help="frames per canonicalised window")
-    p.add_argument("--limit", type=int, default=None, help="read at most this many files")
+    p.add_argument("--window", type=_positive_int, default=30, help="frames per canonicalised window")
+    p.add_argument("--limit", type=_positive_int, default=None, help="read at most this many files")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
                 dec = tok.decode_motion(ids)
                 stats[name]["err"].append(np.linalg.norm(dec.positions - w_pos, axis=-1).ravel())
     dt = time.perf_counter() - t0
+    if frames == 0:
+        raise SystemExit(f"no clip in {folder} has {args.window} frames (--window); nothing was tokenized")
     print(f"\n{len(files)} clips from {folder}: {frames} frames ({frames / 30 / 60:.1f} min at 30 fps), "
           f"joints '{args.joints}', {dt:.1f} s")
     print(f"{'tokenizer':<22}{'vocab':>7}{'tokens':>12}{'tokens/frame':>14}{'oracle pos. error (cm)':>24}")

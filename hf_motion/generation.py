@@ -39,6 +39,71 @@ class MotionPromptError(ValueError):
     """A prompt whose motion layout cannot be continued (the message names the row and what is wrong)."""
 
 
+def _tokenizer_joints(tokenizer) -> tuple[int | None, list[str] | None]:
+    """``(n_joints, joint_names)`` the tokenizer was made for, ``None`` where it does not say."""
+    names = getattr(tokenizer, "joint_names", None)
+    names = [str(n) for n in names] if names else None
+    n = getattr(tokenizer, "n_joints", None)
+    if callable(n):
+        n = n()
+    if n is None and names is not None:
+        n = len(names)
+    return (None if n is None else int(n)), names
+
+
+def _expected_joints(model, tokenizer) -> tuple[int | None, list[str] | None]:
+    """The skeleton contract of a model and its tokenizer: ``(n_joints, joint_names)`` or ``None`` s.
+
+    Raises ``ValueError`` when the model's ``config.joint_names`` and the tokenizer disagree.
+    """
+    n_tok, tok_names = _tokenizer_joints(tokenizer)
+    cfg_names = getattr(getattr(model, "config", None), "joint_names", None)
+    cfg_names = [str(n) for n in cfg_names] if cfg_names else None
+    if cfg_names is not None and tok_names is not None and cfg_names != tok_names:
+        raise ValueError(
+            f"the model was made for joints {cfg_names} (config.joint_names) but the tokenizer for {tok_names}; "
+            "use the tokenizer saved with the model"
+        )
+    if cfg_names is not None and n_tok is not None and n_tok != len(cfg_names):
+        raise ValueError(
+            f"the model was made for {len(cfg_names)} joints (config.joint_names) but the tokenizer for {n_tok}; "
+            "use the tokenizer saved with the model"
+        )
+    names = cfg_names or tok_names
+    return (len(names) if names is not None else n_tok), names
+
+
+def _preview(names: Sequence[str], limit: int = 12) -> str:
+    names = list(names)
+    return str(names) if len(names) <= limit else f"{names[:limit]} ... (+{len(names) - limit} more)"
+
+
+def _check_motion_joints(motion: Motion, k: int, n: int | None, names: list[str] | None) -> None:
+    """Refuse a context clip on another skeleton than the model's (names when both are known, else the count)."""
+    got = motion.skeleton.names
+    src = motion.labels.get("source")
+    what = f"context motion {k}" + (f" ({src})" if src else "")
+    if names is not None and got != names:
+        missing = [j for j in names if j not in got]
+        extra = [j for j in got if j not in names]
+        detail = [f"missing {_preview(missing)}"] if missing else []
+        detail += [f"not the model's: {_preview(extra)}"] if extra else []
+        if missing:
+            hint = "the clip is on another skeleton than the model; retarget it or use a model made for its joints"
+        else:
+            hint = f"pass motion.select_joints({names!r})"
+        raise MotionError(
+            f"{what} has {len(got)} joints {_preview(got)}, but the model and tokenizer were made for "
+            f"{len(names)} joints {_preview(names)} ({'; '.join(detail) or 'same joints, another order'}); {hint}"
+        )
+    if n is not None and len(got) != n:
+        raise MotionError(
+            f"{what} has {len(got)} joints, but the model and tokenizer were made for {n}; pass "
+            f"motion.select_joints([...]) with the {n} joints the model was trained on (e.g. a registered subset "
+            "such as 'bandai-core')"
+        )
+
+
 @dataclass
 class _PromptLayout:
     frame_width: torch.Tensor  # (B,) tokens per frame (joints * values_per_joint)
@@ -52,7 +117,9 @@ class MotionLogitsProcessor(LogitsProcessor):
     Args:
         tokenizer: the :class:`~hf_motion.tokenizer.MotionTokenizer` of the model.
         num_joints: joints per frame; by default read from each prompt's first complete frame (a
-            frame followed by a separator, or the prompt's last frame).
+            frame followed by a separator, or the prompt's last frame). When the tokenizer states its
+            joints (``n_joints`` / ``joint_names``), a different ``num_joints`` or prompt frame width is
+            refused.
         first_frame_kind: ``"angle"`` or ``"position"``: the kind of the first frame when a prompt
             holds no frame yet.
         allow_eos: whether ``<eos>`` may end the sequence after a complete frame. (``generate``'s
@@ -80,6 +147,11 @@ class MotionLogitsProcessor(LogitsProcessor):
         if num_joints is not None and int(num_joints) < 1:
             raise ValueError(f"num_joints must be >= 1, got {num_joints}")
         self.tokenizer = tokenizer
+        self.expected_joints = _tokenizer_joints(tokenizer)[0]
+        if num_joints is not None and self.expected_joints is not None and int(num_joints) != self.expected_joints:
+            raise ValueError(
+                f"num_joints={num_joints}, but the tokenizer was made for {self.expected_joints} joints"
+            )
         self.num_joints = None if num_joints is None else int(num_joints)
         self.first_frame_kind = _ANGLE if first_frame_kind == "angle" else _POSITION
         self.allow_eos = bool(allow_eos)
@@ -164,6 +236,12 @@ class MotionLogitsProcessor(LogitsProcessor):
                 raise MotionPromptError(
                     f"prompt row {b} holds no complete frame, so the number of joints is unknown; pass "
                     "MotionLogitsProcessor(..., num_joints=J)"
+                )
+            if self.expected_joints is not None and width[b] != self.expected_joints * self.values_per_joint:
+                raise MotionPromptError(
+                    f"prompt row {b}: the first frame has {width[b]} tokens ({width[b] / self.values_per_joint:g} "
+                    f"joints), but the tokenizer was made for {self.expected_joints} joints "
+                    f"({self.expected_joints * self.values_per_joint} tokens per frame)"
                 )
             if width[b] % self.values_per_joint:
                 raise MotionPromptError(
@@ -295,6 +373,8 @@ def predict(
 
     Raises:
         ValueError / :class:`MotionPromptError`: bad arguments or prompts.
+        MotionError: a context clip whose joints differ from the model's (``config.joint_names``) or the
+            tokenizer's (``joint_names`` / ``n_joints``): the message lists expected and given joints.
         MotionTokenizerError: unconstrained output that does not decode.
     """
     if not (np.isfinite(seconds) and seconds > 0):
@@ -305,6 +385,9 @@ def predict(
         raise ValueError(f"canonicalize must be one of {list(_CANONICALIZE)}, got {canonicalize!r}")
     motions, single = _as_motion_list(context)
     if motions:
+        n_expected, names = _expected_joints(model, tokenizer)
+        for k, m in enumerate(motions):
+            _check_motion_joints(m, k, n_expected, names)
         results = []
         for start in range(0, len(motions), batch_size):
             results += _predict_motions(
@@ -323,8 +406,14 @@ def predict(
         raise ValueError(f"prompt ids must be one non-empty 1-D sequence, got shape {ids.shape}")
     if ids[-1] == tokenizer.eos_token_id:
         ids = ids[:-1]
+    n_expected, _ = _expected_joints(model, tokenizer)
     layout = MotionLogitsProcessor(tokenizer).prompt_layout(ids)
     width = int(layout.frame_width[0])
+    if n_expected is not None and width != n_expected * tokenizer.values_per_joint:
+        raise MotionPromptError(
+            f"the prompt's frames have {width // tokenizer.values_per_joint} joints ({width} tokens), but the model "
+            f"and tokenizer were made for {n_expected}; encode the context with those joints (Motion.select_joints)"
+        )
     seps = np.flatnonzero(ids == tokenizer.frame_separator_id)
     if len(ids) - seps[-1] - 1 != width:
         raise MotionPromptError(

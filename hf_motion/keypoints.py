@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,17 +309,53 @@ def _read_csv(path: Path, layout: KeypointLayout) -> tuple[np.ndarray, np.ndarra
     return data, conf
 
 
+def _file_fps(value, path: Path) -> float:
+    """A frame rate stored in a file: one number."""
+    try:
+        arr = np.asarray(value)
+        if arr.size != 1 or arr.dtype.kind not in "iuf":
+            raise TypeError
+        return float(arr.reshape(()))
+    except (TypeError, ValueError):
+        raise KeypointError(f"{path}: 'fps' must be one number, got {value!r}") from None
+
+
+_NO_PICKLE = "(an object array needs pickle, which is never used for data files: it can run arbitrary code)"
+
+
+def _load_array_file(path: Path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as e:
+        raise KeypointError(f"{path}: cannot be read without pickle ({e}) {_NO_PICKLE}") from None
+    except Exception as e:
+        raise KeypointError(f"{path}: not a readable {path.suffix} file ({type(e).__name__}: {e})") from None
+
+
+def _npz_key(f, key: str, path: Path) -> np.ndarray:
+    try:
+        return f[key]
+    except ValueError:
+        raise KeypointError(f"{path}: key {key!r} cannot be read without pickle {_NO_PICKLE}") from None
+
+
 def _read_file(path: Path, layout: KeypointLayout) -> tuple[np.ndarray, np.ndarray | None, float | None]:
     ext = path.suffix.lower()
     if ext == ".npy":
-        return np.load(path, allow_pickle=False), None, None
+        data = _load_array_file(path)
+        if not isinstance(data, np.ndarray):
+            raise KeypointError(f"{path}: expected one array in a .npy file")
+        return data, None, None
     if ext == ".npz":
-        with np.load(path, allow_pickle=False) as f:
+        f = _load_array_file(path)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise KeypointError(f"{path}: expected an .npz archive with a 'keypoints' array")
+        with f:
             if "keypoints" not in f.files:
                 raise KeypointError(f"{path}: missing key 'keypoints' (keys present: {sorted(f.files)})")
-            data = f["keypoints"]
-            conf = f["confidence"] if "confidence" in f.files else None
-            fps = float(f["fps"]) if "fps" in f.files else None
+            data = _npz_key(f, "keypoints", path)
+            conf = _npz_key(f, "confidence", path) if "confidence" in f.files else None
+            fps = _file_fps(_npz_key(f, "fps", path), path) if "fps" in f.files else None
         return data, conf, fps
     if ext == ".csv":
         data, conf = _read_csv(path, layout)
@@ -339,7 +376,7 @@ def _read_file(path: Path, layout: KeypointLayout) -> tuple[np.ndarray, np.ndarr
             raise KeypointError(f"{path}: 'keypoints' must be a rectangular (T, K, D) list of numbers ({e})") from None
         if "layout" in obj and obj["layout"] != layout.name:
             raise KeypointError(f"{path}: the file says layout {obj['layout']!r} but layout {layout.name!r} was asked for")
-        return data, conf, (float(obj["fps"]) if obj.get("fps") is not None else None)
+        return data, conf, (_file_fps(obj["fps"], path) if obj.get("fps") is not None else None)
     raise KeypointError(f"{path}: unsupported keypoint file type {ext!r} (use .npy, .npz, .csv or .json)")
 
 
@@ -392,7 +429,8 @@ def load_keypoints(
     Raises:
         KeypointError: wrong dimensions, a keypoint count that does not match the layout (expected
             vs got, with the layout's name), a NaN point (naming frame and keypoint) without
-            ``fill_missing``, unreadable files (naming file, frame and column).
+            ``fill_missing``, unreadable files (naming file, frame and column), arrays that would
+            need pickle (never used), a frame rate outside 0.1 .. 10000 fps.
     """
     lay = get_keypoint_layout(layout)
     labels: dict[str, Any] = {}
@@ -441,8 +479,22 @@ def load_keypoints(
             )
         data = _fill_gaps(data, missing, lay, where)
         labels["filled"] = int(missing.sum())
+    from_file = fps is None and file_fps is not None
     if fps is None:
         fps = file_fps if file_fps is not None else 30.0
+    from .resample import FPS_RANGE
+
+    try:
+        fps_value = float(fps)
+    except (TypeError, ValueError):
+        fps_value = None  # Keypoints raises its own error
+    if fps_value is not None and math.isfinite(fps_value) and fps_value > 0:
+        if not FPS_RANGE[0] <= fps_value <= FPS_RANGE[1]:
+            origin = "the file's" if from_file else "the given"
+            raise KeypointError(
+                f"{where}: {origin} fps {fps_value:g} is outside the supported {FPS_RANGE[0]:g} .. "
+                f"{FPS_RANGE[1]:g} fps"
+            )
     return Keypoints(data, lay, fps, confidence, labels)
 
 

@@ -65,10 +65,14 @@ class MotionGPT2Config(GPT2Config):
         special_token_ids: ids that are not motion values (pad, bos, eos, unk, separator, task
             tokens); they get joint index 0 and frame index 0.
         values_per_joint: tokens per joint in a frame (``3 * digits`` of the tokenizer).
-        max_joints: size of the joint-index embedding table (larger indices are clamped).
+        max_joints: size of the joint-index embedding table. A frame with more joints is an error in
+            ``forward`` (they would share one embedding): raise ``max_joints`` for such skeletons.
         max_frames: size of the frame-index embedding table (larger indices are clamped).
         use_joint_embeddings: add a learned embedding of each token's joint index.
         use_frame_embeddings: add a learned embedding of each token's frame index.
+        joint_names: optional names of the joints, in token order, that the model reads and writes
+            (the skeleton contract; :func:`motion_gpt2_config` copies the tokenizer's). When set,
+            :func:`hf_motion.predict` refuses clips on another skeleton.
         preset: name of the preset the config was built from (informational).
 
     ``bos_token_id``, ``eos_token_id`` and ``pad_token_id`` default to the
@@ -93,6 +97,7 @@ class MotionGPT2Config(GPT2Config):
     max_frames: int = 256
     use_joint_embeddings: bool = True
     use_frame_embeddings: bool = True
+    joint_names: list[str] | None = None
     preset: str | None = None
 
     def __post_init__(self, **kwargs):
@@ -111,6 +116,19 @@ class MotionGPT2Config(GPT2Config):
         for name, value in ids.items():
             if not 0 <= int(value) < self.vocab_size:
                 problems.append(f"{name}={value} is outside the vocabulary [0, {self.vocab_size})")
+        if self.joint_names is not None:
+            if isinstance(self.joint_names, str):
+                problems.append(f"joint_names must be a list of joint names, got the string {self.joint_names!r}")
+            else:
+                self.joint_names = [str(n) for n in self.joint_names]
+                dup = sorted({n for n in self.joint_names if self.joint_names.count(n) > 1})
+                if dup:
+                    problems.append(f"joint_names has duplicates: {dup}")
+                if self.use_joint_embeddings and len(self.joint_names) > int(self.max_joints):
+                    problems.append(
+                        f"{len(self.joint_names)} joint_names but max_joints={self.max_joints}; "
+                        f"pass max_joints>={len(self.joint_names)}"
+                    )
         if self.frame_separator_id not in self.special_token_ids:
             self.special_token_ids = sorted(self.special_token_ids + [int(self.frame_separator_id)])
         if problems:
@@ -123,8 +141,8 @@ def motion_position_indices(
     frame_separator_id: int,
     special_token_ids: list[int] | torch.Tensor,
     values_per_joint: int,
-    max_joints: int,
-    max_frames: int,
+    max_joints: int | None,
+    max_frames: int | None,
     bos_token_id: int | None = None,
     eos_token_id: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,7 +153,7 @@ def motion_position_indices(
     * joint index = ``(tokens since the last separator - 1) // values_per_joint``, i.e. 0 for the
       first joint of a frame;
     * special tokens (pad, bos, eos, separator, task tokens) get 0 for both;
-    * both are clamped to ``max_joints - 1`` / ``max_frames - 1``.
+    * both are clamped to ``max_joints - 1`` / ``max_frames - 1`` (``None``: not clamped).
 
     Left and right padding do not change the indices of the real tokens (pads are specials and
     never separators).
@@ -170,13 +188,17 @@ def motion_position_indices(
     since = pos - last_boundary  # 1 for the first token after a separator
     joint = torch.div(since - 1, values_per_joint, rounding_mode="floor")
     zero = torch.zeros_like(joint)
-    joint = torch.where(is_special, zero, joint).clamp_(0, max_joints - 1)
-    frame = torch.where(is_special, zero, n_sep.to(joint.dtype)).clamp_(0, max_frames - 1)
+    joint = torch.where(is_special, zero, joint).clamp_(min=0)
+    frame = torch.where(is_special, zero, n_sep.to(joint.dtype)).clamp_(min=0)
+    if max_joints is not None:
+        joint = joint.clamp_(max=max_joints - 1)
+    if max_frames is not None:
+        frame = frame.clamp_(max=max_frames - 1)
     return joint, frame
 
 
 def _indices_from_config(
-    input_ids: torch.Tensor, config: MotionGPT2Config, specials: torch.Tensor | None = None
+    input_ids: torch.Tensor, config: MotionGPT2Config, specials: torch.Tensor | None = None, clamp: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     eos = config.eos_token_id if isinstance(config.eos_token_id, int) else None
     return motion_position_indices(
@@ -184,20 +206,129 @@ def _indices_from_config(
         config.frame_separator_id,
         config.special_token_ids if specials is None else specials,
         config.values_per_joint,
-        config.max_joints,
-        config.max_frames,
+        config.max_joints if clamp else None,
+        config.max_frames if clamp else None,
         bos_token_id=config.bos_token_id,
         eos_token_id=eos,
     )
 
 
 # ---------------------------------------------------------------------------- models
+# Top-level modules of the backbone: a missing or unexpected weight under one of them means the
+# checkpoint and the config describe different networks.
+_BACKBONE_MODULES = ("wte", "wpe", "joint_embeddings", "frame_embeddings", "h", "ln_f")
+
+
+def _is_backbone_key(key: str) -> bool:
+    key = key[len("transformer."):] if key.startswith("transformer.") else key
+    return key.split(".", 1)[0] in _BACKBONE_MODULES
+
+
+def _unreadable_weight_files(path) -> list[str]:
+    """The ``*.safetensors`` files of a local checkpoint folder whose header cannot be read."""
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    folder = Path(str(path))
+    if not folder.is_dir():
+        return []
+    bad = []
+    for f in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(f), framework="pt"):
+                pass
+        except Exception as exc:  # noqa: BLE001 - any reader error marks the file
+            bad.append(f"{f} ({exc})")
+    return bad
+
+
+def _shown(keys: list[str], limit: int = 6) -> str:
+    return ", ".join(keys[:limit]) + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
+
+
+def _layer_counts(keys) -> set[int]:
+    out = set()
+    for key in keys:
+        key = key[len("transformer."):] if key.startswith("transformer.") else key
+        parts = key.split(".")
+        if len(parts) > 1 and parts[0] == "h" and parts[1].isdigit():
+            out.add(int(parts[1]))
+    return out
+
+
 class MotionGPT2PreTrainedModel(GPT2PreTrainedModel):
-    """Base class: GPT-2's weight initialisation, with :class:`MotionGPT2Config`."""
+    """Base class: GPT-2's weight initialisation, with :class:`MotionGPT2Config`, and a stricter
+    :meth:`from_pretrained`."""
 
     config: MotionGPT2Config
     config_class = MotionGPT2Config
     base_model_prefix = "transformer"
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """:meth:`transformers.PreTrainedModel.from_pretrained`, with two extra checks.
+
+        * An unreadable weight file (e.g. a truncated ``model.safetensors``) raises ``OSError``
+          naming the file, instead of safetensors' bare header error.
+        * Backbone weights that the checkpoint has but the config does not (or the reverse), e.g.
+          ``config.json`` saying ``n_layer: 1`` for a 4-layer checkpoint, raise ``ValueError`` naming
+          the keys and the config field. New task heads (``score``, multi-task ``heads``) missing
+          from a causal-LM checkpoint, or heads the model does not use, are expected and only reported
+          in ``output_loading_info``, as usual.
+        """
+        from safetensors import SafetensorError
+
+        want_info = kwargs.pop("output_loading_info", False)
+        try:
+            model, info = super().from_pretrained(
+                pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+            )
+        except SafetensorError as exc:
+            bad = _unreadable_weight_files(pretrained_model_name_or_path)
+            where = "; ".join(bad) if bad else f"the weights of {pretrained_model_name_or_path} ({exc})"
+            raise OSError(
+                f"cannot read {where}. The file is truncated or corrupt (an interrupted download or save?); "
+                "download or save it again"
+            ) from exc
+        missing = sorted(k for k in info.get("missing_keys", ()) if _is_backbone_key(k))
+        unexpected = sorted(k for k in info.get("unexpected_keys", ()) if _is_backbone_key(k))
+        if missing or unexpected:
+            cfg = model.config
+            hints = []
+            extra_layers, absent_layers = _layer_counts(unexpected), _layer_counts(missing)
+            if extra_layers:
+                hints.append(f"the checkpoint has layer(s) {sorted(extra_layers)} beyond config n_layer={cfg.n_layer}")
+            if absent_layers:
+                hints.append(f"config n_layer={cfg.n_layer} but the checkpoint lacks layer(s) {sorted(absent_layers)}")
+            for module in ("joint_embeddings", "frame_embeddings"):
+                if any(module in k for k in missing + unexpected):
+                    field = f"use_{module}"
+                    hints.append(f"{module} differ: check {field}={getattr(cfg, field)}")
+            parts = []
+            if unexpected:
+                parts.append(f"unexpected backbone weights in the checkpoint: {_shown(unexpected)}")
+            if missing:
+                parts.append(f"backbone weights missing from the checkpoint: {_shown(missing)}")
+            raise ValueError(
+                f"{pretrained_model_name_or_path}: the checkpoint does not match its config "
+                f"({'; '.join(hints) or 'check n_layer, n_embd, max_joints and the embedding flags'}); "
+                + "; ".join(parts)
+                + ". Fix config.json (or the config you passed) to describe the saved network"
+            )
+        return (model, info) if want_info else model
+
+
+def _check_pad_token(config: MotionGPT2Config, cls_name: str) -> None:
+    """Pooling on the last non-pad token needs a pad id distinct from EOS (or every EOS counts as padding)."""
+    pad, eos = config.pad_token_id, config.eos_token_id
+    eos_ids = set(eos) if isinstance(eos, (list, tuple)) else {eos}
+    if pad is None or pad in eos_ids:
+        raise ValueError(
+            f"{cls_name} needs config.pad_token_id set and distinct from eos_token_id (got pad_token_id={pad}, "
+            f"eos_token_id={eos}): it pools the last non-pad token. Build the config with "
+            "motion_gpt2_config(preset, tokenizer) (MotionTokenizer's <pad> is id 0, <eos> id 2)"
+        )
 
 
 class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
@@ -207,7 +338,7 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
     ``joint_ids`` / ``frame_ids`` ``(batch, length)``. When they are omitted they are computed from
     ``input_ids``; that is only possible without a filled KV cache (a cached step sees only the new
     tokens, not the frame they belong to), so a cached call without them raises.
-    ``model.generate`` passes them automatically.
+    ``model.generate`` passes them automatically (and checks the prompt against ``max_joints`` once).
     """
 
     def __init__(self, config: MotionGPT2Config):
@@ -235,14 +366,84 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         """Whether joint or frame embeddings are enabled."""
         return self.joint_embeddings is not None or self.frame_embeddings is not None
 
-    def motion_position_indices(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(joint_ids, frame_ids)`` of ``input_ids`` under this model's config."""
+    def motion_position_indices(
+        self, input_ids: torch.Tensor, check_joints: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(joint_ids, frame_ids)`` of ``input_ids`` under this model's config.
+
+        Args:
+            check_joints: raise ``ValueError`` if a frame has more than ``config.max_joints`` joints
+                (costs one host sync).
+        """
+        joint, frame = self._unclamped_indices(input_ids)
+        if check_joints and self.joint_embeddings is not None and joint.numel():
+            self._raise_on_checks([("joints", joint.max(), joint)])
+        return joint.clamp(max=self.config.max_joints - 1), frame.clamp(max=self.config.max_frames - 1)
+
+    def _unclamped_indices(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # The special-id tensor is kept per device: one host-to-device copy, not one per generated token.
         key = (input_ids.device, input_ids.dtype, tuple(self.config.special_token_ids))
         cache = self.__dict__.setdefault("_special_ids_cache", {})
         if key not in cache:
             cache[key] = torch.tensor(self.config.special_token_ids, dtype=input_ids.dtype, device=input_ids.device)
-        return _indices_from_config(input_ids, self.config, cache[key])
+        return _indices_from_config(input_ids, self.config, cache[key], clamp=False)
+
+    def _raise_on_checks(self, checks: list[tuple[str, torch.Tensor, torch.Tensor]], total: int | None = None) -> None:
+        """Evaluate scalar checks with one host sync; raise ``ValueError`` for the first that fails.
+
+        Each check is ``(kind, scalar tensor, values)``; ``values`` locates the culprit once a check fails.
+        ``total``: the sequence length including cached tokens (for the message).
+        """
+        if not checks:
+            return
+        got = torch.stack([c[1].reshape(()).to(torch.long).cpu() for c in checks]).tolist()
+        cfg = self.config
+        V, n_pos = self.wte.num_embeddings, self.wpe.num_embeddings
+
+        def first(values: torch.Tensor, bad: torch.Tensor) -> tuple[str, int]:
+            idx = tuple(torch.nonzero(bad)[0].tolist())
+            where = f"row {idx[-2]}, position {idx[-1]}" if len(idx) >= 2 else f"position {idx[0]}"
+            return where, int(values[idx])
+
+        for (kind, _, values), value in zip(checks, got):
+            if kind == "id_max" and value >= V:
+                where, bad = first(values, values >= V)
+                raise ValueError(
+                    f"input_ids holds id {bad} ({where}), outside the model's vocabulary [0, {V}) "
+                    f"(vocab_size={V}); encode with the model's tokenizer, or resize the embeddings"
+                )
+            if kind == "id_min" and value < 0:
+                where, bad = first(values, values < 0)
+                raise ValueError(
+                    f"input_ids holds the negative id {bad} ({where}); ids must be in [0, {V}) "
+                    f"(vocab_size={V}); -100 belongs in labels, not input_ids"
+                )
+            if kind == "pos_max" and value >= n_pos:
+                where, bad = first(values, values >= n_pos)
+                length = f"the sequence is {total} tokens (cache included) and " if total is not None else ""
+                raise ValueError(
+                    f"position_ids reach {bad} ({where}): {length}the model has n_positions={n_pos}; cut the "
+                    f"input into windows of at most {n_pos} tokens (or generate fewer new tokens)"
+                )
+            if kind == "pos_min" and value < 0:
+                where, bad = first(values, values < 0)
+                raise ValueError(f"position_ids holds the negative position {bad} ({where})")
+            if kind == "joints" and value >= cfg.max_joints:
+                where, _ = first(values, values >= cfg.max_joints)
+                raise ValueError(
+                    f"a frame has {value + 1} joints (the first past the limit at {where}), but the model has "
+                    f"max_joints={cfg.max_joints}: joints past {cfg.max_joints - 1} would share one embedding. "
+                    f"Build the model with motion_gpt2_config(..., max_joints={value + 1}) (or more), or use "
+                    "fewer joints (Motion.select_joints)"
+                )
+            for name, field in (("joint_ids", "max_joints"), ("frame_ids", "max_frames")):
+                limit = getattr(cfg, field)
+                if kind == f"{name}_max" and value >= limit:
+                    where, bad = first(values, values >= limit)
+                    raise ValueError(f"{name} holds {bad} ({where}), but the model has {field}={limit}")
+                if kind == f"{name}_min" and value < 0:
+                    where, bad = first(values, values < 0)
+                    raise ValueError(f"{name} holds the negative index {bad} ({where})")
 
     def forward(
         self,
@@ -264,40 +465,77 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         Args:
             joint_ids, frame_ids: optional ``(batch, length)`` indices of the tokens in ``input_ids``
                 (or ``inputs_embeds``); computed from ``input_ids`` when omitted and no cache is filled.
+
+        Raises:
+            ValueError: ids outside ``[0, vocab_size)`` or not integers; a sequence longer than
+                ``n_positions``; a frame with more joints than ``max_joints`` (they would share one
+                embedding); a cached call without ``joint_ids`` / ``frame_ids``. The value checks
+                cost one host sync: they run on CPU and for every uncached forward (prompts,
+                training); on an accelerator a cached generation step skips them.
         """
         if input_ids is not None and inputs_embeds is not None:
             raise ValueError("You cannot specify both input_ids and inputs_embeds at the same time")
+        past_len = cache.get_seq_length() if cache is not None else 0
         if input_ids is not None:
+            if input_ids.is_floating_point() or input_ids.is_complex() or input_ids.dtype == torch.bool:
+                raise ValueError(f"input_ids must be an integer tensor, got {input_ids.dtype}")
             self.warn_if_padding_and_no_attention_mask(input_ids, attention_mask)
             input_ids = input_ids.view(-1, input_ids.shape[-1])
+        ref = input_ids if input_ids is not None else inputs_embeds
+        checks: list = []
+        if ref is not None:
+            n_new, n_pos = ref.shape[1], self.wpe.num_embeddings
+            if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and past_len == 0:
+                # Count positions over real tokens only, so a left-padded row embeds like an unpadded one
+                # (generate() does the same when it builds position_ids).
+                position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+            if position_ids is None and past_len + n_new > n_pos:
+                raise ValueError(
+                    f"the input is {past_len + n_new} tokens long"
+                    + (f" ({n_new} new after {past_len} cached)" if past_len else "")
+                    + f", more than the model's n_positions={n_pos}; cut it into windows of at most {n_pos} "
+                    "tokens (fewer frames or joints per window)"
+                )
+            # Value checks cost one host sync: always on CPU and for a prompt or a full forward; on an
+            # accelerator a cached step (one new token, chosen by the model from its own vocabulary)
+            # skips them.
+            if ref.device.type == "cpu" or past_len == 0 or past_len + n_new > n_pos:
+                if input_ids is not None and input_ids.numel():
+                    checks += [("id_max", input_ids.max(), input_ids), ("id_min", input_ids.min(), input_ids)]
+                if position_ids is not None and position_ids.numel():
+                    checks += [("pos_max", position_ids.max(), position_ids),
+                               ("pos_min", position_ids.min(), position_ids)]  # fmt: skip
+                for name, given in (("joint_ids", joint_ids), ("frame_ids", frame_ids)):
+                    if given is not None and given.numel():
+                        checks += [(f"{name}_max", given.max(), given), (f"{name}_min", given.min(), given)]
+        if self.uses_motion_indices and ref is not None and (joint_ids is None or frame_ids is None):
+            if input_ids is None:
+                raise ValueError(
+                    "MotionGPT2Model needs joint_ids and frame_ids when called with inputs_embeds "
+                    "(they cannot be derived without input_ids)"
+                )
+            if past_len > 0:
+                raise ValueError(
+                    f"MotionGPT2Model got {input_ids.shape[1]} new token(s) after {past_len} cached ones but no "
+                    "joint_ids/frame_ids: the indices of new tokens depend on the whole history. Pass "
+                    "joint_ids and frame_ids (model.motion_position_indices(full_ids)[..., -n:]) or use "
+                    "model.generate, which does this for you."
+                )
+            raw_joint, raw_frame = self._unclamped_indices(input_ids)
+            if self.joint_embeddings is not None and raw_joint.numel():
+                checks.append(("joints", raw_joint.max(), raw_joint))  # after the id checks
+            joint_ids = raw_joint.clamp(max=self.config.max_joints - 1)
+            frame_ids = raw_frame.clamp(max=self.config.max_frames - 1)
+        self._raise_on_checks(checks, total=None if ref is None else past_len + ref.shape[1])
+        if input_ids is not None:
             inputs_embeds = self.wte(input_ids)
         if self.uses_motion_indices and inputs_embeds is not None:
-            if joint_ids is None or frame_ids is None:
-                if input_ids is None:
-                    raise ValueError(
-                        "MotionGPT2Model needs joint_ids and frame_ids when called with inputs_embeds "
-                        "(they cannot be derived without input_ids)"
-                    )
-                past_len = cache.get_seq_length() if cache is not None else 0
-                if past_len > 0:
-                    raise ValueError(
-                        f"MotionGPT2Model got {input_ids.shape[1]} new token(s) after {past_len} cached ones but no "
-                        "joint_ids/frame_ids: the indices of new tokens depend on the whole history. Pass "
-                        "joint_ids and frame_ids (model.motion_position_indices(full_ids)[..., -n:]) or use "
-                        "model.generate, which does this for you."
-                    )
-                joint_ids, frame_ids = self.motion_position_indices(input_ids)
             extra = 0
             if self.joint_embeddings is not None:
                 extra = extra + self.joint_embeddings(joint_ids.to(inputs_embeds.device))
             if self.frame_embeddings is not None:
                 extra = extra + self.frame_embeddings(frame_ids.to(inputs_embeds.device))
             inputs_embeds = inputs_embeds + extra
-        past_len = cache.get_seq_length() if cache is not None else 0
-        if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and past_len == 0:
-            # Count positions over real tokens only, so a left-padded row embeds like an unpadded one
-            # (generate() does the same when it builds position_ids).
-            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         return super().forward(
             input_ids=None,
             cache=cache,
@@ -334,8 +572,10 @@ class MotionGPT2ForCausalLM(MotionGPT2PreTrainedModel, GPT2LMHeadModel):
         )
         new_ids = model_inputs.get("input_ids")
         if new_ids is not None and self.transformer.uses_motion_indices and "joint_ids" not in kwargs:
-            # Indices of the new tokens depend on the whole history, which only generate() holds.
-            joint, frame = self.transformer.motion_position_indices(input_ids)
+            # Indices of the new tokens depend on the whole history, which only generate() holds. The
+            # prompt's frames are checked against max_joints once, not at every step.
+            first = bool(kwargs.get("is_first_iteration", False))
+            joint, frame = self.transformer.motion_position_indices(input_ids, check_joints=first)
             n = new_ids.shape[1]
             model_inputs["joint_ids"] = joint[:, -n:].to(new_ids.device)
             model_inputs["frame_ids"] = frame[:, -n:].to(new_ids.device)
@@ -346,10 +586,12 @@ class MotionGPT2ForSequenceClassification(MotionGPT2PreTrainedModel, GPT2ForSequ
     """:class:`MotionGPT2Model` with a linear classification/regression head on the last non-pad token.
 
     Loads from a :class:`MotionGPT2ForCausalLM` checkpoint (the head is newly initialised). The
-    config's ``pad_token_id`` (0, distinct from EOS) marks padding, so left and right padding both work.
+    config's ``pad_token_id`` (0, distinct from EOS) marks padding, so left and right padding both work;
+    a config whose ``pad_token_id`` is ``None`` or equal to ``eos_token_id`` is refused (``ValueError``).
     """
 
     def __init__(self, config: MotionGPT2Config):
+        _check_pad_token(config, type(self).__name__)
         MotionGPT2PreTrainedModel.__init__(self, config)
         self.num_labels = config.num_labels
         self.transformer = MotionGPT2Model(config)
@@ -389,8 +631,8 @@ def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -
     Args:
         preset: one of :data:`MODEL_PRESETS` (``"tiny"``, ``"m5-150k"``, ``"m5-1m"``, ``"m5-5m"``, ``"m5-26m"``).
         tokenizer: a :class:`~hf_motion.tokenizer.MotionTokenizer`; fills ``vocab_size``, the
-            special ids, the frame separator and ``values_per_joint``. Without it, the defaults of
-            ``MotionTokenizer()`` are used.
+            special ids, the frame separator, ``values_per_joint`` and ``joint_names`` (the
+            tokenizer's, when it has them). Without it, the defaults of ``MotionTokenizer()`` are used.
         **overrides: any config field (e.g. ``n_positions=4096``, ``use_frame_embeddings=False``,
             ``num_labels=3``, ``attn_implementation="eager"``).
 
@@ -414,6 +656,7 @@ def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -
             frame_separator_id=tokenizer.frame_separator_id,
             special_token_ids=[int(i) for i in specials if i is not None],
             values_per_joint=tokenizer.values_per_joint,
+            joint_names=getattr(tokenizer, "joint_names", None),
         )
     known = {f.name for f in dataclasses.fields(MotionGPT2Config)} | _EXTRA_OVERRIDES
     unknown = sorted(set(overrides) - known)

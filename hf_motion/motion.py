@@ -26,6 +26,19 @@ def _first_bad(values: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
 
 
+def _real_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a float64 array; complex or non-numeric input is a :class:`MotionError`, never cast."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    if np.iscomplexobj(value):
+        raise MotionError(f"{name} must be real numbers, got a complex array ({np.asarray(value).dtype})")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise MotionError(f"{name} must be an array of numbers: {exc}") from None
+    return arr
+
+
 @dataclass
 class Skeleton:
     """A kinematic tree.
@@ -48,9 +61,14 @@ class Skeleton:
     end_sites: dict[str, list[float]] | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.names, str):
+            raise MotionError(f"names must be a list of joint names, got the string {self.names!r}")
         self.names = [str(n) for n in self.names]
-        self.parents = np.asarray(self.parents, dtype=np.int64).reshape(-1)
-        self.offsets = np.asarray(self.offsets, dtype=np.float64)
+        raw_parents = _real_array(self.parents, "parents").reshape(-1)
+        if not np.all(np.isfinite(raw_parents)) or np.any(raw_parents != np.round(raw_parents)):
+            raise MotionError(f"parents must be integer joint indices, got {raw_parents.tolist()}")
+        self.parents = raw_parents.astype(np.int64)
+        self.offsets = _real_array(self.offsets, "offsets")
         J = len(self.names)
         if J == 0:
             raise MotionError("a skeleton needs at least one joint")
@@ -135,8 +153,10 @@ class Motion:
     local_translations: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.rotations = np.asarray(self.rotations, dtype=np.float64)
-        self.root_translation = np.asarray(self.root_translation, dtype=np.float64)
+        if not isinstance(self.skeleton, Skeleton):
+            raise MotionError(f"skeleton must be a hf_motion.Skeleton, got {type(self.skeleton).__name__}")
+        self.rotations = _real_array(self.rotations, "rotations")
+        self.root_translation = _real_array(self.root_translation, "root_translation")
         J = self.skeleton.num_joints
         if self.rotations.ndim != 3 or self.rotations.shape[1:] != (J, 3):
             raise MotionError(
@@ -146,7 +166,7 @@ class Motion:
         if self.root_translation.shape != (T, 3):
             raise MotionError(f"root_translation has shape {self.root_translation.shape}, expected ({T}, 3)")
         if self.local_translations is not None:
-            self.local_translations = np.asarray(self.local_translations, dtype=np.float64)
+            self.local_translations = _real_array(self.local_translations, "local_translations")
             if self.local_translations.shape != (T, J, 3):
                 raise MotionError(
                     f"local_translations has shape {self.local_translations.shape}, expected ({T}, {J}, 3)"
@@ -162,9 +182,14 @@ class Motion:
                 if arr.ndim == 3:
                     where += f", joint {self.skeleton.names[idx[1]]!r}"
                 raise MotionError(f"{name} has a non-finite value ({arr[idx]}) at {where}")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise MotionError(f"fps must be a positive number, got {self.fps}")
-        self.fps = float(self.fps)
+        try:
+            fps = float(self.fps)
+            ok = not isinstance(self.fps, (bool, str)) and np.isfinite(fps) and fps > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise MotionError(f"fps must be a positive number (finite, > 0), got {self.fps!r}")
+        self.fps = fps
 
     # ------------------------------------------------------------------ basics
     @property
@@ -233,10 +258,12 @@ class Motion:
         from .kinematics import global_transforms
         from .skeletons import resolve_joint_subset
 
-        names = resolve_joint_subset(names, self.skeleton)
+        try:
+            names = resolve_joint_subset(names, self.skeleton)
+        except MotionError as exc:
+            src = self.labels.get("source")
+            raise MotionError(f"{src}: {exc}" if src else str(exc)) from None
         idx = sorted(self.skeleton.index(n) for n in names)
-        if len(set(idx)) != len(idx):
-            raise MotionError(f"joint subset has duplicates: {list(names)}")
         parents_full = self.skeleton.parents
         kept = set(idx)
         new_parents = []

@@ -44,7 +44,7 @@ from torch.nn import functional as F
 from transformers import AutoConfig, AutoModelForSequenceClassification
 from transformers.utils import ModelOutput
 
-from .modeling import MotionGPT2Config, MotionGPT2Model, MotionGPT2PreTrainedModel
+from .modeling import MotionGPT2Config, MotionGPT2Model, MotionGPT2PreTrainedModel, _check_pad_token
 
 __all__ = [
     "TARGET_KINDS",
@@ -221,6 +221,9 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
     1-D tensor is accepted when there is one target) or a mapping ``{target name: (batch,)}`` (a
     target left out counts as missing for every row). Missing labels: ``NaN`` for every kind, and
     ``-100`` for binary and multiclass targets (``transformers``' ignore index).
+
+    Pooling needs ``config.pad_token_id`` set and distinct from ``eos_token_id``; other configs are
+    refused with a ``ValueError``.
     """
 
     config: MotionMultiTaskConfig
@@ -237,6 +240,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
                 "'binary'|'multiclass'|'regression', ...}] to the config or to from_pretrained"
             )
         _check_weight("lm_loss_weight", config.lm_loss_weight)
+        _check_pad_token(config, type(self).__name__)
         MotionGPT2PreTrainedModel.__init__(self, config)
         self.transformer = MotionGPT2Model(config)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)

@@ -41,9 +41,19 @@ class UniformQuantizer:
     strict: bool = False
 
     def __post_init__(self) -> None:
-        self.low = np.asarray(self.low, dtype=np.float64)
-        self.high = np.asarray(self.high, dtype=np.float64)
-        self.n_bins = int(self.n_bins)
+        for field in ("low", "high"):
+            try:
+                value = np.asarray(getattr(self, field))
+                if value.dtype.kind not in "iuf":
+                    raise TypeError(f"dtype {value.dtype}")
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{field} must be real numbers, got {getattr(self, field)!r} ({e})") from None
+            setattr(self, field, value.astype(np.float64))
+        if isinstance(self.n_bins, (bool, np.bool_)) or not isinstance(self.n_bins, (int, np.integer)):
+            raise ValueError(f"n_bins must be an integer, got {self.n_bins!r}")
+        if not isinstance(self.strict, (bool, np.bool_)):
+            raise ValueError(f"strict must be True or False, got {self.strict!r}")
+        self.n_bins, self.strict = int(self.n_bins), bool(self.strict)
         if not 2 <= self.n_bins <= 2**24:
             raise ValueError(f"n_bins must be in [2, 2**24], got {self.n_bins}")
         if self.low.shape != self.high.shape:
@@ -62,11 +72,13 @@ class UniformQuantizer:
     def encode(self, x: np.ndarray, name: str = "values") -> np.ndarray:
         """Bin indices (``int32``, same shape as ``x``) of ``x``.
 
-        Non-finite values always raise (naming the first bad index). Out-of-range values are
-        clipped with a warning, or raise in strict mode.
+        Non-finite values always raise (naming the first bad index), as do complex and
+        non-numeric arrays. Out-of-range values are clipped with a warning, or raise in strict mode.
         """
         x = np.asarray(x)
         if x.dtype.kind != "f":
+            if x.dtype.kind not in "iu":
+                raise ValueError(f"{name} must be real numbers, got dtype {x.dtype}")
             x = x.astype(np.float64)
         try:
             np.broadcast_shapes(x.shape, self.low.shape)
@@ -169,8 +181,20 @@ class UniformQuantizer:
         return {"low": self.low.tolist(), "high": self.high.tolist(), "n_bins": self.n_bins, "strict": self.strict}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "UniformQuantizer":
-        return cls(d["low"], d["high"], d["n_bins"], d.get("strict", False))
+    def from_dict(cls, d: dict[str, Any], name: str = "quantizer") -> "UniformQuantizer":
+        """The inverse of :meth:`to_dict`; bad or missing fields raise, naming ``name.field``."""
+        if not isinstance(d, dict):
+            raise ValueError(f"{name} must be a dict with low, high, n_bins, got {type(d).__name__}")
+        missing = [k for k in ("low", "high", "n_bins") if k not in d]
+        if missing:
+            raise ValueError(f"{name} lacks {missing} (it needs low, high and n_bins)")
+        unknown = sorted(set(d) - {"low", "high", "n_bins", "strict"})
+        if unknown:
+            raise ValueError(f"{name} has unknown fields {unknown}")
+        try:
+            return cls(d["low"], d["high"], d["n_bins"], d.get("strict", False))
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
 
     def __eq__(self, other: object) -> bool:
         return (

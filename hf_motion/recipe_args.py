@@ -1,13 +1,27 @@
-"""Command-line parsing shared by the recipes: ``HfArgumentParser`` dataclasses plus ``--config YAML``."""
+"""Shared by the recipes: ``HfArgumentParser`` dataclasses plus ``--config YAML``, importing a recipe
+script as a module, and the run-settings record that keeps a rerun from resuming another run."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-__all__ = ["parse_recipe_args", "apply_yaml_defaults", "import_recipe"]
+__all__ = [
+    "parse_recipe_args",
+    "apply_yaml_defaults",
+    "import_recipe",
+    "RUN_SETTINGS_FILE",
+    "settings_differences",
+    "read_run_settings",
+    "write_run_settings",
+]
+
+#: The record of a run's data, model and optimisation settings, in its output folder.
+RUN_SETTINGS_FILE = "run_settings.json"
 
 
 def apply_yaml_defaults(parser, path: str | os.PathLike, extract: Sequence[str] = ()) -> dict[str, Any]:
@@ -81,3 +95,80 @@ def import_recipe(path: str | os.PathLike):
         del sys.modules[name]
         raise
     return module
+
+
+# ------------------------------------------------------------------ run settings
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _show(value: Any) -> str:
+    """A value for a message: long hashes are cut to 12 characters, long lists summarised."""
+    if isinstance(value, str) and len(value) >= 32 and all(c in "0123456789abcdef" for c in value):
+        return value[:12] + "..."
+    if isinstance(value, list) and len(value) > 8:
+        return json.dumps(value[:8])[:-1] + f", ... ({len(value)} items)]"
+    return json.dumps(value, default=str)
+
+
+def settings_differences(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """The fields (dotted names) whose values differ between two settings mappings, one line
+    each: ``"optimisation.learning_rate: recorded 0.003, now 0.001"``. Values are compared as
+    JSON (tuples equal lists); a field missing on one side counts as different."""
+    a = _flatten(json.loads(json.dumps(recorded, default=str)))
+    b = _flatten(json.loads(json.dumps(current, default=str)))
+    lines = []
+    for key in sorted(set(a) | set(b)):
+        if key not in a:
+            lines.append(f"{key}: not recorded, now {_show(b[key])}")
+        elif key not in b:
+            lines.append(f"{key}: recorded {_show(a[key])}, not set now")
+        elif a[key] != b[key]:
+            lines.append(f"{key}: recorded {_show(a[key])}, now {_show(b[key])}")
+    return lines
+
+
+def read_run_settings(output_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The record written by :func:`write_run_settings` (``None`` if there is none).
+
+    Raises:
+        ValueError: the file exists but is not a valid record (naming it).
+    """
+    path = Path(output_dir) / RUN_SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: unreadable run-settings record ({e})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("settings"), dict):
+        raise ValueError(f"{path}: not a run-settings record (expected an object with a 'settings' object)")
+    return record
+
+
+def write_run_settings(output_dir: str | os.PathLike, settings: Mapping[str, Any], **info: Any) -> Path:
+    """Write ``{"settings": settings, "info": {...}}`` to ``output_dir/run_settings.json`` atomically.
+
+    ``settings`` is what a rerun is compared against (:func:`settings_differences`); ``info``
+    (sources as typed, where it resumed from, ...) is recorded but never compared.
+    """
+    from .fileio import atomic_write_text
+
+    from . import __version__
+
+    path = Path(output_dir) / RUN_SETTINGS_FILE
+    record = {
+        "settings": json.loads(json.dumps(settings, default=str)),
+        "info": {"written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "hf_motion": __version__, **info},
+    }
+    atomic_write_text(path, json.dumps(record, indent=1, default=str) + "\n")
+    return path

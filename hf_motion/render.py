@@ -303,6 +303,15 @@ def render_motion(
 # ----------------------------------------------------------------------------- command line
 
 
+def _bvh_scale(text: str) -> str | float:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--scale must be 'auto' or a number, got {text!r}") from None
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``hf-motion render``."""
     p.add_argument("input", type=Path, help="a .bvh file, or token ids: .txt (M5 text), .json or .npy (list of ids)")
@@ -313,7 +322,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, default=None, help="number of frames to draw (default: all)")
     p.add_argument("--joints", default=None,
                    help="joint subset: a registered name (e.g. bandai-core) or comma-separated joint names")
-    p.add_argument("--scale", type=float, default=0.01, help="BVH length scale to metres (default 0.01: cm)")
+    p.add_argument("--scale", type=_bvh_scale, default="auto",
+                   help="BVH length scale to metres: 'auto' (default: inferred from the body's height) or a number (0.01 for cm)")
     p.add_argument("--tokenizer", type=Path, default=None, help="tokenizer folder, to decode a token file")
     p.add_argument("--reference", type=Path, default=None,
                    help="BVH file whose skeleton (with --joints) gives the bones of decoded tokens")

@@ -23,7 +23,7 @@ from scipy.spatial.transform import Rotation
 
 from .motion import Motion, MotionError
 
-__all__ = ["resample_motion", "resample_linear", "resample_times"]
+__all__ = ["resample_motion", "resample_linear", "resample_times", "FPS_RANGE"]
 
 # Relative slack on the output frame count: rates read from files are rounded (BVH's
 # "Frame Time: 0.0333333" is 30.00003 fps), and 30 -> 120 -> 30 must still give T frames back.
@@ -31,13 +31,22 @@ _RATE_RTOL = 1e-5
 _EPS = 1e-9
 
 
+# Frame rates outside this are refused (BVH frame times of 1e-4 .. 10 s): a 1e-300 s frame time
+# would otherwise collapse a clip to one frame, and 1e300 fps would exhaust memory.
+FPS_RANGE = (0.1, 10000.0)
+
+
 def _check_fps(fps: float, what: str) -> float:
+    if isinstance(fps, (bool, str, bytes)):
+        raise MotionError(f"{what} must be a positive number, got {fps!r}")
     try:
         fps = float(fps)
     except (TypeError, ValueError):
         raise MotionError(f"{what} must be a positive number, got {fps!r}") from None
     if not (math.isfinite(fps) and fps > 0):
         raise MotionError(f"{what} must be a positive number, got {fps}")
+    if not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
+        raise MotionError(f"{what} {fps:g} is outside the supported {FPS_RANGE[0]:g} .. {FPS_RANGE[1]:g} fps")
     return fps
 
 
@@ -104,13 +113,16 @@ def resample_motion(motion: Motion, fps: float) -> Motion:
     vectors with larger angles.
 
     Raises:
-        MotionError: ``fps`` is not a positive number.
+        MotionError: ``fps`` (or the motion's own rate) is not a number within
+            :data:`FPS_RANGE` (0.1 .. 10000 fps).
     """
     fps = _check_fps(fps, "target fps")
     if not isinstance(motion, Motion):
         raise TypeError(f"resample_motion expects a Motion, got {type(motion).__name__}")
     if fps == motion.fps:
         return motion.copy()
+    src = motion.labels.get("source")
+    _check_fps(motion.fps, f"{src}: source fps" if src else "source fps")
     index, alpha = resample_times(motion.num_frames, motion.fps, fps)
     if motion.num_frames == 1:
         out = motion.copy()

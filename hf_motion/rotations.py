@@ -6,6 +6,10 @@ orders are strings of three axis letters: upper case = intrinsic (BVH convention
 e.g. ``"ZXY"`` means ``R = Rz @ Rx @ Ry``), lower case = extrinsic.
 
 scipy's ``Rotation`` is numerically safe near 0 and pi, so no hand-written maths here.
+
+Complex input is refused (never silently cast to its real part). Non-finite axis-angle or Euler
+values pass through as NaN (:class:`~hf_motion.Motion` then names the frame and joint); a
+non-finite rotation *matrix* is refused, since scipy cannot factor it.
 """
 
 from __future__ import annotations
@@ -28,10 +32,17 @@ __all__ = [
 ]
 
 
-def _flat(x: np.ndarray, tail: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+def _flat(x: np.ndarray, tail: tuple[int, ...], finite: bool = False) -> tuple[np.ndarray, tuple[int, ...]]:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if np.iscomplexobj(x):
+        raise ValueError(f"rotation values must be real, got a complex array ({np.asarray(x).dtype})")
     x = np.asarray(x, dtype=np.float64)
     if x.shape[x.ndim - len(tail):] != tail:
         raise ValueError(f"expected trailing shape {tail}, got array of shape {x.shape}")
+    if finite and not np.all(np.isfinite(x)):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        raise ValueError(f"rotation matrix at index {idx[: x.ndim - len(tail)]} has a non-finite entry ({x[idx]})")
     lead = x.shape[: x.ndim - len(tail)]
     return x.reshape((-1,) + tail), lead
 
@@ -44,7 +55,7 @@ def axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
 
 def matrix_to_axis_angle(mat: np.ndarray) -> np.ndarray:
     """``(..., 3, 3)`` rotation matrices -> ``(..., 3)`` axis-angle with angle in [0, pi]."""
-    flat, lead = _flat(mat, (3, 3))
+    flat, lead = _flat(mat, (3, 3), finite=True)
     return Rotation.from_matrix(flat).as_rotvec().reshape(lead + (3,))
 
 
@@ -68,7 +79,7 @@ def euler_to_matrix(angles: np.ndarray, order: str, degrees: bool = False) -> np
 
 def matrix_to_euler(mat: np.ndarray, order: str, degrees: bool = False) -> np.ndarray:
     """``(..., 3, 3)`` -> ``(..., 3)`` Euler angles in ``order``."""
-    flat, lead = _flat(mat, (3, 3))
+    flat, lead = _flat(mat, (3, 3), finite=True)
     return Rotation.from_matrix(flat).as_euler(order, degrees=degrees).reshape(lead + (3,))
 
 
@@ -95,7 +106,21 @@ def geodesic_angle(aa_a: np.ndarray, aa_b: np.ndarray) -> np.ndarray:
 
 
 def axis_angle_to_matrix_torch(aa: torch.Tensor) -> torch.Tensor:
-    """Torch version of :func:`axis_angle_to_matrix` (autograd- and GPU-friendly, via roma)."""
+    """Torch version of :func:`axis_angle_to_matrix` (autograd- and GPU-friendly, via roma).
+
+    Accepts a tensor or a numpy array / nested list (then converted with :func:`torch.as_tensor`);
+    integer input is promoted to torch's default float dtype. Raises ``ValueError`` for complex input.
+    """
     import roma
 
+    if not isinstance(aa, torch.Tensor):
+        if np.iscomplexobj(aa):
+            raise ValueError(f"axis-angle values must be real, got a complex array ({np.asarray(aa).dtype})")
+        aa = torch.as_tensor(np.asarray(aa))
+    if aa.is_complex():
+        raise ValueError(f"axis-angle values must be real, got a complex tensor ({aa.dtype})")
+    if not aa.is_floating_point():
+        aa = aa.to(torch.get_default_dtype())
+    if aa.shape[-1:] != (3,):
+        raise ValueError(f"expected trailing shape (3,), got tensor of shape {tuple(aa.shape)}")
     return roma.rotvec_to_rotmat(aa)

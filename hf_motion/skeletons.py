@@ -63,18 +63,33 @@ register_joint_subset(
 
 
 def resolve_joint_subset(names: Sequence[str] | str, skeleton=None) -> list[str]:
-    """A list of joint names from a registered subset name or a list; checks against ``skeleton``."""
+    """A list of joint names from a registered subset name or a list; checks against ``skeleton``.
+
+    Raises:
+        MotionError (a ``ValueError``): an unknown subset name, an empty or duplicated list, or joints
+            that ``skeleton`` lacks (the message lists the missing joints and the skeleton's joints).
+    """
+    from .motion import MotionError
+
+    label = None
     if isinstance(names, str):
         if names not in JOINT_SUBSETS:
-            raise ValueError(f"unknown joint subset {names!r}; registered: {sorted(JOINT_SUBSETS)}")
-        names = JOINT_SUBSETS[names]
-    names = list(names)
+            raise MotionError(f"unknown joint subset {names!r}; registered: {sorted(JOINT_SUBSETS)}")
+        label, names = names, JOINT_SUBSETS[names]
+    names = [str(n) for n in names]
     if not names:
-        raise ValueError("a joint subset needs at least one joint")
+        raise MotionError("a joint subset needs at least one joint")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise MotionError(f"joint subset has duplicates: {dup}")
     if skeleton is not None:
         missing = [n for n in names if n not in skeleton.names]
         if missing:
-            raise ValueError(f"joints {missing} are not in this skeleton (joints: {skeleton.names})")
+            what = f"joint subset {label!r} ({len(names)} joints) does not fit: " if label else ""
+            raise MotionError(
+                f"{what}joints {missing} are not in this skeleton ({len(skeleton.names)} joints: {skeleton.names}); "
+                "pass a subset registered for this skeleton or a list of its joint names"
+            )
     return names
 
 

@@ -13,19 +13,31 @@ finer than M5 at 256 bins) with a smaller vocabulary.
 Angles and positions use disjoint alphabets (and each digit its own), all CJK unified ideographs:
 printable, NFKC-stable, never whitespace. The vocabulary is fully determined by the config, so the
 backend ``tokenizers.Tokenizer`` is rebuilt from it on every load; the saved ``tokenizer.json``
-lets the folder load as a plain ``TokenizersBackend`` (text-level ids) without hf_motion.
+lets the folder load as a plain ``TokenizersBackend`` (text-level ids) without hf_motion. On
+:meth:`MotionTokenizer.from_pretrained` the two files are checked against each other (vocabulary,
+special tokens, pre-tokenizer...): any disagreement raises :class:`MotionTokenizerError` naming
+the file and the field, so both load paths always give the same ids.
 
 Ids: 0 ``<pad>``, 1 ``<bos>``, 2 ``<eos>``, 3 ``<unk>``, 4 ``" "`` (frame separator), 5 ``$``,
-6 ``&``, 7 ``>``, then the alphabets.
+6 ``&``, 7 ``>``, then the alphabets. The special tokens are fixed (``pad_token`` can never be
+``eos_token``: sequence classification finds each sequence's end by its first pad).
+
+Token ids given to :meth:`MotionTokenizer.decode_motion`, ``decode`` and ``convert_ids_to_tokens``
+must be Python/numpy integers in ``[0, len(tokenizer))``; anything else (negative or huge ids,
+floats -- even integral ones like ``8.0`` --, bools, strings, None, nested lists) raises
+:class:`MotionTokenizerError` naming the id and its position.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import TokenizersBackend
 
 from .quantizer import UniformQuantizer
@@ -38,14 +50,19 @@ TASK_TOKENS = {"$": "forward kinematics", "&": "inverse kinematics", ">": "causa
 _BASE_VOCAB = [PAD, BOS, EOS, UNK, FRAME_SEPARATOR, *TASK_TOKENS]
 _N_BASE = len(_BASE_VOCAB)
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
+_SPECIAL = {"pad_token": (PAD, PAD_ID), "bos_token": (BOS, BOS_ID), "eos_token": (EOS, EOS_ID), "unk_token": (UNK, UNK_ID)}
+_UNSUPPORTED_SPECIAL = ("sep_token", "cls_token", "mask_token")
 # First code point of each alphabet; each holds up to 4096 characters (CJK U+4E00..U+8DFF).
 _ALPHABET_SPAN = 4096
 _ALPHABET_START = {("angle", 0): 0x4E00, ("angle", 1): 0x5E00, ("position", 0): 0x6E00, ("position", 1): 0x7E00}
 _KINDS = ("angle", "position")
+CONFIG_FILE, TOKENIZER_FILE = "tokenizer_config.json", "tokenizer.json"
+# Parts of tokenizer.json that decide the plain (TokenizersBackend) path's ids.
+_BACKEND_FIELDS = ("normalizer", "pre_tokenizer", "post_processor", "decoder")
 
 
 class MotionTokenizerError(ValueError):
-    """Ids or text that do not decode to a motion (the message says where)."""
+    """Ids, text, arrays or saved files that do not fit the tokenizer (the message says where)."""
 
 
 @dataclass
@@ -57,83 +74,348 @@ class MotionTokens:
     positions: np.ndarray | None  # (Tp, J, 3) metres
 
 
-def _as_quantizer(q: UniformQuantizer | dict | None, kind: str, n_bins: int) -> UniformQuantizer:
-    if q is None:
-        return UniformQuantizer.default_angles(n_bins) if kind == "angle" else UniformQuantizer.default_positions(n_bins)
-    if isinstance(q, dict):
-        return UniformQuantizer.from_dict(q)
+def _as_quantizer(q: UniformQuantizer | dict | None, kind: str, n_bins: Any) -> UniformQuantizer:
     if isinstance(q, UniformQuantizer):
         return q
-    raise TypeError(f"{kind}_quantizer must be a UniformQuantizer or a dict, got {type(q).__name__}")
+    if isinstance(q, Mapping):
+        try:
+            return UniformQuantizer.from_dict(dict(q), name=f"quantization.{kind}")
+        except ValueError as e:
+            raise MotionTokenizerError(str(e)) from None
+    if q is None:
+        try:
+            default = UniformQuantizer.default_angles if kind == "angle" else UniformQuantizer.default_positions
+            return default(n_bins)
+        except ValueError as e:
+            raise MotionTokenizerError(f"{kind}_bins: {e}") from None
+    raise MotionTokenizerError(f"{kind}_quantizer must be a UniformQuantizer or a dict, got {type(q).__name__}")
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_row(x: Any) -> bool:
+    """A list, tuple, or array/tensor of at least one dimension (not a scalar)."""
+    return isinstance(x, (list, tuple)) or (getattr(x, "ndim", 0) >= 1 and hasattr(x, "__len__"))
 
 
 def _digit_base(n_bins: int, digits: int, kind: str) -> int:
     base = int(round(n_bins ** (1.0 / digits)))
     if base**digits != n_bins:
-        raise ValueError(f"{kind} n_bins={n_bins} is not a perfect power of digits={digits} (e.g. 64**2=4096)")
+        raise MotionTokenizerError(
+            f"{kind} n_bins={n_bins} is not a perfect power of digits={digits} (e.g. 64**2=4096)"
+        )
     if base > _ALPHABET_SPAN:
-        raise ValueError(
+        raise MotionTokenizerError(
             f"{kind} alphabet would need {base} characters per digit; at most {_ALPHABET_SPAN} (use digits=2)"
         )
     return base
+
+
+def _check_joint_names(joint_names: Any) -> list[str] | None:
+    if joint_names is None:
+        return None
+    if isinstance(joint_names, (str, bytes)) or not isinstance(joint_names, Iterable):
+        raise MotionTokenizerError(f"joint_names must be a list of joint names, got {type(joint_names).__name__}")
+    names = list(joint_names)
+    if not names:
+        raise MotionTokenizerError("joint_names is empty; pass None for a tokenizer without a fixed skeleton")
+    for i, n in enumerate(names):
+        if not isinstance(n, str) or not n:
+            raise MotionTokenizerError(f"joint_names[{i}] must be a non-empty string, got {n!r}")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise MotionTokenizerError(f"joint_names repeats {dup}")
+    return [str(n) for n in names]
+
+
+def _preview(names: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return f"[{shown}{f', ... (+{len(names) - limit} more)' if len(names) > limit else ''}]"
+
+
+def _token_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, AddedToken):
+        return value.content
+    if isinstance(value, Mapping) and isinstance(value.get("content"), str):
+        return value["content"]
+    return repr(value)
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise MotionTokenizerError(f"{what} ({path}) is not UTF-8 text: {e}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise MotionTokenizerError(f"{what} ({path}) is not valid JSON: {e}") from None
+
+
+def _config_object(config: Any, path: str) -> dict:
+    if not isinstance(config, dict):
+        raise MotionTokenizerError(f"{CONFIG_FILE} ({path}) must hold a JSON object, got {type(config).__name__}")
+    return config
 
 
 class MotionTokenizer(TokenizersBackend):
     """A ``transformers`` tokenizer for M5 motion text, with a vectorised array path.
 
     Args:
-        digits: characters per value: 1 = M5, 2 = coarse/fine code.
+        digits: characters per value: 1 = M5 (default), 2 = coarse/fine code.
         angle_quantizer / position_quantizer: :class:`UniformQuantizer` (or its dict); defaults are
             M5's boxes with ``angle_bins`` / ``position_bins`` bins.
-        angle_bins / position_bins: total levels per value when the quantizer is not given
-            (must be ``base ** digits``).
-        joint_names: optional names of the joints the tokenizer was built for (documentation; the
-            number of joints is read from the frame length when decoding).
-        quantization: the saved form of all of the above (``{"digits", "angle", "position"}``), as
-            written to ``tokenizer_config.json``; when given it takes precedence.
+        angle_bins / position_bins: total levels per value (default 256; must be
+            ``base ** digits``). Given together with a quantizer they must equal its ``n_bins``.
+        joint_names: names of the skeleton's joints, or None. When given, :meth:`encode_motion`
+            refuses arrays with another joint count and :meth:`decode_motion` refuses frames of
+            another length (e.g. ids made by a tokenizer with more digits).
+        quantization: the saved form of ``digits`` and both quantizers (``{"digits", "angle",
+            "position"}``), as written to ``tokenizer_config.json``; cannot be combined with them.
+
+    The special tokens are fixed (``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, ``<unk>`` 3); passing
+    other values (e.g. ``pad_token="<eos>"``) raises :class:`MotionTokenizerError`.
 
     The array path (:meth:`encode_motion` / :meth:`decode_motion`) and the text path
     (``tokenizer(motion_to_text(...))``) give identical ids.
     """
 
-    vocab_files_names = {"tokenizer_file": "tokenizer.json"}
+    vocab_files_names = {"tokenizer_file": TOKENIZER_FILE}
     model_input_names = ["input_ids", "attention_mask"]
 
     def __init__(
         self,
-        digits: int = 1,
+        digits: int | None = None,
         angle_quantizer: UniformQuantizer | dict | None = None,
         position_quantizer: UniformQuantizer | dict | None = None,
-        angle_bins: int = 256,
-        position_bins: int = 256,
+        angle_bins: int | None = None,
+        position_bins: int | None = None,
         joint_names: Sequence[str] | None = None,
         quantization: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if quantization is not None:
-            digits = quantization["digits"]
-            angle_quantizer, position_quantizer = quantization["angle"], quantization["position"]
-        if digits not in (1, 2):
-            raise ValueError(f"digits must be 1 (M5) or 2 (coarse/fine), got {digits}")
-        aq = _as_quantizer(angle_quantizer, "angle", angle_bins)
-        pq = _as_quantizer(position_quantizer, "position", position_bins)
+            given = [n for n, v in (("digits", digits), ("angle_quantizer", angle_quantizer),
+                                    ("position_quantizer", position_quantizer), ("angle_bins", angle_bins),
+                                    ("position_bins", position_bins)) if v is not None]  # fmt: skip
+            if given:
+                raise MotionTokenizerError(f"pass either quantization or {', '.join(given)}, not both")
+            digits, angle_quantizer, position_quantizer = self._parse_quantization(quantization)
+        digits = 1 if digits is None else digits
+        if not _is_int(digits) or digits not in (1, 2):
+            raise MotionTokenizerError(f"digits must be 1 (M5) or 2 (coarse/fine), got {digits!r}")
+        aq = _as_quantizer(angle_quantizer, "angle", 256 if angle_bins is None else angle_bins)
+        pq = _as_quantizer(position_quantizer, "position", 256 if position_bins is None else position_bins)
+        for kind, q, bins in (("angle", aq, angle_bins), ("position", pq, position_bins)):
+            if bins is not None and bins != q.n_bins:
+                raise MotionTokenizerError(f"{kind}_bins={bins} disagrees with the {kind} quantizer's n_bins={q.n_bins}")
         self.angle_quantizer, self.position_quantizer, self.digits = aq, pq, int(digits)
         self.quantization = {"digits": self.digits, "angle": aq.to_dict(), "position": pq.to_dict()}
-        self.joint_names = list(joint_names) if joint_names is not None else None
+        self._joint_names = _check_joint_names(joint_names)
         self._bases = {"angle": _digit_base(aq.n_bins, digits, "angle"), "position": _digit_base(pq.n_bins, digits, "position")}
         self._build_tables()
 
-        # The backend is derived from the config alone, whatever tokenizer.json said.
+        # The backend is derived from the config alone; from_pretrained checks it against tokenizer.json.
         for key in ("tokenizer_object", "tokenizer_file", "vocab", "merges", "post_processor"):
             kwargs.pop(key, None)
-        for key, value in (("pad_token", PAD), ("bos_token", BOS), ("eos_token", EOS), ("unk_token", UNK)):
+        for key, (value, _) in _SPECIAL.items():
             kwargs.setdefault(key, value)
+        self._check_special_tokens({k: kwargs[k] for k in _SPECIAL}, {k: kwargs.get(k) for k in _UNSUPPORTED_SPECIAL})
         super().__init__(
             tokenizer_object=self._build_backend(),
             quantization=self.quantization,
-            joint_names=self.joint_names,
+            joint_names=self._joint_names,
             **kwargs,
         )
+        self._motion_ready = True
+
+    @staticmethod
+    def _parse_quantization(q: Any) -> tuple[Any, Any, Any]:
+        if not isinstance(q, Mapping):
+            raise MotionTokenizerError(f"quantization must be a dict with digits/angle/position, got {type(q).__name__}")
+        missing = [k for k in ("digits", "angle", "position") if k not in q]
+        if missing:
+            raise MotionTokenizerError(f"quantization lacks {missing} (it needs digits, angle and position)")
+        for kind in _KINDS:
+            if not isinstance(q[kind], Mapping):
+                raise MotionTokenizerError(f"quantization.{kind} must be a dict (low, high, n_bins), got {q[kind]!r}")
+        if not _is_int(q["digits"]):
+            raise MotionTokenizerError(f"quantization.digits must be 1 or 2, got {q['digits']!r}")
+        return q["digits"], q["angle"], q["position"]
+
+    @staticmethod
+    def _check_special_tokens(named: dict[str, Any], unsupported: dict[str, Any]) -> None:
+        pad, eos = _token_text(named["pad_token"]), _token_text(named["eos_token"])
+        if pad == eos:
+            raise MotionTokenizerError(
+                f"pad_token equals eos_token ({pad!r}); MotionTokenizer's pad_token is {PAD!r} (id {PAD_ID}), "
+                "distinct from eos: sequence classification finds each sequence's last token by the first pad"
+            )
+        for key, (want, tid) in _SPECIAL.items():
+            got = _token_text(named[key])
+            if got != want:
+                raise MotionTokenizerError(
+                    f"{key} must be {want!r} (id {tid}, fixed by the M5 layout), got {got!r}"
+                )
+        for key, value in unsupported.items():
+            if value is not None:
+                raise MotionTokenizerError(f"MotionTokenizer has no {key}, got {_token_text(value)!r}")
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        # After __init__, refuse e.g. ``tok.pad_token = tok.eos_token`` (the ids are fixed).
+        if self.__dict__.get("_motion_ready"):
+            base = key.removesuffix("_id")
+            if base in _SPECIAL or base in _UNSUPPORTED_SPECIAL:
+                if key.endswith("_id"):
+                    value = self._check_ids_list([value], f"{key} =")[0] if value is not None else None
+                    value = None if value is None else str(self._id_to_char[value])
+                named = {k: getattr(self, k) for k in _SPECIAL}
+                unsupported = dict.fromkeys(_UNSUPPORTED_SPECIAL)
+                (named if base in _SPECIAL else unsupported)[base] = value
+                self._check_special_tokens(named, unsupported)
+        super().__setattr__(key, value)
+
+    # ------------------------------------------------------------ loading
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *init_inputs: Any, **kwargs: Any):
+        """Load a saved tokenizer (a folder or a Hub repo), checking its two files agree.
+
+        Like :meth:`transformers.PreTrainedTokenizerBase.from_pretrained`; keyword arguments
+        override the saved config (e.g. ``joint_names=[...]``, kept by a later
+        ``save_pretrained``). One that changes the vocabulary (``quantization=...``) then
+        disagrees with the folder's ``tokenizer.json`` and raises.
+
+        Raises:
+            OSError: nothing found at ``pretrained_model_name_or_path`` (no such folder / repo).
+            MotionTokenizerError: ``tokenizer_config.json`` or ``tokenizer.json`` is not valid
+                JSON, the config is not a MotionTokenizer's (``tokenizer_class``, no
+                ``quantization``, bad special tokens), or the files disagree (vocabulary size,
+                token ids, special tokens, pre-tokenizer...); the message names the file and field.
+        """
+        name = os.fspath(pretrained_model_name_or_path)
+        if isinstance(name, str) and not os.path.exists(name) and (
+            os.path.isabs(name) or name.startswith((".", "~")) or name.count("/") > 1
+        ):  # can only be a local path: say so, rather than "bad repo id"
+            raise OSError(f"Can't load a MotionTokenizer from {name!r}: no such file or folder")
+        local = os.path.join(name, kwargs.get("subfolder") or "", CONFIG_FILE) if isinstance(name, str) else ""
+        if os.path.isfile(local):  # transformers reads it first, with bare errors
+            _config_object(_read_json(local, CONFIG_FILE), local)
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *init_inputs, **kwargs)
+        except json.JSONDecodeError as e:  # transformers reads the config before _from_pretrained
+            where = os.path.join(str(pretrained_model_name_or_path), kwargs.get("subfolder") or "", CONFIG_FILE)
+            raise MotionTokenizerError(f"{CONFIG_FILE} ({where}) is not valid JSON: {e}") from None
+
+    @classmethod
+    def _from_pretrained(
+        cls, resolved_vocab_files, pretrained_model_name_or_path, init_configuration, *init_inputs, **kwargs
+    ):
+        config_file = resolved_vocab_files.get("tokenizer_config_file")
+        json_file = resolved_vocab_files.get("tokenizer_file")
+        name = str(pretrained_model_name_or_path)
+        if config_file is None and json_file is None:
+            raise OSError(
+                f"Can't load a MotionTokenizer from {name!r}: no {CONFIG_FILE} or {TOKENIZER_FILE} found. It is "
+                "not a folder holding them, nor a Hub repo (in offline mode: nor one in the local cache); "
+                "check the path or repo id."
+            )
+        if config_file is None:
+            raise MotionTokenizerError(
+                f"{json_file}: no {CONFIG_FILE} beside it; a MotionTokenizer needs the config's 'quantization' "
+                "(bins and ranges). Pass the folder saved by save_pretrained."
+            )
+        config = _read_json(config_file, CONFIG_FILE)
+        saved = normalised = None
+        if json_file is not None:
+            saved = _read_json(json_file, TOKENIZER_FILE)
+            try:
+                normalised = json.loads(Tokenizer.from_str(json.dumps(saved)).to_str())
+            except Exception as e:  # the Rust parser raises plain Exceptions
+                raise MotionTokenizerError(f"{TOKENIZER_FILE} ({json_file}) is not a valid tokenizers file: {e}") from None
+        _config_object(config, config_file)
+        cls._check_config(config, config_file, saved, kwargs)
+        try:
+            tok = super()._from_pretrained(
+                resolved_vocab_files, pretrained_model_name_or_path, init_configuration, *init_inputs, **kwargs
+            )
+        except MotionTokenizerError as e:
+            raise MotionTokenizerError(f"{CONFIG_FILE} ({config_file}): {e}") from None
+        if saved is not None:
+            tok._check_backend_file(saved, normalised, json_file, config_file)
+        return tok
+
+    @classmethod
+    def _check_config(cls, config: dict, config_file: str, saved: dict | None, kwargs: dict) -> None:
+        names = {"MotionTokenizer", cls.__name__}
+        todo = [MotionTokenizer]
+        while todo:
+            for sub in todo.pop().__subclasses__():
+                names.add(sub.__name__)
+                todo.append(sub)
+        found = config.get("tokenizer_class")
+        if found not in names:
+            what = "has no tokenizer_class" if found is None else f"has tokenizer_class {found!r}"
+            raise MotionTokenizerError(
+                f"{CONFIG_FILE} ({config_file}) {what}; {cls.__name__}.from_pretrained loads only "
+                f"tokenizer_class 'MotionTokenizer' folders"
+            )
+        if "quantization" not in config and "quantization" not in kwargs:
+            size = f" ({TOKENIZER_FILE} has {len(saved['model'].get('vocab') or {})} tokens)" if saved else ""
+            raise MotionTokenizerError(
+                f"{CONFIG_FILE} ({config_file}) has no 'quantization' field{size}; without it the bins and "
+                "ranges are unknown. Restore it (save_pretrained writes it) or pass quantization=..."
+            )
+
+    def _check_backend_file(self, saved: dict, normalised: dict, json_file: str, config_file: str) -> None:
+        """Raise unless the saved tokenizer.json equals the backend built from the config.
+
+        The vocabulary and added tokens are compared as written; the pipeline parts after a
+        round trip through ``tokenizers`` (``normalised``), so serialisation details don't count.
+        """
+        built = json.loads(self._tokenizer.to_str())
+        q = self.quantization
+        source = (
+            f"{CONFIG_FILE}'s quantization (digits={q['digits']}, {q['angle']['n_bins']} angle and "
+            f"{q['position']['n_bins']} position levels)"
+        )
+
+        def fail(field: str, detail: str) -> None:
+            raise MotionTokenizerError(
+                f"{TOKENIZER_FILE} ({json_file}) disagrees with {CONFIG_FILE} ({config_file}): {field}: {detail}"
+            )
+
+        s_model, b_model = saved.get("model") or {}, built["model"]
+        if s_model.get("type") != b_model["type"]:
+            fail("model.type", f"{s_model.get('type')!r}, expected {b_model['type']!r}")
+        s_vocab, b_vocab = s_model.get("vocab") or {}, b_model["vocab"]
+        if len(s_vocab) != len(b_vocab):
+            fail("model.vocab", f"{len(s_vocab)} tokens in {TOKENIZER_FILE}, {len(b_vocab)} from {source}")
+        for tok, tid in sorted(b_vocab.items(), key=lambda kv: kv[1]):
+            if s_vocab.get(tok) != tid:
+                got = "missing" if tok not in s_vocab else f"id {s_vocab[tok]}"
+                code = f" (U+{ord(tok):04X})" if len(tok) == 1 else ""
+                fail("model.vocab", f"token {tok!r}{code} is {got} in {TOKENIZER_FILE}, id {tid} from {source}")
+        if s_model.get("unk_token") != b_model.get("unk_token"):
+            fail("model.unk_token", f"{s_model.get('unk_token')!r}, expected {b_model.get('unk_token')!r}")
+
+        def added(t: dict) -> str:
+            return "missing" if t is None else f"{t.get('content')!r} (special={t.get('special')})"
+
+        s_added = {t.get("id"): t for t in saved.get("added_tokens") or [] if isinstance(t, dict)}
+        b_added = {t["id"]: t for t in built["added_tokens"]}
+        for tid in sorted(set(s_added) | set(b_added)):  # ints: tokenizers checked the file
+            s, b = s_added.get(tid), b_added.get(tid)
+            if s is None or b is None or (s.get("content"), s.get("special")) != (b["content"], b["special"]):
+                fail("added_tokens", f"id {tid} is {added(s)} in {TOKENIZER_FILE}, {added(b)} expected")
+        for field in _BACKEND_FIELDS:
+            if normalised.get(field) != built.get(field):
+                found, want = json.dumps(saved.get(field))[:200], json.dumps(built.get(field))[:200]
+                fail(field, f"{found} in {TOKENIZER_FILE}, expected {want}")
 
     # ------------------------------------------------------------ vocabulary
     def _build_tables(self) -> None:
@@ -150,13 +432,13 @@ class MotionTokenizer(TokenizersBackend):
                 digit_of += [d] * base
                 value_of += list(range(base))
         self._id_to_char = np.array(chars)
+        self._char_to_id = {c: i for i, c in enumerate(chars)}
         self._kind_of_id = np.array(kind_of, dtype=np.int8)  # 0 special, 1 angle, 2 position
         self._digit_of_id = np.array(digit_of, dtype=np.int16)
         self._value_of_id = np.array(value_of, dtype=np.int64)
 
     def _build_backend(self) -> Tokenizer:
-        vocab = {c: i for i, c in enumerate(self._id_to_char.tolist())}
-        backend = Tokenizer(models.WordLevel(vocab, unk_token=UNK))
+        backend = Tokenizer(models.WordLevel(dict(self._char_to_id), unk_token=UNK))
         # One token per character (spaces included: they separate frames).
         backend.pre_tokenizer = pre_tokenizers.Split(Regex("(?m)."), "isolated")
         backend.decoder = decoders.Fuse()
@@ -167,6 +449,16 @@ class MotionTokenizer(TokenizersBackend):
         return backend
 
     # ------------------------------------------------------------- constants
+    @property
+    def joint_names(self) -> list[str] | None:
+        """The skeleton's joint names (a copy), or None; set with ``from_pretrained(..., joint_names=...)``."""
+        return None if self._joint_names is None else list(self._joint_names)
+
+    @property
+    def n_joints(self) -> int | None:
+        """``len(joint_names)``, or None when the tokenizer has no fixed skeleton."""
+        return None if self._joint_names is None else len(self._joint_names)
+
     @property
     def frame_separator_id(self) -> int:
         return _BASE_VOCAB.index(FRAME_SEPARATOR)
@@ -188,13 +480,15 @@ class MotionTokenizer(TokenizersBackend):
         return self._alphabet_ids("position", digit)
 
     def _alphabet_ids(self, kind: str, digit: int) -> np.ndarray:
-        if not 0 <= digit < self.digits:
-            raise ValueError(f"digit must be in [0, {self.digits}), got {digit}")
+        if not _is_int(digit) or not 0 <= digit < self.digits:
+            raise MotionTokenizerError(f"digit must be in [0, {self.digits}), got {digit!r}")
         start = self._alphabet_start_id[(kind, digit)]
         return np.arange(start, start + self._bases[kind])
 
     def alphabet(self, kind: str, digit: int = 0) -> str:
         """The characters of one alphabet, in bin order."""
+        if kind not in _KINDS:
+            raise MotionTokenizerError(f"kind must be one of {list(_KINDS)}, got {kind!r}")
         return "".join(self._id_to_char[self._alphabet_ids(kind, digit)])
 
     @property
@@ -207,12 +501,149 @@ class MotionTokenizer(TokenizersBackend):
         """Per vocabulary id: digit position (0 coarse, 1 fine) or -1."""
         return self._digit_of_id
 
+    # ------------------------------------------------------------ id checks
+    def _check_ids_list(self, items: list, what: str, row: int | None = None) -> list[int]:
+        """A flat list of ids as Python ints in ``[0, V)``, or an error naming the first bad one."""
+        V = len(self._id_to_char)
+        if all(type(x) is int for x in items) and (not items or (min(items) >= 0 and max(items) < V)):
+            return items
+        for p, x in enumerate(items):
+            where = f"position {p}" if row is None else f"row {row}, position {p}"
+            if _is_int(x):
+                if not 0 <= int(x) < V:
+                    raise MotionTokenizerError(f"{what}: unknown token id {int(x)} at {where} (vocabulary size {V})")
+            elif isinstance(x, (bool, np.bool_)):
+                raise MotionTokenizerError(f"{what}: id {x!r} at {where} is a bool, not a token id")
+            elif isinstance(x, (float, np.floating)):
+                raise MotionTokenizerError(f"{what}: id {float(x)!r} at {where} is a float; token ids must be integers")
+            else:
+                text = repr(x)
+                text = text if len(text) <= 40 else text[:37] + "..."
+                raise MotionTokenizerError(
+                    f"{what}: expected an integer token id at {where}, got {type(x).__name__} {text}"
+                )
+        return [int(x) for x in items]
+
+    def _check_ids_array(self, arr: np.ndarray, what: str, row: int | None = None) -> np.ndarray:
+        """A 1-D array of ids as ``int64`` in ``[0, V)``, or an error naming the first bad one."""
+        if arr.size == 0:
+            return np.empty(0, np.int64)
+        if arr.dtype.kind == "O":
+            return np.asarray(self._check_ids_list(list(arr), what, row), dtype=np.int64)
+        where = "position" if row is None else f"row {row}, position"
+        if arr.dtype.kind not in "iu":
+            raise MotionTokenizerError(
+                f"{what}: token ids must be integers, got a {arr.dtype} array ({arr[0]!s} at {where} 0)"
+            )
+        V = len(self._id_to_char)
+        bad = (arr >= V) if arr.dtype.kind == "u" else (arr < 0) | (arr >= V)
+        if bad.any():
+            p = int(np.flatnonzero(bad)[0])
+            raise MotionTokenizerError(f"{what}: unknown token id {arr[p]} at {where} {p} (vocabulary size {V})")
+        return arr.astype(np.int64, copy=False)
+
+    def _as_array(self, ids: Any, what: str) -> Any:
+        """Tensors and array-likes as numpy arrays; lists, tuples and other objects unchanged."""
+        if hasattr(ids, "detach") and hasattr(ids, "cpu"):  # torch
+            try:
+                return ids.detach().cpu().numpy()
+            except (TypeError, RuntimeError) as e:
+                raise MotionTokenizerError(f"{what}: cannot read token ids from {type(ids).__name__}: {e}") from None
+        if not isinstance(ids, (list, tuple, np.ndarray)) and hasattr(ids, "__array__"):
+            return np.asarray(ids)
+        return ids
+
+    def _ids_1d(self, ids: Any, what: str) -> np.ndarray:
+        """One sequence of ids (list, tuple, 1-D array or tensor) as a checked ``int64`` array."""
+        if isinstance(ids, (str, bytes)):
+            raise MotionTokenizerError(
+                f"{what} takes token ids, got a {type(ids).__name__} (use text_to_motion for M5 text)"
+            )
+        ids = self._as_array(ids, what)
+        if isinstance(ids, np.ndarray):
+            if ids.ndim != 1:
+                raise MotionTokenizerError(f"{what} takes one 1-D sequence of ids, got an array of shape {ids.shape}")
+            return self._check_ids_array(ids, what)
+        if isinstance(ids, Mapping) or not isinstance(ids, Iterable):
+            raise MotionTokenizerError(f"{what} takes one 1-D sequence of ids, got {type(ids).__name__}")
+        return np.asarray(self._check_ids_list(list(ids), what), dtype=np.int64)
+
+    def _ids_for_decode(self, token_ids: Any) -> int | list[int] | list[list[int]]:
+        what = "decode"
+        if isinstance(token_ids, Mapping):  # a BatchEncoding
+            if "input_ids" not in token_ids:
+                raise MotionTokenizerError(f"{what}: got a mapping without 'input_ids' (keys {list(token_ids)[:5]})")
+            token_ids = token_ids["input_ids"]
+        if isinstance(token_ids, (str, bytes)):
+            raise MotionTokenizerError(f"{what} takes token ids, got a {type(token_ids).__name__}")
+        if not isinstance(token_ids, Iterable) and not hasattr(token_ids, "__array__"):
+            return self._check_ids_list([token_ids], what)[0]  # a single id
+        token_ids = self._as_array(token_ids, what)
+        if isinstance(token_ids, np.ndarray):
+            if token_ids.ndim == 0:
+                return self._check_ids_array(token_ids.reshape(1), what)[0].item()
+            if token_ids.ndim == 1:
+                return self._check_ids_array(token_ids, what).tolist()
+            if token_ids.ndim == 2:
+                return [self._check_ids_array(r, what, row=i).tolist() for i, r in enumerate(token_ids)]
+            raise MotionTokenizerError(f"{what} takes ids or a batch of rows, got an array of shape {token_ids.shape}")
+        items = list(token_ids)
+        if not items or not _is_row(items[0]):
+            return self._check_ids_list(items, what)
+        rows = []
+        for i, r in enumerate(items):  # a batch: every row a sequence of ids
+            r = self._as_array(r, what)
+            if isinstance(r, np.ndarray) and r.ndim == 1:
+                rows.append(self._check_ids_array(r, what, row=i).tolist())
+            elif isinstance(r, (list, tuple)):
+                rows.append(self._check_ids_list(list(r), what, row=i))
+            else:
+                shape = f"an array of shape {r.shape}" if isinstance(r, np.ndarray) else type(r).__name__
+                raise MotionTokenizerError(f"{what}: row 0 is a sequence (a batch), but row {i} is {shape}")
+        return rows
+
+    def decode(self, token_ids: Any, skip_special_tokens: bool = False, **kwargs: Any) -> str | list[str]:
+        """Text for ids (or a list of strings for a batch of rows), after checking every id.
+
+        Raises:
+            MotionTokenizerError: an id that is not an integer in ``[0, len(self))`` (floats, also
+                integral ones, bools, None, strings, deeper nesting), naming it and its position.
+        """
+        if isinstance(token_ids, np.ndarray) and token_ids.ndim == 2 and len(token_ids) == 0:
+            return []  # an empty batch (transformers would read it as one empty sequence)
+        return super().decode(self._ids_for_decode(token_ids), skip_special_tokens=skip_special_tokens, **kwargs)
+
+    def convert_ids_to_tokens(self, ids: Any, skip_special_tokens: bool = False) -> str | list[str]:
+        """Tokens for ids; unknown or non-integer ids raise :class:`MotionTokenizerError`."""
+        if _is_int(ids) or isinstance(ids, (bool, np.bool_, float, np.floating)) or ids is None:
+            return super().convert_ids_to_tokens(self._check_ids_list([ids], "convert_ids_to_tokens")[0])
+        return super().convert_ids_to_tokens(self._ids_1d(ids, "convert_ids_to_tokens").tolist(), skip_special_tokens)
+
     # ------------------------------------------------------------ array path
-    def _value_ids(self, x: np.ndarray, kind: str, name: str) -> np.ndarray:
+    def _value_ids(self, x: Any, kind: str, name: str) -> np.ndarray:
         """``(T, J, 3)`` values -> ``(T, J*3*digits)`` token ids."""
-        x = np.asarray(x)
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError) as e:  # ragged nested lists
+            raise MotionTokenizerError(f"{name} is not a numeric array: {e}") from None
+        if x.dtype.kind == "c":
+            raise MotionTokenizerError(f"{name} is complex ({x.dtype}); expected real values")
+        if x.dtype.kind not in "iuf":
+            raise MotionTokenizerError(f"{name} must be a real numeric array, got dtype {x.dtype}")
         if x.ndim != 3 or x.shape[2] != 3 or x.shape[0] == 0 or x.shape[1] == 0:
             raise MotionTokenizerError(f"{name} must have shape (T, J, 3) with T, J > 0, got {x.shape}")
+        if self._joint_names is not None and x.shape[1] != len(self._joint_names):
+            raise MotionTokenizerError(
+                f"{name}: expected {len(self._joint_names)} joints {_preview(self._joint_names)}, "
+                f"got {x.shape[1]} (shape {x.shape})"
+            )
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            t, j, c = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
+            joint = f" ({self._joint_names[j]})" if self._joint_names is not None else ""
+            raise MotionTokenizerError(
+                f"{name} has a non-finite value {x[t, j, c]} at frame {t}, joint {j}{joint}, "
+                f"component {'xyz'[c]} (index ({t}, {j}, {c}))"
+            )
         q = self.angle_quantizer if kind == "angle" else self.position_quantizer
         bins = q.encode(x, name=name)
         base = self._bases[kind]
@@ -240,8 +671,13 @@ class MotionTokenizer(TokenizersBackend):
 
         With both ``angles`` and ``positions`` the frames interleave (angle 0, position 0, angle 1,
         ...), as M5's FK/IK tasks do; they must then have the same shape.
+
+        Raises:
+            MotionTokenizerError: a bad shape, a joint count other than ``len(joint_names)``
+                (when the tokenizer has joint names), non-numeric or complex values, or a NaN/inf
+                (naming the array, frame and joint).
         """
-        if task not in TASK_TOKENS:
+        if not isinstance(task, str) or task not in TASK_TOKENS:
             raise MotionTokenizerError(f"unknown task token {task!r}; expected one of {list(TASK_TOKENS)}")
         if angles is None and positions is None:
             raise MotionTokenizerError("encode_motion needs angles, positions or both")
@@ -270,23 +706,22 @@ class MotionTokenizer(TokenizersBackend):
     def decode_motion(self, ids: Sequence[int] | np.ndarray, strict: bool = True) -> MotionTokens:
         """Arrays back from ids (vectorised).
 
-        Leading ``<pad>``/``<bos>`` and trailing ``<eos>``/``<pad>`` are stripped; then an optional
-        task token, then frames each starting with the separator. The number of joints is read
-        from the frame length. With ``strict=False`` an incomplete last frame (e.g. generation
-        that stopped early) is dropped instead of raising.
+        ``ids`` is one sequence: a list/tuple of ints, a 1-D integer array or tensor. Leading
+        ``<pad>``/``<bos>`` and trailing ``<eos>``/``<pad>`` are stripped; then an optional task
+        token, then frames each starting with the separator. The number of joints is read from
+        the frame length, which must be ``len(joint_names) * values_per_joint`` when the tokenizer
+        has joint names. With ``strict=False`` an incomplete last frame (e.g. generation that
+        stopped early) is dropped instead of raising.
 
         Raises:
-            MotionTokenizerError: naming the token position and frame of an unknown id, a special
-                token inside the motion, frames of unequal length, or a frame mixing alphabets.
+            MotionTokenizerError: naming the position of an id that is not an integer in
+                ``[0, len(self))`` (floats, even integral ones, are refused), and the token position
+                and frame of a special token inside the motion, frames of unequal length or of
+                the wrong length for ``joint_names``, or a frame mixing alphabets.
         """
-        ids = np.asarray(ids)
-        if ids.ndim != 1:
-            raise MotionTokenizerError(f"decode_motion takes one 1-D sequence of ids, got shape {ids.shape}")
-        ids = ids.astype(np.int64, copy=False)
-        V = len(self._id_to_char)
-        bad = np.flatnonzero((ids < 0) | (ids >= V))
-        if bad.size:
-            raise MotionTokenizerError(f"unknown token id {ids[bad[0]]} at position {bad[0]} (vocabulary size {V})")
+        if not isinstance(strict, (bool, np.bool_)):
+            raise MotionTokenizerError(f"strict must be True or False, got {strict!r}")
+        ids = self._ids_1d(ids, "decode_motion")
         start, stop = 0, len(ids)
         while start < stop and ids[start] in (PAD_ID, BOS_ID):
             start += 1
@@ -308,6 +743,13 @@ class MotionTokenizer(TokenizersBackend):
         seps = np.flatnonzero(body == sep)
         lengths = np.diff(np.append(seps, body.size)) - 1
         W = int(lengths[0])
+        if self._joint_names is not None and W != len(self._joint_names) * self.values_per_joint:
+            n = len(self._joint_names)
+            raise MotionTokenizerError(
+                f"frame 0 (token position {start}) has {W} tokens; this tokenizer's {n} joints "
+                f"{_preview(self._joint_names)} need {n} x 3 x {self.digits} = {n * self.values_per_joint} per frame "
+                "(ids from another tokenizer or skeleton?)"
+            )
         if not strict and lengths.size > 1 and lengths[-1] != W:
             body, seps, lengths = body[: seps[-1]], seps[:-1], lengths[:-1]
         if W == 0 or W % self.values_per_joint:
@@ -358,10 +800,12 @@ class MotionTokenizer(TokenizersBackend):
 
     def text_to_motion(self, text: str, strict: bool = True) -> MotionTokens:
         """Decode an M5 string; unknown characters raise, naming their position."""
-        table = {c: i for i, c in enumerate(self._id_to_char.tolist())}
+        if not isinstance(text, str):
+            raise MotionTokenizerError(f"text_to_motion takes a str, got {type(text).__name__}")
+        table = self._char_to_id
         ids = []
         for pos, ch in enumerate(text):
-            if ch not in table or ch in (PAD, BOS, EOS, UNK):
+            if ch not in table:
                 raise MotionTokenizerError(f"unknown character {ch!r} (U+{ord(ch):04X}) at position {pos}")
             ids.append(table[ch])
         return self.decode_motion(ids, strict=strict)

@@ -312,13 +312,13 @@ def score(pred: np.ndarray, windows: Windows, true_pos: np.ndarray, args: Evalua
 # ------------------------------------------------------------------------ model
 def load_model(model_dir: Path, device: str):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    import hf_motion  # noqa: F401  (registers the Auto classes)
+    from hf_motion import MotionTokenizer  # also registers the Auto classes
 
     if not (model_dir / "config.json").is_file():
         raise EvaluationError(f"{model_dir} is not a model folder (no config.json); pass --model <pretrain output_dir>")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = MotionTokenizer.from_pretrained(model_dir)
     if not hasattr(tokenizer, "encode_motion"):
         raise EvaluationError(f"{model_dir}: the tokenizer is {type(tokenizer).__name__}, not a MotionTokenizer")
     if device == "auto":

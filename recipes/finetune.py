@@ -14,7 +14,9 @@ What a run does:
    or an unknown column fails at once;
 2. folds: :func:`hf_motion.cv.group_folds` (``kfold`` by group, stratified by ``stratify_by``, or
    ``logo``), with the same arguments as ``recipes/baseline_kinematic.py`` so the folds match;
-   every training fold is checked for single-class tasks (:func:`hf_motion.cv.check_fold_classes`);
+   every training fold is checked for single-class tasks (:func:`hf_motion.cv.check_fold_classes`),
+   and a test fold holding a class that its training clips lack (in the whole training fold, or
+   after the early-stopping validation split) is warned about, naming the fold and the class;
 3. windows: each clip is resampled to the pretrained model's frame rate, reduced to its joint
    subset and cut into windows of ``window`` frames every ``stride`` frames (read from the model
    folder's ``pretrain_summary.json``); a clip shorter than the window gives one shorter window;
@@ -757,10 +759,17 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from accelerate import PartialState
     from tqdm.auto import tqdm
-    from transformers import AutoTokenizer
-
-    import hf_motion  # noqa: F401  (registers the Auto classes)
-    from hf_motion.cv import check_fold_classes, group_folds, inner_validation_split, summarize_folds, task_labels, task_metrics
+    import hf_motion  # registers the Auto classes
+    from hf_motion import MotionTokenizer
+    from hf_motion.cv import (
+        check_fold_classes,
+        group_folds,
+        inner_validation_split,
+        summarize_folds,
+        task_labels,
+        task_metrics,
+        warn_unseen_test_classes,
+    )
     from hf_motion.fileio import atomic_write_text
     from hf_motion.model_card import model_card_from_summary, save_for_hub
     from hf_motion.modeling import count_parameters
@@ -810,7 +819,7 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
             f"pretrained model folder {model_dir} not found: run `accelerate launch recipes/pretrain.py` first, or pass "
             "--model_name_or_path"
         )
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = MotionTokenizer.from_pretrained(model_dir)
     if not hasattr(tokenizer, "encode_motion"):
         raise SystemExit(f"{model_dir} does not hold a MotionTokenizer")
     spec, pretrain_summary = window_spec(data_args, model_dir)
@@ -847,12 +856,28 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
     training_log: list[dict[str, Any]] = []
     pad = tokenizer.pad_token_id
 
+    def inner_split(train_idx: np.ndarray, k_seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The clips trained on and the early-stopping validation clips of a training fold."""
+        if model_args.early_stopping_patience > 0:
+            return inner_validation_split(train_idx, groups, cv_args.validation_fraction, seed=k_seed)
+        return np.asarray(train_idx), np.zeros(0, np.int64)
+
+    def warn_classes_only_in_validation(k: int, inner: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray) -> None:
+        """Warn when the validation split took every training clip of a class the test fold holds
+        (classes missing from the whole training fold were warned about by check_fold_classes)."""
+        for j, s in enumerate(specs):
+            if s.kind == "regression" or not usable[s.name][k]:
+                continue
+            col = y_clip[:, j]
+            fold_train, trained, test = (col[i][~np.isnan(col[i])] for i in (train_idx, inner, test_idx))
+            warn_unseen_test_classes(
+                trained, test[np.isin(test, fold_train)], s.name, k, labels[s.name].classes,
+                training_set="training clips (its training fold has them only in the early-stopping validation split)",
+            )  # fmt: skip
+
     def train_on(variant: str, train_idx: np.ndarray, k_seed: int, name: str, skip_tasks: Sequence[str] = ()):
         """Inner split, targets (tasks in ``skip_tasks`` hidden), model, training."""
-        if model_args.early_stopping_patience > 0:
-            inner, val = inner_validation_split(train_idx, groups, cv_args.validation_fraction, seed=k_seed)
-        else:
-            inner, val = np.asarray(train_idx), np.zeros(0, np.int64)
+        inner, val = inner_split(train_idx, k_seed)
         y = y_clip.copy()
         for t in skip_tasks:
             y[:, task_names.index(t)] = np.nan
@@ -869,6 +894,8 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
     for variant, k in bar:
         bar.set_postfix_str(f"{variant}, fold {k + 1}/{len(folds)}")
         train_idx, test_idx = folds[k]
+        if variant == variants[0]:
+            warn_classes_only_in_validation(k, inner_split(train_idx, seed + k)[0], train_idx, test_idx)
         skip = [t for t in task_names if not usable[t][k]]
         model, info = train_on(variant, train_idx, seed + k, f"{variant.replace(' ', '-')}-fold{k}", skip)
         te_w, te_owner = data.flat(test_idx)

@@ -5,15 +5,33 @@
     accelerate launch --config_file recipes/accelerate/ddp.yaml recipes/pretrain.py --preset m5-5m
 
 Every option is a dataclass field below (``--help`` lists them); a YAML file given with
-``--config`` sets defaults that command-line flags override. A run resumes exactly from its last
-complete checkpoint in ``output_dir`` (``--resume auto``, the default). On a GPU it uses bf16 and
-SDPA attention automatically.
+``--config`` sets defaults that command-line flags override. On a GPU it uses bf16 and SDPA
+attention automatically.
+
+Reruns and resuming. Before training, the run records its data settings (the motion files by
+path, size and content digest, their labels, the tokenizer, windows, joint names, tasks), model
+settings and optimisation settings in ``output_dir/run_settings.json`` (written atomically; the
+sources as typed are recorded too, but not compared). A rerun into the same ``output_dir``:
+
+* ``--resume auto`` (default): same settings -> resumes exactly from the last complete checkpoint
+  (after a kill, the same command continues the same loss curve); other settings -> refuses,
+  listing the fields that differ; checkpoints without a record (an older version's run) -> refuses;
+* ``--resume PATH``: resumes that checkpoint whatever the record says (differences are logged),
+  unless ``output_dir`` also holds later checkpoints of a run with other settings (a later
+  ``--resume auto`` would pick those): then it refuses;
+* ``--resume no``: starts from scratch; refuses if ``output_dir`` holds checkpoints (two runs'
+  checkpoints in one folder would make a later resume pick the wrong one);
+* ``--overwrite_output_dir``: deletes the previous run in ``output_dir`` (its checkpoints, model
+  and records) and starts fresh.
+
+The saved tokenizer records the training skeleton's joint names (``joint_names``), in token order.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 import shutil
@@ -32,6 +50,8 @@ from transformers.trainer_utils import get_last_checkpoint, rotate_checkpoints
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -67,7 +87,11 @@ class ModelArguments:
     )
     n_positions: int | None = field(default=None, metadata={"help": "position embeddings (default: max(context_length, preset's))"})
     init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of scratch"})
-    resume: str = field(default="auto", metadata={"help": "'auto' (last complete checkpoint), 'no', or a checkpoint path"})
+    resume: str = field(
+        default="auto",
+        metadata={"help": "'auto': the last complete checkpoint in output_dir if its recorded settings match (else "
+                          "refuse); 'no': from scratch; or a checkpoint path to resume whatever the settings"},
+    )
 
 
 @dataclass
@@ -92,6 +116,15 @@ class PretrainArguments(TrainingArguments):
     dataloader_pin_memory: bool = field(default=torch.cuda.is_available())
     seed: int = field(default=42)
     disable_tqdm: bool = field(default=False)
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "delete the previous run in output_dir (checkpoints, model, records) and start fresh"},
+    )
+
+
+class OutputDirConflict(SystemExit):
+    """``output_dir`` holds another run (other settings, or checkpoints of unknown origin); the
+    message lists what differs and the ways out (``--resume PATH``, ``--overwrite_output_dir``)."""
 
 
 class MotionTrainer(Trainer):
@@ -137,10 +170,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArgum
     return parse_recipe_args((DataArguments, ModelArguments, PretrainArguments), argv)
 
 
-def build_datasets(data_args: DataArguments, tokenizer, seed: int):
-    from hf_motion.datasets import MotionDatasetBuilder, MotionDatasetConfig, as_collection
+def dataset_config(data_args: DataArguments, seed: int):
+    from hf_motion.datasets import MotionDatasetConfig
 
-    config = MotionDatasetConfig(
+    return MotionDatasetConfig(
         tasks=data_args.tasks,
         window=data_args.window,
         stride=data_args.stride,
@@ -149,13 +182,204 @@ def build_datasets(data_args: DataArguments, tokenizer, seed: int):
         context_length=data_args.context_length,
         seed=seed,
     )
+
+
+def load_collection(data_args: DataArguments):
+    """The training clips (listed, not read): ``sources``, at most ``max_clips`` of them."""
+    from hf_motion.datasets import as_collection
+
     collection = as_collection(data_args.sources, on_error="skip" if data_args.skip_bad else "raise")
     if data_args.max_clips is not None:
         collection = collection[: data_args.max_clips]
+    return collection
+
+
+def build_datasets(data_args: DataArguments, tokenizer, seed: int, collection=None):
+    """The packed multi-task dataset (from the Arrow cache when it is current) and its config."""
+    from hf_motion.datasets import MotionDatasetBuilder
+
+    config = dataset_config(data_args, seed)
+    if collection is None:
+        collection = load_collection(data_args)
     build = MotionDatasetBuilder(config, tokenizer).build(
         collection, num_proc=data_args.num_proc, cache_dir=data_args.cache_dir, skip_bad=data_args.skip_bad
     )
     return build, config
+
+
+# ------------------------------------------------------------------ run settings and resuming
+
+# TrainingArguments fields that change the optimisation (compared on a rerun); others (logging,
+# evaluation and saving intervals, output folders, data-loader workers) may change freely.
+OPTIMISATION_FIELDS = (
+    "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "optim",
+    "optim_args", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "warmup_ratio", "max_steps",
+    "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps", "seed", "data_seed",
+)  # fmt: skip
+
+
+def _plain(value):
+    return value.value if hasattr(value, "value") else value  # enums (optim, scheduler) as their strings
+
+
+def run_settings(data_args: DataArguments, model_args: ModelArguments, train_args, tokenizer, collection) -> dict:
+    """What the run's result depends on: data (with the motion files' content digests), model and
+    optimisation settings. A rerun into the same ``output_dir`` is compared against this."""
+    from hf_motion.datasets import tokenizer_fingerprint
+    from hf_motion.skeletons import resolve_joint_subset
+
+    dataset = dataset_config(data_args, train_args.seed).to_dict()
+    dataset.pop("seed")  # under optimisation.seed
+    dataset["joints"] = resolve_joint_subset(data_args.joints)  # the names: a re-registered subset differs
+    return {
+        "data": {
+            "files": collection.fingerprint(),  # paths, sizes, content digests, ids, groups, labels
+            "n_clips": len(collection),
+            "max_clips": data_args.max_clips,
+            "skip_bad": data_args.skip_bad,
+            "tokenizer": tokenizer_fingerprint(tokenizer),
+            **dataset,
+        },
+        "model": {
+            "preset": model_args.preset,
+            "use_joint_embeddings": model_args.use_joint_embeddings,
+            "use_frame_embeddings": model_args.use_frame_embeddings,
+            "attn_pdrop": model_args.attn_pdrop,
+            "n_positions": model_args.n_positions,
+            "init_from": model_args.init_from,
+        },
+        "optimisation": {
+            **{f: _plain(getattr(train_args, f)) for f in OPTIMISATION_FIELDS if hasattr(train_args, f)},
+            "world_size": train_args.world_size,
+        },
+    }
+
+
+def _checkpoint_step(path: str | os.PathLike) -> int | None:
+    """The global step of a checkpoint folder (its trainer_state.json, else its ``checkpoint-N`` name)."""
+    try:
+        return int(json.loads((Path(path) / "trainer_state.json").read_text())["global_step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        name = Path(path).name
+        return int(name.split("-", 1)[1]) if name.startswith("checkpoint-") and name[11:].isdigit() else None
+
+
+def _is_run_dir(out: Path) -> bool:
+    from hf_motion.recipe_args import RUN_SETTINGS_FILE
+
+    return out.is_dir() and (
+        (out / RUN_SETTINGS_FILE).exists() or (out / "pretrain_summary.json").exists() or any(out.glob("checkpoint-*"))
+    )
+
+
+def _clear_run_dir(out: Path) -> None:
+    """Delete a previous run's folder: renamed aside first, so a kill mid-delete leaves no half run."""
+    aside = out.parent / f".{out.name}.overwritten-{os.getpid()}-{time.time_ns()}"
+    os.replace(out, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+    logger.info("--overwrite_output_dir: deleted the previous run in %s", out)
+
+
+def resolve_output_dir(output_dir: str, settings: dict, resume: str, overwrite: bool) -> tuple[str | None, bool]:
+    """Decide how this run uses ``output_dir`` (see the module docstring); changes nothing.
+
+    Returns ``(checkpoint to resume or None, whether to delete the previous run first)``.
+
+    Raises:
+        OutputDirConflict: ``output_dir`` holds a run with other settings (listing them), or
+            checkpoints without a settings record, or ``--resume no`` would mix two runs.
+    """
+    from hf_motion.recipe_args import RUN_SETTINGS_FILE, read_run_settings, settings_differences
+
+    out = Path(output_dir)
+    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    ways = (
+        f"resume {'it' if last else 'a checkpoint'} anyway with --resume {last or 'PATH'}, or start fresh with "
+        "--overwrite_output_dir (deletes the previous run in that folder), or choose another --output_dir"
+    )
+    if resume not in ("auto", "no"):
+        if not Path(resume).is_dir():
+            raise SystemExit(f"--resume {resume}: no such checkpoint folder")
+        if overwrite and Path(resume).resolve().is_relative_to(out.resolve()):
+            raise SystemExit(f"--resume {resume} is inside --output_dir {out}, which --overwrite_output_dir would delete")
+        if not overwrite and last is not None:
+            step = _checkpoint_step(resume)
+            later = sorted(
+                (c for c in out.glob("checkpoint-*") if c.is_dir() and (step is None or (_checkpoint_step(c) or 0) > step)),
+                key=lambda c: _checkpoint_step(c) or 0,
+            )
+            try:
+                record = read_run_settings(out)
+            except ValueError:
+                record = None
+            if later and (record is None or settings_differences(record["settings"], settings)):
+                raise OutputDirConflict(
+                    f"--resume {resume}: {out} also holds {', '.join(c.name for c in later)} of a run with other (or "
+                    f"unrecorded) settings; after a kill, --resume auto would pick {later[-1].name} instead of this "
+                    "run's own checkpoints. Choose another --output_dir (or, with a --resume outside it, "
+                    "--overwrite_output_dir)"
+                )
+        return resume, overwrite and _is_run_dir(out)
+    if overwrite:
+        return None, _is_run_dir(out)
+    try:
+        record = read_run_settings(out)
+    except ValueError as e:
+        raise OutputDirConflict(f"{e}; cannot tell which run {out} holds: {ways}") from None
+    if record is None:
+        if last is not None:
+            raise OutputDirConflict(
+                f"{out} holds checkpoints ({Path(last).name}) but no {RUN_SETTINGS_FILE}, so it cannot be told whether "
+                f"they come from this command (e.g. a run of an older version): {ways}"
+            )
+        return None, False
+    diffs = settings_differences(record["settings"], settings)
+    if diffs:
+        held = f"its checkpoint {Path(last).name}" if last else "its results"
+        raise OutputDirConflict(
+            f"{out} holds a run with other settings; not resuming {held}. Differing fields (recorded vs now):\n  "
+            + "\n  ".join(diffs)
+            + f"\nTo go on: {ways}."
+        )
+    if resume == "no":
+        if last is not None:
+            raise OutputDirConflict(
+                f"--resume no: {out} holds this run's checkpoints (up to {Path(last).name}); a fresh run beside them "
+                "would make a later resume pick the wrong one. Pass --overwrite_output_dir to delete them and start "
+                "fresh, or choose another --output_dir"
+            )
+        return None, False
+    return last, False
+
+
+def prepare_output_dir(output_dir: str, settings: dict, resume: str, overwrite: bool, sources: list[str]) -> str | None:
+    """:func:`resolve_output_dir` on every process, then (main process) delete the previous run if
+    asked and record ``settings``. Returns the checkpoint to resume (or None)."""
+    from accelerate import PartialState
+
+    from hf_motion.recipe_args import read_run_settings, settings_differences, write_run_settings
+
+    state = PartialState()
+    checkpoint, clear = resolve_output_dir(output_dir, settings, resume, overwrite)
+    state.wait_for_everyone()  # every process decided before the folder changes
+    if state.is_main_process:
+        out = Path(output_dir)
+        if clear:
+            _clear_run_dir(out)
+        info = {"sources": list(sources), "resumed_from": checkpoint}
+        if checkpoint is not None and resume not in ("auto", "no"):
+            try:
+                record = read_run_settings(out)
+            except ValueError:
+                record = None
+            diffs = settings_differences(record["settings"], settings) if record else []
+            if diffs:
+                logger.warning("--resume %s with settings that differ from the recorded run:\n  %s", checkpoint, "\n  ".join(diffs))
+                info["resumed_despite"] = diffs
+        out.mkdir(parents=True, exist_ok=True)
+        write_run_settings(out, settings, **info)
+    state.wait_for_everyone()
+    return checkpoint
 
 
 def write_card(output_dir: str, model, tokenizer, summary: dict) -> None:
@@ -184,14 +408,6 @@ def write_card(output_dir: str, model, tokenizer, summary: dict) -> None:
     card.save(str(Path(output_dir) / "README.md"))
 
 
-def resolve_resume(resume: str, output_dir: str) -> str | None:
-    if resume == "no":
-        return None
-    if resume != "auto":
-        return resume
-    return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
-
-
 def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     """Run pretraining; returns a summary dict (also written to ``output_dir/pretrain_summary.json``).
 
@@ -200,17 +416,30 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     data_args, model_args, train_args = parse_args(argv)
     import hf_motion  # noqa: F401  (registers the Auto classes)
     from hf_motion.modeling import MODEL_PRESETS, MotionGPT2ForCausalLM, count_parameters, motion_gpt2_config
-    from transformers import AutoTokenizer
+    from hf_motion import MotionTokenizer
 
     if torch.cuda.is_available() and not (train_args.bf16 or train_args.fp16) and torch.cuda.is_bf16_supported():
         train_args = dataclasses.replace(train_args, bf16=True)
     set_seed(train_args.seed)
-    tokenizer = AutoTokenizer.from_pretrained(data_args.tokenizer)
+    tokenizer = MotionTokenizer.from_pretrained(data_args.tokenizer)
     if not hasattr(tokenizer, "encode_motion"):
         raise SystemExit(f"{data_args.tokenizer} is not a MotionTokenizer folder")
 
     t0 = time.perf_counter()
-    build, data_config = build_datasets(data_args, tokenizer, train_args.seed)
+    # Settings first: a rerun with other settings is refused before the dataset is built.
+    collection = load_collection(data_args)
+    settings = run_settings(data_args, model_args, train_args, tokenizer, collection)
+    resume = prepare_output_dir(
+        train_args.output_dir, settings, model_args.resume, train_args.overwrite_output_dir, data_args.sources
+    )
+    build, data_config = build_datasets(data_args, tokenizer, train_args.seed, collection=collection)
+    # The saved tokenizer records the training skeleton's joints, in token order.
+    if tokenizer.joint_names is not None and list(tokenizer.joint_names) != build.stats.joint_names:
+        logger.warning(
+            "%s records joint_names %s, but the training data has %s; the saved tokenizer records the latter",
+            data_args.tokenizer, tokenizer.joint_names, build.stats.joint_names,
+        )  # fmt: skip
+    tokenizer = MotionTokenizer.from_pretrained(data_args.tokenizer, joint_names=build.stats.joint_names)
     ds = build.dataset
     keep = ["input_ids", "attention_mask", "labels"]
     train_ds = ds["train"].select_columns(keep)
@@ -229,7 +458,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         )
         model = MotionGPT2ForCausalLM(config)
     n_params = count_parameters(model)
-    J = len(hf_motion.skeletons.resolve_joint_subset(data_args.joints))
+    J = len(build.stats.joint_names)
     tokens_per_frame = J * tokenizer.values_per_joint + 1
 
     trainer = MotionTrainer(
@@ -242,7 +471,6 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         tokens_per_frame=tokens_per_frame,
         callbacks=callbacks,
     )
-    resume = resolve_resume(model_args.resume, train_args.output_dir)
     initial = trainer.evaluate() if (eval_ds is not None and resume is None) else {}
     result = trainer.train(resume_from_checkpoint=resume)
     final = trainer.evaluate() if eval_ds is not None else {}
@@ -260,6 +488,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         "train_rows": len(train_ds),
         "train_tokens": int(sum(len(x) for x in train_ds["input_ids"])),
         "tokens_per_frame": tokens_per_frame,
+        "joint_names": build.stats.joint_names,
         "steps": trainer.state.global_step,
         "first_logged_loss": history[0]["loss"] if history else None,
         "last_logged_loss": history[-1]["loss"] if history else None,
@@ -275,7 +504,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     if trainer.is_world_process_zero():
         Path(train_args.output_dir, "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         write_card(train_args.output_dir, model, tokenizer, summary)
-        print("\n" + "\n".join(f"{k:>28}: {v}" for k, v in summary.items() if k != "dataset"))
+        print("\n" + "\n".join(f"{k:>28}: {v}" for k, v in summary.items() if k not in ("dataset", "joint_names")))
     return summary
 
 

@@ -10,8 +10,9 @@ M5 reports that cross-entropy falls linearly in log model size. Each preset is t
 seed and steps; options this script does not know (``--max_clips 40``, ``--learning_rate 1e-3``,
 ``--context_length 2560``, ...) are passed on to pretrain.py unchanged, and ``--pretrain_config``
 gives it a YAML file. A preset whose folder already holds a finished run with the same number of
-steps and options is not retrained (pass ``--retrain`` to force it); an interrupted one resumes
-from its last checkpoint.
+steps and options is not retrained (pass ``--retrain`` to delete it and train afresh); an
+interrupted one resumes from its last checkpoint. A folder holding a run with other options is
+refused (pretrain.py compares its recorded settings), naming the options that differ.
 
 Outputs in ``output_dir``: ``scaling.md`` (a row per preset: parameters, steps, validation bits per
 frame before and after training, time), ``scaling.json`` and ``scaling.png`` (final validation bits
@@ -42,7 +43,7 @@ class ScalingArguments:
     output_dir: str = field(default="runs/scaling", metadata={"help": "one sub-folder per preset, plus the table and plot"})
     max_steps: int = field(default=300, metadata={"help": "optimizer steps per preset"})
     pretrain_config: str | None = field(default=None, metadata={"help": "YAML config for recipes/pretrain.py"})
-    retrain: bool = field(default=False, metadata={"help": "train again even if a preset's folder holds a finished run"})
+    retrain: bool = field(default=False, metadata={"help": "delete each preset's folder and train again, even if it holds a finished run"})
 
 
 class ScalingError(ValueError):
@@ -184,7 +185,10 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"[{k + 1}/{len(args.presets)}] {preset}: finished run found in {run_dir}, not retrained")
         else:
             print(f"[{k + 1}/{len(args.presets)}] training {preset} for {args.max_steps} steps into {run_dir}")
-            summary = pretrain.main(argv + (["--resume", "no"] if args.retrain else []))
+            try:
+                summary = pretrain.main(argv + (["--overwrite_output_dir"] if args.retrain else []))
+            except pretrain.OutputDirConflict as e:
+                raise ScalingError(f"{preset}: {e}\n(for this sweep: pass --retrain to train {run_dir} afresh)") from None
             if PartialState().is_main_process:
                 atomic_write_text(run_dir / _STAMP, json.dumps(argv) + "\n")
         if summary.get("final_eval_bits_per_frame") is None:

@@ -166,7 +166,8 @@ def _reference_model(world, kind: str, gender: str):
 @pytest.mark.parametrize("kind,gender", [("smplh", "female"), ("smplx", "neutral"), ("smpl", "male")])
 def test_fk_matches_smplx_forward(amass_world, kind, gender):
     path = amass_world["files"][kind]
-    motion = load_amass(path, body_model=amass_world["models"])
+    # The SMPL male model of this fixture is a .pkl (as SMPL's own downloads), read by opt-in.
+    motion = load_amass(path, body_model=amass_world["models"], allow_pickle=kind == "smpl")
     src = np.load(path)
     assert motion.labels["gender"] == gender and motion.labels["pose_layout"] == kind
     assert motion.skeleton.names == SMPL_BODY_JOINTS and motion.skeleton.up_axis == "z"
@@ -194,8 +195,8 @@ def test_rest_joints_equal_regressed_shaped_vertices(amass_world):
     body = SMPLBody(amass_world["models"], "smplh", "female")
     shaped = arr["v_template"] + arr["shapedirs"] @ betas[:10]
     expected = (arr["J_regressor"] @ shaped)[:22]
-    # smplx passes model arrays through float32 on load (smplx.utils.to_np), hence 1e-6 m.
-    np.testing.assert_allclose(body.rest_joints(betas), expected, rtol=0, atol=1e-6)
+    # Computed in float64 from the file's arrays (smplx itself rounds them through float32).
+    np.testing.assert_allclose(body.rest_joints(betas), expected, rtol=0, atol=1e-12)
     motion = load_amass(amass_world["files"]["smplh"], body_model=body)
     # Root translation is trans + J_rest[0]; offsets are rest-joint differences.
     trans = np.load(amass_world["files"]["smplh"])["trans"]
@@ -357,7 +358,7 @@ def test_broken_model_file(amass_world, tmp_path):
     del arrays["J_regressor"]
     (tmp_path / "smplh").mkdir()
     np.savez(tmp_path / "smplh" / "SMPLH_FEMALE.npz", **arrays)
-    with pytest.raises(AMASSError, match=r"SMPLH_FEMALE.npz: smplx could not build a SMPLH model.*J_regressor"):
+    with pytest.raises(AMASSError, match=r"SMPLH_FEMALE.npz: missing model array\(s\) \['J_regressor'\]"):
         SMPLBody(tmp_path, "smplh", "female")
 
 
@@ -367,3 +368,134 @@ def test_missing_file_and_not_npz(tmp_path):
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(AMASSError, match="junk.npz: not a readable .npz file"):
         load_amass(tmp_path / "junk.npz")
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("v_template", np.zeros((N_VERTS, 2)), r"'v_template' has shape \(300, 2\), expected \(V, 3\)"),
+        ("shapedirs", np.zeros((N_VERTS - 1, 3, 10)), r"'shapedirs' has shape \(299, 3, 10\), expected \(300, 3, S\)"),
+        ("J_regressor", np.zeros((52, N_VERTS + 1)), r"'J_regressor' has shape \(52, 301\), expected \(J, 300\)"),
+        ("J_regressor", np.full((20, N_VERTS), 1 / N_VERTS), "the model has 20 joints, fewer than the 22 SMPL body joints"),
+        ("shapedirs", np.full((N_VERTS, 3, 10), np.nan), "key 'shapedirs' holds non-finite values"),
+        ("v_template", np.array(["a"] * 3), "key 'v_template' is not a numeric array"),
+        ("kintree_table", np.stack([np.arange(-1, 51), np.arange(52)]), "'kintree_table' gives body joint parents"),
+    ],
+)
+def test_unusable_model_arrays(amass_world, tmp_path, key, value, message):
+    arrays = dict(amass_world["arrays"]["SMPLH_FEMALE.npz"])
+    arrays[key] = value
+    path = tmp_path / "SMPLH_FEMALE.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(AMASSError, match=rf"SMPLH_FEMALE\.npz: {message}"):
+        SMPLBody(path, "smplh", "female")
+
+
+# ------------------------------------------------------------------------------ never unpickle
+class _Payload:
+    """Unpickling this writes ``marker``: what a crafted model file could do (run any code)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('pwned')",))
+
+
+def _payload_model_files(world, folder, marker):
+    """SMPLH_FEMALE.npz with the payload as its J_regressor, and SMPLH_MALE.pkl holding it."""
+    arrays = dict(world["arrays"]["SMPLH_FEMALE.npz"])
+    (folder / "smplh").mkdir(parents=True)
+    npz = folder / "smplh" / "SMPLH_FEMALE.npz"
+    np.savez(npz, **{**arrays, "J_regressor": np.array([_Payload(marker)], dtype=object)})
+    pkl = folder / "smplh" / "SMPLH_MALE.pkl"
+    with open(pkl, "wb") as f:
+        pickle.dump({**world["arrays"]["SMPLH_MALE.npz"], "payload": _Payload(marker)}, f)
+    return npz, pkl
+
+
+def test_payload_really_runs_when_unpickled(amass_world, tmp_path):
+    # The check below means something only if unpickling these files does run the payload.
+    npz, pkl = _payload_model_files(amass_world, tmp_path / "models", tmp_path / "marker")
+    with np.load(npz, allow_pickle=True) as f:
+        f["J_regressor"]
+    assert (tmp_path / "marker").read_text() == "pwned"
+    (tmp_path / "marker").unlink()
+    with open(pkl, "rb") as f:
+        pickle.load(f)
+    assert (tmp_path / "marker").exists()
+
+
+def test_model_files_are_never_unpickled_by_default(amass_world, tmp_path):
+    marker = tmp_path / "marker"
+    models = tmp_path / "models"
+    npz, pkl = _payload_model_files(amass_world, models, marker)
+    motion_file = amass_world["files"]["smplh"]
+    calls = [
+        (lambda: SMPLBody(npz, "smplh", "female"), r"SMPLH_FEMALE\.npz: key 'J_regressor' is a pickled object array"),
+        (lambda: SMPLBody(models, "smplh", "female"), r"SMPLH_FEMALE\.npz: key 'J_regressor'.*allow_pickle=True"),
+        (lambda: load_amass(motion_file, body_model=models), r"SMPLH_FEMALE\.npz: key 'J_regressor'.*np\.savez"),
+        (lambda: SMPLBody(pkl, "smplh", "male"), r"SMPLH_MALE\.pkl: \.pkl body models are Python pickles.*arbitrary code"),
+        (lambda: load_amass(motion_file, body_model=models, gender="male"), r"SMPLH_MALE\.pkl: .*allow_pickle=True"),
+    ]
+    for call, message in calls:
+        with pytest.raises(AMASSError, match=message):
+            call()
+        assert not marker.exists()
+
+
+def test_object_arrays_in_unused_model_keys_are_not_read(amass_world, tmp_path):
+    marker = tmp_path / "marker"
+    arrays = dict(amass_world["arrays"]["SMPLH_FEMALE.npz"])
+    path = tmp_path / "SMPLH_FEMALE.npz"
+    np.savez(path, **arrays, extra=np.array([_Payload(marker)], dtype=object))
+    body = SMPLBody(path, "smplh", "female")
+    np.testing.assert_allclose(body.rest_joints(), (arrays["J_regressor"] @ arrays["v_template"])[:22], atol=1e-12)
+    assert not marker.exists()
+
+
+def test_pickled_model_files_load_by_opt_in(amass_world, tmp_path):
+    # A trusted .pkl (SMPL's own format) and an .npz needing pickle give the same body as plain arrays.
+    arrays = amass_world["arrays"]["SMPLH_FEMALE.npz"]
+    betas = amass_world["betas"]
+    plain = SMPLBody(amass_world["models"], "smplh", "female")
+    pkl = tmp_path / "SMPLH_FEMALE.pkl"
+    with open(pkl, "wb") as f:
+        pickle.dump(arrays, f)
+    obj = tmp_path / "obj" / "SMPLH_FEMALE.npz"
+    obj.parent.mkdir()
+    np.savez(obj, **{**arrays, "J_regressor": np.array(arrays["J_regressor"], dtype=object)})
+    for path in (pkl, obj):
+        body = SMPLBody(path, "smplh", "female", allow_pickle=True)
+        np.testing.assert_array_equal(body.rest_joints(betas), plain.rest_joints(betas))
+    motion = load_amass(amass_world["files"]["smplh"], body_model=pkl, allow_pickle=True)
+    assert motion.labels["body_model"] == str(pkl)
+    # The cache keeps opt-in and default apart: the same file without the flag still refuses.
+    with pytest.raises(AMASSError, match="allow_pickle=True"):
+        load_amass(amass_world["files"]["smplh"], body_model=pkl)
+
+
+def test_scipy_sparse_regressor_in_a_trusted_pkl(amass_world, tmp_path):
+    """SMPL's .pkl files store J_regressor as a scipy sparse matrix."""
+    import scipy.sparse
+
+    arrays = dict(amass_world["arrays"]["SMPL_NEUTRAL.npz"])
+    dense = arrays["J_regressor"]
+    arrays["J_regressor"] = scipy.sparse.csc_matrix(dense)
+    pkl = tmp_path / "SMPL_NEUTRAL.pkl"
+    with open(pkl, "wb") as f:
+        pickle.dump(arrays, f)
+    body = SMPLBody(pkl, "smpl", "neutral", allow_pickle=True)
+    np.testing.assert_allclose(body.rest_joints(), (dense @ arrays["v_template"])[:22], atol=1e-12)
+
+
+def test_motion_file_that_is_a_pickle_is_refused(tmp_path):
+    marker = tmp_path / "marker"
+    path = tmp_path / "walk_poses.npz"
+    with open(path, "wb") as f:
+        pickle.dump({"poses": _Payload(marker)}, f)
+    with pytest.raises(AMASSError, match=r"walk_poses\.npz: not a readable \.npz file.*pickled"):
+        load_amass(path)
+    with pytest.raises(AMASSError, match=r"SMPLH_FEMALE\.npz: not a readable \.npz file"):
+        SMPLBody(path.rename(tmp_path / "SMPLH_FEMALE.npz"), "smplh", "female")
+    assert not marker.exists()

@@ -290,7 +290,8 @@ def mixed_folder(tmp_path):
 
 
 def test_corrupt_file_skipped_by_name_or_stops_the_build(mixed_folder, tok):
-    with pytest.raises(MotionDatasetError, match=r"(?s)broken_take\.bvh: BVHError.*skip_bad=True"):
+    # The advice names the library argument and both command-line spellings.
+    with pytest.raises(MotionDatasetError, match=r"(?s)broken_take\.bvh: BVHError.*skip_bad=True.*--skip-bad.*--skip_bad"):
         _build(mixed_folder, tok, window=30)
     res = _build(mixed_folder, tok, window=30, skip_bad=True)
     assert [Path(p).name for p, _ in res.stats.skipped] == ["broken_take.bvh"]
@@ -346,7 +347,7 @@ def test_interrupted_build_leaves_no_trusted_cache(clips, tok, tmp_path, monkeyp
     assert not other.stats.from_cache and other.cache_path != first.cache_path
 
 
-def test_cache_key_follows_file_changes(tmp_path, tok):
+def test_cache_key_follows_file_content_not_mtime(tmp_path, tok):
     src = tmp_path / "src"
     src.mkdir()
     for name in CLIPS[:2]:
@@ -355,11 +356,69 @@ def test_cache_key_follows_file_changes(tmp_path, tok):
     key = builder.cache_key(MotionFolder(src))
     assert builder.cache_key(MotionFolder(src)) == key
     target = src / f"{CLIPS[0]}.bvh"
-    target.write_text(target.read_text())  # same bytes, new modification time
+    target.write_text(target.read_text())  # same bytes, new modification time: nothing to rebuild
     st = target.stat()
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    assert builder.cache_key(MotionFolder(src)) == key
+    # One digit changed in place, size and modification time kept: another key.
+    st = target.stat()
+    data = bytearray(target.read_bytes())
+    start = data.index(b"\n", data.index(b"Frame Time:")) + 1  # the first frame's line
+    i = next(k for k in range(start, len(data)) if data[k] in b"123456789")
+    data[i] = ord("5") if data[i] != ord("5") else ord("6")
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
     assert builder.cache_key(MotionFolder(src)) != key
     assert MotionDatasetBuilder(MotionDatasetConfig(window=30, seed=1), tok).cache_key(MotionFolder(src)) != key
+
+
+def test_cache_key_hashes_the_subset_joints_not_its_name(tmp_path, tok):
+    from hf_motion.skeletons import register_joint_subset
+
+    col = MotionFolder(BANDAI1, pattern=f"{CLIPS[0]}.bvh")
+    name = "test-builder-subset"
+    register_joint_subset(name, CORE[:5], exist_ok=True)
+    try:
+        by_name = MotionDatasetBuilder(MotionDatasetConfig(window=30, joints=name), tok)
+        key = by_name.cache_key(col)
+        # The same joints as a list: the same output, the same key.
+        assert MotionDatasetBuilder(MotionDatasetConfig(window=30, joints=CORE[:5]), tok).cache_key(col) == key
+        first = by_name.build(col, num_proc=1, cache_dir=tmp_path, progress=False)
+        assert first.stats.joint_names == CORE[:5]
+        register_joint_subset(name, CORE[:7], exist_ok=True)  # the name now means other joints
+        assert by_name.cache_key(col) != key
+        second = by_name.build(col, num_proc=1, cache_dir=tmp_path, progress=False)
+        assert not second.stats.from_cache and second.stats.joint_names == CORE[:7]
+    finally:
+        JOINT_SUBSETS.pop(name, None)
+
+
+def test_build_killed_while_replacing_its_cache_entry_is_recovered(clips, tok, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    first = _build(clips[:2], tok, window=30, cache_dir=cache)
+    ids = first.dataset["train"]["input_ids"][:]
+    # A kill between the two renames of a replacement leaves the entry under a hidden name only.
+    from hf_motion import fileio
+
+    real = os.replace
+    calls = []
+
+    def killed_after_first(src, dst):
+        calls.append(dst)
+        if len(calls) > 1:
+            raise KeyboardInterrupt("killed")
+        return real(src, dst)
+
+    monkeypatch.setattr(fileio.os, "replace", killed_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        with fileio.atomic_directory(first.cache_path, overwrite=True) as d:
+            (d / "junk").write_text("x")
+    monkeypatch.setattr(fileio.os, "replace", real)
+    assert not first.cache_path.exists()
+    again = _build(clips[:2], tok, window=30, cache_dir=cache)  # restored, then served
+    assert again.stats.from_cache and again.dataset["train"]["input_ids"][:] == ids
+    assert [p.name for p in cache.iterdir()] == [first.cache_path.name]
 
 
 def test_config_errors():
@@ -383,12 +442,42 @@ def test_config_errors():
     assert MotionDatasetConfig(tasks="acm=2,fk=2").tasks == {"acm": 0.5, "fk": 0.5}
 
 
-def test_clip_errors_name_the_file(tmp_path, tok):
-    (tmp_path / "cmu.bvh").symlink_to(Path(__file__).parent / "fixtures" / "cmu_31joint.bvh")
-    with pytest.raises(MotionDatasetError, match=r"cmu\.bvh.*not in this skeleton"):
-        _build(tmp_path, tok, window=10)  # bandai-core joints on a CMU skeleton
+CMU = Path(__file__).parent / "fixtures" / "cmu_31joint.bvh"
+
+
+def test_joint_subset_mismatch_names_file_subset_and_missing_joints(tmp_path, tok):
+    (tmp_path / "cmu.bvh").symlink_to(CMU)
+    cmu_names = hf_motion.load_bvh(CMU).skeleton.names
+    missing = [j for j in CORE if j not in cmu_names]
+    assert missing  # the fixture really lacks some bandai-core joints
+    for skip_bad in (False, True):  # a subset mismatch is a config error: never skipped
+        with pytest.raises(MotionDatasetError) as info:
+            _build(tmp_path, tok, window=10, skip_bad=skip_bad)  # bandai-core joints on a CMU skeleton
+        msg = str(info.value)
+        assert "joint subset 'bandai-core' does not fit" in msg and "cmu.bvh" in msg
+        assert f"lacks {len(missing)} of the subset's {len(CORE)} joints ({', '.join(missing[:3])}" in msg
+        assert f"the file has {len(cmu_names)} joints" in msg
+        assert "skip" not in msg.lower() and "cannot read" not in msg
     res = _build(tmp_path, tok, window=10, joints=None, tasks="acm=1", fps=None)  # 30 frames at 120 fps
-    assert len(res.dataset["train"]) > 0
+    assert len(res.dataset["train"]) > 0 and res.stats.joint_names == cmu_names
+
+
+def test_mixed_skeletons_are_refused_unless_a_common_subset_is_chosen(clips, tok, tmp_path):
+    bandai = clips[0].path
+    bandai_names = hf_motion.load_bvh(bandai).skeleton.names
+    cmu_names = hf_motion.load_bvh(CMU).skeleton.names
+    for skip_bad in (False, True):
+        with pytest.raises(MotionDatasetError) as info:
+            _build([bandai, str(CMU)], tok, window=4, joints=None, skip_bad=skip_bad)
+        msg = str(info.value)
+        assert msg.startswith("cannot mix skeletons in one dataset")
+        assert f"{bandai} has {len(bandai_names)} joints ({', '.join(bandai_names[:3])}" in msg
+        assert f"{CMU} has {len(cmu_names)} joints ({', '.join(cmu_names[:3])}" in msg
+    common = [j for j in bandai_names if j in cmu_names]
+    assert f"share {len(common)} joint names" in msg
+    # A subset both skeletons hold (in the same order) makes one dataset.
+    res = _build([bandai, str(CMU)], tok, window=4, joints=common, tasks="acm=1")
+    assert res.stats.joint_names == common and res.stats.clips_used == 2
 
 
 # ----------------------------------------------------------------- dataset-2, AMASS

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from scipy.spatial.transform import Rotation
 
 import hf_motion
 from hf_motion import BVHError, load_bvh, save_bvh
+from hf_motion.bvh import BVH_UNITS, BVHScaleWarning, infer_bvh_unit
 from hf_motion.motion import Motion
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -126,7 +129,8 @@ def geodesic(aa_a: np.ndarray, aa_b: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- CMU fixture
 
-# (name, parent name, offset in inches); the CMU mocap BVH conversion hierarchy (31 joints).
+# (name, parent name, offset in inches); the CMU mocap BVH conversion hierarchy (31 joints). The
+# real CMU BVH files use CMU's own unit, 1/0.45 inch; ``rescale_bvh_text`` below makes such a copy.
 CMU_JOINTS = [
     ("Hips", None, (0.0, 0.0, 0.0)),
     ("LHipJoint", "Hips", (0.0, 0.0, 0.0)),
@@ -264,6 +268,13 @@ def write(tmp_path: Path, text: str | bytes, name: str = "clip.bvh") -> Path:
     return path
 
 
+def load_toy(path: Path, scale: float = 0.01) -> Motion:
+    """``load_bvh`` for the tiny hand-written skeletons (centimetres, far smaller than a person)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BVHScaleWarning)
+        return load_bvh(path, scale=scale)
+
+
 def line_of(text: str, needle: str) -> int:
     """1-based number of the first line of ``text`` containing ``needle``."""
     return next(n for n, ln in enumerate(text.splitlines(), 1) if needle in ln)
@@ -319,11 +330,15 @@ def test_bandai_output_is_in_metres(walk_motion):
 
 
 def test_scale_multiplies_every_length(bandai_paths, walk_motion):
-    in_cm = load_bvh(bandai_paths[0], scale=1.0)
+    # A 1.3-1.7 m actor read as metres or as decimetres is no person: both warn, naming the file.
+    name = re.escape(bandai_paths[0].name)
+    with pytest.warns(BVHScaleWarning, match=rf"{name}: the body is 1[1-7]\d m tall with scale=1 "):
+        in_cm = load_bvh(bandai_paths[0], scale=1.0)
     np.testing.assert_allclose(in_cm.positions() * 0.01, walk_motion.positions(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(in_cm.skeleton.offsets * 0.01, walk_motion.skeleton.offsets, rtol=1e-12)
     np.testing.assert_array_equal(in_cm.rotations, walk_motion.rotations)
-    in_mm = load_bvh(bandai_paths[0], scale=10.0)
+    with pytest.warns(BVHScaleWarning, match=rf"{name}: the body is 1\.[1-7]\de\+03 m tall"):
+        in_mm = load_bvh(bandai_paths[0], scale=10.0)
     np.testing.assert_allclose(in_mm.positions(), walk_motion.positions() * 1000, rtol=1e-9)
 
 
@@ -331,6 +346,146 @@ def test_scale_multiplies_every_length(bandai_paths, walk_motion):
 def test_scale_must_be_positive(bandai_paths, scale):
     with pytest.raises(ValueError, match="scale must be a positive number"):
         load_bvh(bandai_paths[0], scale=scale)
+
+
+@pytest.mark.parametrize("scale", ["cm", "", True, None, [0.01]])
+def test_scale_must_be_a_number_or_auto(bandai_paths, scale):
+    with pytest.raises(ValueError, match="scale must be a positive number or 'auto'"):
+        load_bvh(bandai_paths[0], scale=scale)
+
+
+# ----------------------------------------------------------------------------- units (scale="auto")
+
+
+def test_auto_scale_is_exactly_centimetres_on_the_sample_clips(bandai_paths, bandai_motions):
+    # bandai_motions were loaded with the default, scale="auto".
+    for path, auto in zip(bandai_paths, bandai_motions):
+        cm = load_bvh(path, scale=0.01)
+        np.testing.assert_array_equal(auto.rotations, cm.rotations)
+        np.testing.assert_array_equal(auto.root_translation, cm.root_translation)
+        np.testing.assert_array_equal(auto.local_translations, cm.local_translations)
+        np.testing.assert_array_equal(auto.skeleton.offsets, cm.skeleton.offsets)
+        assert auto.skeleton.end_sites == cm.skeleton.end_sites and auto.fps == cm.fps
+        assert auto.labels["bvh_scale"] == 0.01 and auto.labels["bvh_unit"] == "centimetres"
+        assert auto.labels["bvh_scale_inferred"] is True and cm.labels["bvh_scale_inferred"] is False
+
+
+def test_auto_scale_picks_centimetres_for_every_bandai_clip_without_warning():
+    from conftest import BANDAI1
+
+    paths = sorted(BANDAI1.glob("*.bvh"))
+    assert len(paths) > 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BVHScaleWarning)
+        for path in paths:
+            labels = load_bvh(path).labels
+            assert (labels["bvh_unit"], labels["bvh_scale"]) == ("centimetres", 0.01), path
+            # Head joint to toes of a standing or moving adult (not the full stature).
+            assert 1.0 < labels["bvh_height"] < 2.0, path
+
+
+def rescale_bvh_text(text: str, factor: float) -> str:
+    """The same BVH with every length (OFFSETs, End Sites, position channels) times ``factor``."""
+    joints, table, frame_time = parse_bvh_reference(text)
+    head = text.split("MOTION", 1)[0]
+    out = []
+    for ln in head.splitlines():
+        parts = ln.split()
+        if parts and parts[0] == "OFFSET":
+            ln = ln[: ln.index("OFFSET")] + "OFFSET " + " ".join(f"{float(v) * factor:.10g}" for v in parts[1:])
+        out.append(ln)
+    pos_cols = [c for c, ch in enumerate(ch for jt in joints for ch in jt["channels"]) if ch.endswith("position")]
+    table = table.copy()
+    table[:, pos_cols] *= factor
+    rows = [" ".join(f"{v:.10g}" for v in row) for row in table]
+    return "\n".join(out) + f"\nMOTION\nFrames: {len(rows)}\nFrame Time: {frame_time:.10g}\n" + "\n".join(rows) + "\n"
+
+
+# One inch is exactly 0.45 CMU units (CMU's unit is 1/0.45 inch).
+CMU_PER_INCH = 0.45
+
+
+def test_auto_scale_reads_cmu_units(tmp_path):
+    inch = load_bvh(CMU_FIXTURE, scale=INCH)
+    path = write(tmp_path, rescale_bvh_text(CMU_FIXTURE.read_text(), CMU_PER_INCH), "cmu_units.bvh")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BVHScaleWarning)
+        motion = load_bvh(path)
+    assert motion.labels["bvh_unit"] == "cmu"
+    assert motion.labels["bvh_scale"] == pytest.approx(0.0254 / 0.45, rel=1e-12)
+    np.testing.assert_allclose(motion.positions(), inch.positions(), rtol=0, atol=1e-9)
+    # The CMU file read as centimetres (the old default) is a 27 cm person: a warning names it.
+    with pytest.warns(BVHScaleWarning, match=r"cmu_units\.bvh: the body is 0\.2\d+ m tall with scale=0\.01"):
+        small = load_bvh(path, scale=0.01)
+    assert small.labels["bvh_height"] == pytest.approx(0.01 / (0.0254 / 0.45) * motion.labels["bvh_height"])
+
+
+def test_auto_scale_reads_inches_and_metres(tmp_path):
+    inch = load_bvh(CMU_FIXTURE, scale=INCH)
+    auto = load_bvh(CMU_FIXTURE)  # the fixture is written in inches
+    assert auto.labels["bvh_unit"] == "inches" and auto.labels["bvh_scale"] == INCH
+    np.testing.assert_array_equal(auto.positions(), inch.positions())
+    # The same file rescaled to metres (as some CMU re-releases are): a 1.4 cm person at 0.01.
+    path = write(tmp_path, rescale_bvh_text(CMU_FIXTURE.read_text(), INCH), "metres.bvh")
+    metres = load_bvh(path)
+    assert metres.labels["bvh_unit"] == "metres"
+    np.testing.assert_allclose(metres.positions(), inch.positions(), rtol=0, atol=1e-9)
+    with pytest.warns(BVHScaleWarning, match=r"metres\.bvh: the body is 0\.01\d+ m tall"):
+        load_bvh(path, scale=0.01)
+
+
+def test_auto_scale_reads_millimetres(bandai_paths, walk_motion, tmp_path):
+    path = write(tmp_path, rescale_bvh_text(bandai_paths[0].read_text(), 10.0), "mm.bvh")
+    motion = load_bvh(path)
+    assert motion.labels["bvh_unit"] == "millimetres"
+    np.testing.assert_allclose(motion.positions(), walk_motion.positions(), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "size, unit, sure",
+    [
+        (160.0, "centimetres", True),
+        (1.6, "metres", True),
+        (28.0, "cmu", True),  # 1.58 m
+        (63.0, "inches", True),  # 1.60 m
+        (1600.0, "millimetres", True),
+        (95.0, "centimetres", False),  # 0.95 m (or 2.41 m in inches): a child? kept as cm, with a warning
+        (0.8, "metres", False),
+        (12.0, "cmu", False),  # 0.68 m
+        (5.0, "metres", False),  # 5 m or 28 cm in CMU units: nothing plausible, closest to 0.5-3 m
+    ],
+)
+def test_infer_bvh_unit(size, unit, sure):
+    assert infer_bvh_unit(size) == (unit, BVH_UNITS[unit], sure)
+
+
+@pytest.mark.parametrize("size", [0.0, -1.0, float("nan"), float("inf")])
+def test_infer_bvh_unit_needs_a_size(size):
+    with pytest.raises(ValueError, match="cannot infer a unit"):
+        infer_bvh_unit(size)
+
+
+def test_auto_scale_warns_when_unsure(tmp_path):
+    # A 95-unit body: a 0.95 m child in centimetres, or 2.4 m in inches.
+    path = write(tmp_path, rescale_bvh_text(CMU_FIXTURE.read_text(), 95.0 / 60.6), "child.bvh")
+    with pytest.warns(BVHScaleWarning, match=r"child\.bvh: could not tell the length unit.*centimetres"):
+        motion = load_bvh(path)
+    assert motion.labels["bvh_unit"] == "centimetres" and motion.labels["bvh_scale"] == 0.01
+
+
+def test_numeric_scale_is_recorded(tmp_path):
+    m = load_bvh(CMU_FIXTURE, scale=0.02)
+    assert m.labels["bvh_scale"] == 0.02 and m.labels["bvh_unit"] is None
+    assert m.labels["bvh_scale_inferred"] is False
+    assert load_bvh(CMU_FIXTURE, scale=np.float32(0.0254)).labels["bvh_unit"] == "inches"
+
+
+def test_auto_scale_refuses_a_body_without_size(tmp_path):
+    header = "HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 0\n  CHANNELS 3 Xposition Yposition Zposition\n}\n"
+    path = write(tmp_path, bvh_text(header, ["1 2 3", "4 5 6"]))
+    with pytest.raises(BVHError, match=r"clip\.bvh: cannot infer the length unit.*pass scale="):
+        load_bvh(path)
+    assert load_toy(path).root_translation[1].tolist() == [0.04, 0.05, 0.06]
 
 
 @pytest.mark.parametrize("precision", [6, 12])
@@ -441,7 +596,7 @@ ROOT Root
     rng = np.random.default_rng(ORDERS.index(order))
     table = np.round(np.concatenate([rng.uniform(-50, 50, (4, 3)), rng.uniform(-170, 170, (4, 9))], axis=1), 6)
     text = bvh_text(header, [" ".join(f"{v:.6f}" for v in row) for row in table])
-    motion = load_bvh(write(tmp_path, text))
+    motion = load_toy(write(tmp_path, text))
     np.testing.assert_allclose(motion.positions(), reference_fk(text, 0.01), rtol=0, atol=1e-12)
     # Rotations as matrices: the product of elementary rotations in the listed order.
     for j, cols in enumerate([(3, 4, 5), (6, 7, 8), (9, 10, 11)]):
@@ -453,7 +608,7 @@ ROOT Root
     np.testing.assert_allclose(motion.root_translation, table[:, [1, 2, 0]] * 0.01, atol=1e-15)
     # And save/load keeps the channel order and the motion.
     save_bvh(motion, tmp_path / "again.bvh", precision=12)
-    back = load_bvh(tmp_path / "again.bvh")
+    back = load_toy(tmp_path / "again.bvh")
     assert back.skeleton.channels == motion.skeleton.channels
     np.testing.assert_allclose(back.positions(), motion.positions(), atol=1e-10)
 
@@ -484,7 +639,7 @@ ROOT Hips
 def test_known_rotation_by_hand(tmp_path):
     # Spine turned 90 deg about Z: the Head's offset (0, 10, 0) cm then points along -X.
     text = bvh_text(CHAIN_HEADER, ["100 50 0 0 0 0 90 0 0 0 0 0"])
-    motion = load_bvh(write(tmp_path, text))
+    motion = load_toy(write(tmp_path, text))
     np.testing.assert_allclose(motion.rotations[0, 1], [0, 0, np.pi / 2], atol=1e-15)
     np.testing.assert_allclose(motion.positions()[0], [[1.0, 0.5, 0], [1.0, 0.6, 0], [0.9, 0.6, 0]], atol=1e-12)
 
@@ -492,7 +647,7 @@ def test_known_rotation_by_hand(tmp_path):
 def test_three_channel_joints_use_their_offset(tmp_path):
     rows = ["0 90 0 10 20 30 -40 5 60", "1 91 2 0 0 0 0 0 0"]
     text = bvh_text(ONE_JOINT_HEADER, rows)
-    motion = load_bvh(write(tmp_path, text))
+    motion = load_toy(write(tmp_path, text))
     assert motion.num_joints == 2
     assert motion.local_translations is None
     np.testing.assert_allclose(motion.translations()[:, 1], [[0, 0.1, 0]] * 2)
@@ -502,11 +657,11 @@ def test_three_channel_joints_use_their_offset(tmp_path):
 
 def test_end_sites_are_kept_but_are_not_joints(tmp_path):
     text = bvh_text(ONE_JOINT_HEADER, ["0 0 0 0 0 0 0 0 0"])
-    motion = load_bvh(write(tmp_path, text), scale=0.5)
+    motion = load_toy(write(tmp_path, text), 0.5)
     assert motion.skeleton.names == ["Hips", "Spine"]
     assert motion.skeleton.end_sites == {"Spine": [0.0, 2.5, 0.0]}
     save_bvh(motion, tmp_path / "out.bvh", scale=0.5)
-    assert load_bvh(tmp_path / "out.bvh", scale=0.5).skeleton.end_sites == {"Spine": [0.0, 2.5, 0.0]}
+    assert load_toy(tmp_path / "out.bvh", 0.5).skeleton.end_sites == {"Spine": [0.0, 2.5, 0.0]}
 
 
 def test_partial_position_and_rotation_channels(tmp_path):
@@ -532,7 +687,7 @@ ROOT Root
 }
 """
     text = bvh_text(header, ["1 2 3 5 90", "0 0 0 -7 0"])
-    motion = load_bvh(write(tmp_path, text))
+    motion = load_toy(write(tmp_path, text))
     # Only Y comes from the channel; X and Z stay at the OFFSET.
     np.testing.assert_allclose(motion.translations()[:, 1], [[0.1, 0.05, 0.3], [0.1, -0.07, 0.3]])
     assert motion.local_translations is not None
@@ -542,7 +697,7 @@ ROOT Root
     np.testing.assert_allclose(motion.positions(), reference_fk(text, 0.01), atol=1e-12)
     # Saving writes the one-axis joint with all three rotation channels and keeps the motion.
     save_bvh(motion, tmp_path / "out.bvh", precision=12)
-    back = load_bvh(tmp_path / "out.bvh")
+    back = load_toy(tmp_path / "out.bvh")
     assert back.skeleton.channels[1] == ["Yposition", "Xrotation", "Yrotation", "Zrotation"]
     assert back.skeleton.channels[2] == []
     np.testing.assert_allclose(back.positions(), motion.positions(), atol=1e-10)
@@ -550,7 +705,7 @@ ROOT Root
 
 def test_windows_line_endings_tabs_and_lower_case_frame_time(tmp_path):
     text = bvh_text(ONE_JOINT_HEADER, ["0\t90 0 10 20 30 -40 5 60"]).replace("Frame Time", "Frame time")
-    motion = load_bvh(write(tmp_path, text.replace("\n", "\r\n").encode()))
+    motion = load_toy(write(tmp_path, text.replace("\n", "\r\n").encode()))
     np.testing.assert_allclose(motion.positions(), reference_fk(text, 0.01), atol=1e-12)
     assert motion.fps == pytest.approx(10)
 
@@ -623,13 +778,97 @@ def test_non_numeric_value(tmp_path):
     _assert_names(err, path, f"line {line_of(text, '2O')}", "frame 1", "non-numeric", "'2O'")
 
 
-@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "NaN"])
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "NaN", "1e999"])
 def test_non_finite_value_in_a_row(tmp_path, bad):
     text = bvh_text(ONE_JOINT_HEADER, [GOOD_ROW, GOOD_ROW, f"0 90 0 10 20 {bad} -40 5 60"])
     path = write(tmp_path, text)
     with pytest.raises(BVHError) as err:
         load_bvh(path)
-    _assert_names(err, path, f"line {line_of(text, bad)}", "frame 2", "non-finite", repr(bad))
+    # Column 6 is the root's sixth channel (Yrotation).
+    _assert_names(err, path, f"line {line_of(text, bad)}", "frame 2", "joint 'Hips', Yrotation", "non-finite", repr(bad))
+
+
+def test_nan_in_a_real_clip_names_frame_and_joint(bandai_paths, tmp_path):
+    text = bandai_paths[0].read_text()
+    joints, _, _ = parse_bvh_reference(text)
+    columns = [(jt["name"], ch) for jt in joints for ch in jt["channels"]]
+    col = next(c for c, (name, ch) in enumerate(columns) if name == "LowerArm_L" and ch == "Zrotation")
+    head, body = text.split("MOTION", 1)
+    lines = body.split("\n")
+    row = 3 + 40  # "" (rest of the MOTION line), Frames:, Frame Time:, then frame 0
+    values = lines[row].split()
+    values[col] = "nan"
+    lines[row] = " ".join(values)
+    path = write(tmp_path, head + "MOTION" + "\n".join(lines), "nan_clip.bvh")
+    with pytest.raises(BVHError) as err:
+        load_bvh(path)
+    _assert_names(err, path, "frame 40", "joint 'LowerArm_L', Zrotation", "non-finite value 'nan'")
+
+
+@pytest.mark.parametrize("big", ["1e300", "-2e6"])
+def test_absurd_rotation_angle(tmp_path, big):
+    text = bvh_text(ONE_JOINT_HEADER, [GOOD_ROW, f"0 90 0 10 20 30 -40 {big} 60"])
+    path = write(tmp_path, text)
+    with pytest.raises(BVHError) as err:
+        load_bvh(path)
+    _assert_names(err, path, f"line {line_of(text, big)}", "frame 1", "joint 'Spine', Xrotation", "too large")
+
+
+def test_utf8_byte_order_mark_is_accepted(bandai_paths, walk_motion, tmp_path):
+    raw = bandai_paths[0].read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    path = write(tmp_path, b"\xef\xbb\xbf" + raw, "bom.bvh")
+    motion = load_bvh(path)
+    np.testing.assert_array_equal(motion.rotations, walk_motion.rotations)
+    np.testing.assert_array_equal(motion.local_translations, walk_motion.local_translations)
+    assert motion.skeleton == walk_motion.skeleton and motion.skeleton.names[0] == "joint_Root"
+    # With Windows line endings too.
+    text = bvh_text(ONE_JOINT_HEADER, [GOOD_ROW])
+    crlf = write(tmp_path, b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode(), "bom_crlf.bvh")
+    np.testing.assert_allclose(load_toy(crlf).positions(), reference_fk(text, 0.01), atol=1e-12)
+
+
+@pytest.mark.parametrize("value", ["1e-300", "0", "-0.0333333", "nan", "inf", "-inf", "0.00009", "10.5", "1e300"])
+def test_implausible_frame_time(tmp_path, value):
+    text = bvh_text(ONE_JOINT_HEADER, [GOOD_ROW, GOOD_ROW], frame_time=value)
+    path = write(tmp_path, text)
+    with pytest.raises(BVHError) as err:
+        load_bvh(path)
+    _assert_names(err, path, f"line {line_of(text, 'Frame Time')}", "frame time", repr(value))
+
+
+@pytest.mark.parametrize("value, fps", [("0.0001", 10000.0), ("10", 0.1), ("0.0083333", 120.0)])
+def test_frame_time_range_edges_are_accepted(tmp_path, value, fps):
+    motion = load_toy(write(tmp_path, bvh_text(ONE_JOINT_HEADER, [GOOD_ROW, GOOD_ROW], frame_time=value)))
+    assert motion.fps == pytest.approx(fps, rel=1e-5)
+
+
+def test_tiny_frame_time_in_a_real_clip(bandai_paths, tmp_path):
+    text = re.sub(r"Frame Time:\s*0\.0333333", "Frame Time: 1e-300", bandai_paths[0].read_text())
+    assert "Frame Time: 1e-300" in text
+    path = write(tmp_path, text, "fast.bvh")
+    with pytest.raises(BVHError) as err:
+        load_bvh(path)
+    _assert_names(err, path, "implausible frame time '1e-300'")
+
+
+def test_duplicate_joint_names(tmp_path):
+    header = CHAIN_HEADER.replace("JOINT Head", "JOINT Spine")
+    text = bvh_text(header, ["0 0 0 0 0 0 0 0 0 0 0 0"])
+    path = write(tmp_path, text)
+    with pytest.raises(BVHError) as err:
+        load_bvh(path)
+    first = line_of(text, "JOINT Spine")
+    second = first + next(n for n, ln in enumerate(text.splitlines()[first:], 1) if "JOINT Spine" in ln)
+    _assert_names(err, path, f"line {second}", "duplicate joint name 'Spine'", f"first defined on line {first}")
+
+
+def test_duplicate_joint_names_in_a_real_clip(bandai_paths, tmp_path):
+    text = bandai_paths[0].read_text().replace("JOINT Hand_R", "JOINT Hand_L")
+    path = write(tmp_path, text, "dup.bvh")
+    with pytest.raises(BVHError) as err:
+        load_bvh(path)
+    _assert_names(err, path, "duplicate joint name 'Hand_L'")
 
 
 def test_channel_count_does_not_match_the_names(tmp_path):
@@ -711,7 +950,7 @@ def test_not_a_bvh_file(tmp_path):
     [
         ("Frames: many", "Frame Time: 0.1", "Frames:", "bad frame count 'many'"),
         ("Frames: 1", "Frame Time: fast", "Frame Time:", "bad frame time 'fast'"),
-        ("Frames: 1", "Frame Time: 0", "Frame Time:", "frame time must be positive"),
+        ("Frames: 1", "Frame Time: 0", "Frame Time:", "frame time must be a positive number of seconds, got '0'"),
         ("Frames: 0", "Frame Time: 0.1", "Frames:", "no frames"),
         ("Frame Time: 0.1", "Frames: 1", "Frame Time:", "expected 'Frames:'"),
     ],

@@ -1,13 +1,18 @@
-"""Motion collections: MotionFolder, the reader registry, Bandai-Namco labels/groups, the archive cache."""
+"""Motion collections: MotionFolder, the reader registry, Bandai-Namco labels/groups, the archive cache,
+atomic folder swaps."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
 import os
 import re
+import subprocess
+import sys
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from hf_motion.datasets import (
     MotionDatasetError,
     MotionFolder,
     bandai_namco,
+    file_digest,
     find_bandai_root,
     register_motion_reader,
     unpack_archive_cached,
@@ -155,6 +161,8 @@ def test_folder_errors(tmp_path, bvh_folder):
         MotionFolder(bvh_folder, pattern="**/*")
 
 
+# scale=1.0 reads centimetres as metres on purpose (to see the reader options arrive): the height check warns.
+@pytest.mark.filterwarnings("ignore:.*m tall with scale=1")
 def test_reader_registry_dispatches_by_extension(bvh_folder, monkeypatch):
     # A new format is one registration, not an edit of an if-chain.
     for p in bvh_folder.rglob("*.bvh"):
@@ -194,15 +202,28 @@ def test_collections_concatenate_and_reject_duplicate_ids(bvh_folder):
     }
 
 
-def test_fingerprint_changes_when_a_file_changes(bvh_folder, tmp_path):
+def test_fingerprint_follows_file_content_not_mtime(bvh_folder, tmp_path):
     real = tmp_path / "copy.bvh"
-    real.write_bytes((BANDAI1 / f"{CLIPS[0]}.bvh").read_bytes())
+    original = (BANDAI1 / f"{CLIPS[0]}.bvh").read_bytes()
+    real.write_bytes(original)
     folder = MotionFolder(tmp_path, pattern="copy.bvh")
     before = folder.fingerprint()
     assert MotionFolder(tmp_path, pattern="copy.bvh").fingerprint() == before
     st = real.stat()
-    os.utime(real, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    os.utime(real, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # touched only
+    assert MotionFolder(tmp_path, pattern="copy.bvh").fingerprint() == before
+    # Rewritten in place, same size and modification time: the content digest tells.
+    st = real.stat()
+    edited = bytearray(original)
+    k = original.rindex(b"\n", 0, len(original) - 1) + 1  # the last frame's line
+    j = next(i for i in range(k, len(original)) if original[i] in b"123456789")
+    edited[j] = ord("5") if original[j] != ord("5") else ord("6")
+    with open(real, "r+b") as fh:
+        fh.write(bytes(edited))
+    os.utime(real, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (real.stat().st_size, real.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
     assert MotionFolder(tmp_path, pattern="copy.bvh").fingerprint() != before
+    assert file_digest(real) == hashlib.sha256(bytes(edited)).hexdigest()
 
 
 # ----------------------------------------------------------------- Bandai-Namco
@@ -373,3 +394,132 @@ def test_corrupt_or_unsafe_archives_are_reported(tmp_path):
     assert not (tmp_path / "outside.txt").exists()
     with pytest.raises(MotionDatasetError, match="unknown archive type"):
         unpack_archive_cached(BANDAI1 / "dataset-1_walk_normal_001.json", tmp_path / "cache3")
+
+
+def test_archive_rewritten_in_place_is_unpacked_again(tmp_path):
+    archive = _fake_bandai2(tmp_path / "root", "zip")  # stored members: same lengths, same archive size
+    cache = tmp_path / "cache"
+    first = unpack_archive_cached(archive, cache, progress=False)
+    assert unpack_archive_cached(archive, cache, progress=False) == first  # reused
+    # The archive rewritten in place with one member's bytes changed, size and mtime kept.
+    st = archive.stat()
+    with zipfile.ZipFile(archive) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for info, data in members:
+            if info.filename.endswith("walk_normal_001.bvh"):
+                data = data[::-1]  # same length, other bytes
+            zf.writestr(info, data)
+    assert len(buf.getvalue()) == st.st_size
+    with open(archive, "r+b") as fh:
+        fh.write(buf.getvalue())
+    os.utime(archive, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (archive.stat().st_size, archive.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    second = unpack_archive_cached(archive, cache, progress=False)
+    assert second != first
+    name = "Bandai-Namco-Research-Motiondataset-2/data/dataset-2_walk_normal_001.bvh"
+    assert (second / name).read_bytes() == (first / name).read_bytes()[::-1]
+
+
+# ----------------------------------------------------------------- atomic folders
+
+
+def _killed_after_first_rename(monkeypatch, kill_rollback: bool = True):
+    """Make ``os.replace`` raise after its first call (a kill between the renames of a swap);
+    with ``kill_rollback=False`` only the second call raises, so the in-process rollback runs."""
+    from hf_motion import fileio
+
+    real = os.replace
+    calls = []
+
+    def fake(src, dst):
+        calls.append(dst)
+        if len(calls) == 2 or (kill_rollback and len(calls) > 2):
+            raise KeyboardInterrupt("killed between the renames")
+        return real(src, dst)
+
+    monkeypatch.setattr(fileio.os, "replace", fake)
+    return lambda: monkeypatch.setattr(fileio.os, "replace", real)
+
+
+def _write(path: Path, text: str) -> None:
+    from hf_motion.fileio import atomic_directory
+
+    with atomic_directory(path, overwrite=True) as d:
+        (d / "v").write_text(text)
+
+
+def test_a_failed_swap_is_rolled_back_at_once(tmp_path, monkeypatch):
+    target = tmp_path / "entry"
+    _write(target, "old")
+    restore = _killed_after_first_rename(monkeypatch, kill_rollback=False)
+    with pytest.raises(KeyboardInterrupt):
+        _write(target, "new")
+    restore()
+    assert (target / "v").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]
+
+
+def test_a_kill_between_the_renames_is_recovered_by_the_next_call(tmp_path, monkeypatch, caplog):
+    from hf_motion.fileio import recover_directory
+
+    target = tmp_path / "entry"
+    _write(target, "old")
+    restore = _killed_after_first_rename(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        _write(target, "new")
+    restore()
+    assert not target.exists()
+    hidden = [p.name for p in tmp_path.iterdir()]
+    assert len(hidden) == 1 and hidden[0].startswith(f".old-entry-") and (tmp_path / hidden[0] / "x" / "v").is_file()
+    # The next call: the old copy comes back (the swap is rolled back), then is replaced.
+    with caplog.at_level(logging.WARNING, logger="hf_motion.fileio"):
+        _write(target, "newer")
+    assert "restored" in caplog.text and str(target) in caplog.text
+    assert (target / "v").read_text() == "newer"
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]
+    # recover_directory alone restores too, and is a no-op when there is nothing to repair.
+    restore = _killed_after_first_rename(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        _write(target, "lost")
+    restore()
+    assert recover_directory(target) is True and (target / "v").read_text() == "newer"
+    assert recover_directory(target) is False and [p.name for p in tmp_path.iterdir()] == ["entry"]
+
+
+def test_only_dead_owners_staging_folders_are_cleaned(tmp_path):
+    from hf_motion import fileio
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = fileio._host_key()
+    made = {
+        "dead_tmp": f".tmp-entry-{host}-{dead.pid}-abcd1234",
+        "dead_old": f".old-entry-{host}-{dead.pid}-efgh5678",
+        "live": f".tmp-entry-{host}-{os.getppid()}-ijkl9012",
+        "other_host_new": f".tmp-entry-0000ffff-{dead.pid}-mnop3456",
+        "other_host_old": f".tmp-entry-0000ffff-{dead.pid}-qrst7890",
+        "legacy_new": ".tmp-entry-k2j4h5g6",  # an older version's name: no pid
+        "legacy_old": ".tmp-entry-z9y8x7w6",
+        "other_target": f".tmp-entry2-{host}-{dead.pid}-uvwx1234",
+    }
+    for name in made.values():
+        (tmp_path / name / "part").mkdir(parents=True)
+    aged = time.time() - fileio.FOREIGN_STALE_AFTER_S - 60
+    for key in ("other_host_old", "legacy_old"):
+        os.utime(tmp_path / made[key], (aged, aged))
+    # A dead owner's .old- copy is restored when the target is missing.
+    (tmp_path / made["dead_old"] / "part").rename(tmp_path / made["dead_old"] / "x")
+    assert fileio.recover_directory(tmp_path / "entry") is True
+    assert (tmp_path / "entry").is_dir()
+    left = {p.name for p in tmp_path.iterdir()}
+    kept = {made[k] for k in ("live", "other_host_new", "legacy_new", "other_target")}
+    assert left == kept | {"entry"}
+    # This process's own staging folder is kept while in use, cleaned once abandoned.
+    with fileio.atomic_directory(tmp_path / "entry", overwrite=True) as d:
+        fileio.recover_directory(tmp_path / "entry")
+        assert d.exists()
+    fileio._release(mine := fileio._new_staging(tmp_path, "tmp", "entry"))
+    fileio.recover_directory(tmp_path / "entry")
+    assert not mine.exists()

@@ -140,6 +140,26 @@ def test_single_class_training_fold_errors_or_skips():
         check_fold_classes(folds, y.astype(float), task="screen", class_names=["normal", "pd"])
 
 
+def test_test_class_missing_from_its_training_fold_warns():
+    # Three classes; patient p3 holds every clip of class 2, so leaving p3 out tests a class never trained on.
+    groups = ["p1", "p1", "p2", "p2", "p3", "p3", "p4", "p4"]
+    y = np.array([0, 1, 0, 1, 2, 2, 0, 1])
+    folds = group_folds(groups, "logo")  # folds in group order
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        usable = check_fold_classes(folds, y, task="gait", class_names=["normal", "pd", "ataxia"])
+    assert usable == [True] * 4  # still usable: the warning explains the fold's accuracy
+    msgs = [str(w.message) for w in caught if issubclass(w.category, CrossValidationWarning)]
+    assert len(msgs) == 1
+    assert "task 'gait': the test set of fold 2 holds a class that its training set never has: class 'ataxia' (2 clips)" in msgs[0]
+    # Without class names the index is named; every fold with all classes in training is silent.
+    with pytest.warns(CrossValidationWarning, match=r"fold 2 .*class 2 \(2 clips\)"):
+        check_fold_classes(folds, y.astype(float), task="gait")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CrossValidationWarning)
+        check_fold_classes(folds[:2], y, task="gait")
+
+
 # ------------------------------------------------------------------ tasks
 def test_task_labels_binary_from_style_values(bandai1):
     labels = [c.labels for c in bandai1]

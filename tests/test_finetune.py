@@ -377,6 +377,42 @@ def test_single_class_fold_skipped_with_a_warning(recipe, lm_dir, tmp_path):
     assert not (result.output_dir / "model").exists()
 
 
+def test_test_fold_class_unseen_in_training_warns(recipe, lm_dir, tmp_path):
+    from hf_motion.cv import inner_validation_split
+
+    # Patients p0, p1 walk with gaits x and y; p2's two clips are the only z: the fold testing p2 never trains on z.
+    gait = ["x", "y", "x", "y", "z", "z"]
+    cfg, clips = label_folder_config(
+        tmp_path, lm_dir, {"gait": gait}, [{"name": "gait", "kind": "multiclass"}], cv_scheme="logo",
+        num_train_epochs=1, max_windows_per_clip=1, save_model=False, early_stopping_patience=1, validation_fraction=0.3,
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+    msgs = [str(w.message) for w in caught if issubclass(w.category, CrossValidationWarning)]
+    assert any(
+        "task 'gait': the test set of fold 2 holds a class that its training set never has: class 'z' (2 clips)" in m
+        for m in msgs
+    ), msgs
+    rows = read_csv(result.output_dir / "metrics_per_fold.csv")
+    assert [r["skipped"] for r in rows] == ["", "", ""]  # the folds still run
+    # The early-stopping split can take a fold's only x/y training patient: then that is warned about too.
+    groups = [f"p{i // 2}" for i in range(6)]
+    exercised = 0
+    for k, test_patient in enumerate(["p0", "p1"]):
+        train = np.array([i for i in range(6) if groups[i] != test_patient])
+        inner, _ = inner_validation_split(train, groups, 0.3, seed=0 + k)
+        trained = {gait[i] for i in inner}
+        unseen = sorted({"x", "y"} - trained)
+        hits = [m for m in msgs if f"fold {k} holds" in m and "early-stopping validation split" in m]
+        if unseen:
+            exercised += 1
+            assert len(hits) == 1 and all(f"class {c!r} (1 clip)" in hits[0] for c in unseen), (k, hits)
+        else:
+            assert hits == [], (k, hits)
+    assert exercised  # with seed 0 one of these folds' validation split holds its only x/y patient
+
+
 @pytest.mark.filterwarnings("ignore::hf_motion.cv.CrossValidationWarning")
 def test_conflicting_flags_and_missing_model(recipe, lm_dir, tmp_path):
     cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))

@@ -8,8 +8,10 @@ import torch
 from transformers import LogitsProcessorList
 
 from hf_motion import Motion
+from hf_motion import skeletons as hf_skeletons
 from hf_motion.generation import MotionLogitsProcessor, MotionPromptError, predict
 from hf_motion.kinematics import canonicalize_positions
+from hf_motion.motion import MotionError
 from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
 from hf_motion.tokenizer import MotionTokenizer, MotionTokenizerError, MotionTokens
 
@@ -257,3 +259,37 @@ def test_predict_bad_arguments(small_walk):
         other.skeleton.names[:3], other.skeleton.parents[:3], other.skeleton.offsets[:3]), other.fps)
     with pytest.raises(ValueError, match="context motion 1 has 3 joints"):
         predict(model, tok, [small_walk.slice(0, 2), other], seconds=0.1)
+
+
+def test_predict_refuses_a_clip_on_another_skeleton(bandai_motions):
+    core = hf_skeletons.JOINT_SUBSETS["bandai-core"]
+    tok = MotionTokenizer(joint_names=core)
+    model = _model(tok)
+    assert model.config.joint_names == core
+    full = bandai_motions[0].slice(0, 3)
+    with pytest.raises(MotionError, match=r"has 22 joints .*made for 17 joints.*select_joints\(\['Hips'"):
+        predict(model, tok, full, seconds=0.1)
+    # Motion 1 of a list is named, even when it sits in a later generate batch.
+    ok = full.select_joints("bandai-core")
+    with pytest.raises(MotionError, match=r"context motion 1 .*has 22 joints"):
+        predict(model, tok, [ok, full], seconds=0.1, batch_size=1)
+    pred = predict(model, tok, ok, seconds=0.1)
+    assert pred.skeleton.names == core and pred.num_frames == 3
+    # Joint names known to the model only (a tokenizer without names): the count and names still count.
+    plain = MotionTokenizer()
+    named_model = _model(plain, joint_names=core)
+    with pytest.raises(MotionError, match="made for 17 joints"):
+        predict(named_model, plain, full, seconds=0.1)
+    # The model and the tokenizer disagree.
+    with pytest.raises(ValueError, match="use the tokenizer saved with the model"):
+        predict(named_model, MotionTokenizer(joint_names=core[::-1]), ok, seconds=0.1)
+
+
+def test_processor_refuses_prompts_of_another_width(small_walk):
+    tok = MotionTokenizer(joint_names=hf_skeletons.JOINT_SUBSETS["bandai-core"])
+    with pytest.raises(ValueError, match="num_joints=5, but the tokenizer was made for 17 joints"):
+        MotionLogitsProcessor(tok, num_joints=5)
+    prompt = _prompt(TOKENIZERS["m5"], small_walk, "angles")  # 5 joints
+    proc = MotionLogitsProcessor(tok)
+    with pytest.raises(MotionPromptError, match=r"15 tokens \(5 joints\), but the tokenizer was made for 17"):
+        proc(torch.as_tensor(prompt)[None], torch.zeros((1, len(tok))))

@@ -336,3 +336,42 @@ def test_mapping_errors(walk_motion):
         reference_position_percentiles(walk_motion.positions(), (90, 10))
     with pytest.raises(KeypointError, match=r"shape \(4, 2\); expected \(\.\.\., 3\)"):
         reference_position_percentiles([np.zeros((4, 2))])
+
+
+def test_files_needing_pickle_are_refused(tmp_path):
+    marker = tmp_path / "marker"
+
+    class Payload:
+        def __reduce__(self):
+            return (exec, (f"open({str(marker)!r}, 'w').write('pwned')",))
+
+    np.save(tmp_path / "obj.npy", np.array([Payload()], dtype=object), allow_pickle=True)
+    with pytest.raises(KeypointError, match=r"obj\.npy: cannot be read without pickle.*arbitrary code"):
+        load_keypoints(tmp_path / "obj.npy")
+    np.savez(tmp_path / "obj.npz", keypoints=np.zeros((2, 17, 2)), confidence=np.array([Payload()], dtype=object))
+    with pytest.raises(KeypointError, match=r"obj\.npz: key 'confidence' cannot be read without pickle"):
+        load_keypoints(tmp_path / "obj.npz")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "fps, message",
+    [
+        (np.array([30.0, 60.0]), "'fps' must be one number"),
+        (np.array("fast"), "'fps' must be one number"),
+        (np.array(1e-300), "the file's fps 1e-300 is outside"),
+    ],
+)
+def test_bad_frame_rate_in_a_file(tmp_path, fps, message):
+    np.savez(tmp_path / "r.npz", keypoints=np.zeros((2, 17, 2)), fps=fps)
+    with pytest.raises(KeypointError, match=rf"r\.npz: {message}"):
+        load_keypoints(tmp_path / "r.npz")
+
+
+def test_frame_rate_range(tmp_path):
+    (tmp_path / "r.json").write_text(json.dumps({"keypoints": np.zeros((2, 17, 2)).tolist(), "fps": "30"}))
+    with pytest.raises(KeypointError, match=r"r\.json: 'fps' must be one number"):
+        load_keypoints(tmp_path / "r.json")
+    with pytest.raises(KeypointError, match=r"keypoint array: the given fps 20000 is outside the supported"):
+        load_keypoints(np.zeros((2, 17, 2)), fps=20000)
+    assert load_keypoints(np.zeros((2, 17, 2)), fps=10000).fps == 10000.0

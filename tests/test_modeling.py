@@ -271,3 +271,86 @@ def test_save_and_load_through_auto_classes(tok, walk_ids, tmp_path):
     for name in ("wte.weight", "joint_embeddings.weight", "frame_embeddings.weight", "h.1.mlp.c_fc.weight"):
         assert torch.equal(clf.transformer.state_dict()[name], model.transformer.state_dict()[name])
     assert clf.score.weight.shape == (4, model.config.n_embd)
+
+
+# ------------------------------------------------------------------ bad inputs and checkpoints
+def test_forward_refuses_ids_outside_the_vocabulary_and_too_long_input(tok, walk_ids):
+    model = _random_tiny(tok)
+    ids = torch.as_tensor(walk_ids)[None].clone()
+    for bad, message in ((len(tok), rf"id {len(tok)} \(row 0, position 9\).*vocab_size={len(tok)}"),
+                         (-3, r"negative id -3 \(row 0, position 9\)")):  # fmt: skip
+        wrong = ids.clone()
+        wrong[0, 9] = bad
+        with pytest.raises(ValueError, match=message):
+            model(wrong)
+    n = model.config.n_positions
+    long = torch.full((1, n + 1), tok.frame_separator_id)
+    with pytest.raises(ValueError, match=rf"{n + 1} tokens long.*n_positions={n}"):
+        model(long)
+    model(long[:, :n])  # exactly n_positions is fine
+
+
+def test_frames_wider_than_max_joints_raise_in_forward_and_generate(tok):
+    rng = np.random.default_rng(0)
+    J = 9
+    ids = torch.as_tensor(tok.encode_motion(angles=rng.uniform(-1, 1, (2, J, 3)), task=">"))[None]
+    narrow = _random_tiny(tok, max_joints=J - 1)
+    with pytest.raises(ValueError, match=rf"a frame has {J} joints.*max_joints={J - 1}.*max_joints={J}"):
+        narrow(ids)
+    prompt = ids[:, :-1]
+    with pytest.raises(ValueError, match=rf"max_joints={J - 1}"):
+        narrow.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=2, do_sample=False)
+    wide = _random_tiny(tok, max_joints=J)
+    j, _ = wide.transformer.motion_position_indices(ids)
+    assert int(j.max()) == J - 1  # every joint has its own embedding
+    out = wide.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=4, do_sample=False)
+    assert out.shape[1] == prompt.shape[1] + 4
+
+
+def test_config_carries_the_tokenizer_joint_names(tmp_path):
+    names = [f"j{i}" for i in range(5)]
+    cfg = motion_gpt2_config("tiny", MotionTokenizer(joint_names=names))
+    assert cfg.joint_names == names
+    MotionGPT2ForCausalLM(cfg).save_pretrained(tmp_path)
+    assert AutoConfig.from_pretrained(tmp_path).joint_names == names
+    assert AutoModelForCausalLM.from_pretrained(tmp_path).config.joint_names == names
+    with pytest.raises(ValueError, match=r"joint_names has duplicates: \['j0'\]"):
+        motion_gpt2_config("tiny", joint_names=["j0", "j0"])
+    with pytest.raises(ValueError, match="5 joint_names but max_joints=4"):
+        motion_gpt2_config("tiny", joint_names=names, max_joints=4)
+
+
+def test_from_pretrained_names_a_truncated_file_and_refuses_a_wrong_n_layer(tok, tmp_path):
+    import json
+
+    model = _random_tiny(tok, std=0.02, n_layer=3)
+    model.save_pretrained(tmp_path / "good")
+    loaded, info = AutoModelForCausalLM.from_pretrained(tmp_path / "good", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    # A classification head on the causal checkpoint is new, and that is fine.
+    clf, info = AutoModelForSequenceClassification.from_pretrained(tmp_path / "good", output_loading_info=True)
+    assert info["missing_keys"] == {"score.weight"}
+
+    config = json.loads((tmp_path / "good" / "config.json").read_text())
+    for n_layer, message in ((1, r"layer\(s\) \[1, 2\] beyond config n_layer=1"),
+                             (4, r"n_layer=4 but the checkpoint lacks layer\(s\) \[3\]")):  # fmt: skip
+        folder = tmp_path / f"n_layer_{n_layer}"
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes((tmp_path / "good" / "model.safetensors").read_bytes())
+        (folder / "config.json").write_text(json.dumps({**config, "n_layer": n_layer}))
+        for cls in (AutoModelForCausalLM, AutoModel, AutoModelForSequenceClassification):
+            with pytest.raises(ValueError, match=message):
+                cls.from_pretrained(folder)
+
+    weights = (tmp_path / "good" / "model.safetensors").read_bytes()
+    (tmp_path / "good" / "model.safetensors").write_bytes(weights[: len(weights) - 100])
+    with pytest.raises(OSError, match=r"good[/\\]model\.safetensors.*truncated or corrupt"):
+        AutoModelForCausalLM.from_pretrained(tmp_path / "good")
+
+
+@pytest.mark.parametrize("pad", [None, 2])
+def test_sequence_classification_needs_a_pad_id_distinct_from_eos(tok, pad):
+    cfg = motion_gpt2_config("tiny", tok, num_labels=2, pad_token_id=pad)
+    with pytest.raises(ValueError, match=rf"pad_token_id={pad}, eos_token_id=2"):
+        MotionGPT2ForSequenceClassification(cfg)
+    MotionGPT2ForCausalLM(cfg)  # the causal LM does not pool, so it does not care

@@ -236,6 +236,95 @@ def test_fk_input_errors():
         fk_tensors(torch.zeros(2, 4, 3), torch.zeros(2, 4, 3), [-1, 0, 1])
 
 
+def test_fk_on_numpy_and_mixed_dtypes_matches_the_float64_path(walk_motion):
+    clip = walk_motion.slice(0, 5)
+    rot, tr, parents = clip.rotations, clip.translations(), clip.skeleton.parents.tolist()
+    expected = numpy_fk(rodrigues(rot), tr, parents)
+    out = forward_kinematics(rot, tr, parents)  # numpy in, numpy out
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12)
+    mixed = forward_kinematics(torch.from_numpy(rot).float(), torch.from_numpy(tr), parents)
+    assert mixed.dtype == torch.float64  # promoted to the wider type
+    ref32 = numpy_fk(rodrigues(rot.astype(np.float32).astype(np.float64)), tr, parents)
+    np.testing.assert_allclose(mixed.numpy(), ref32, rtol=0, atol=1e-12)
+    # A numpy array beside a tensor follows the tensor.
+    assert isinstance(forward_kinematics(rot, torch.from_numpy(tr), parents), torch.Tensor)
+
+
+@pytest.mark.parametrize(
+    "parents, match",
+    [
+        ([-1, 2, 0], r"joint 1 has parent 2: parents must be in topological order"),
+        ([-1, 0, 5], r"joint 2 has parent 5"),
+        ([-1, 0, -1], r"joint 2 has parent -1"),
+        ([0, -1, 1], r"joint 0 must be the root \(parent -1\), got parent 0"),
+        ([-1, 0.5, 1], r"parents must be integer joint indices"),
+    ],
+)
+def test_fk_rejects_bad_parents(parents, match):
+    with pytest.raises(MotionError, match=match):
+        forward_kinematics(torch.zeros(2, 3, 3), torch.zeros(2, 3, 3), parents)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_fk_rejects_non_finite_and_complex_values(bad, walk_motion):
+    rot = torch.zeros(2, 4, 3, 3, dtype=torch.float64)
+    rot[1, 2, 1, 0] = bad
+    with pytest.raises(MotionError, match=r"rotations has a non-finite value .* at batch index \(1,\), frame 2, joint 1"):
+        forward_kinematics(rot, torch.zeros(2, 4, 3, 3), [-1, 0, 1])
+    with pytest.raises(MotionError, match="rotations must be real, got a complex tensor"):
+        fk_tensors(torch.zeros(4, 3, 3, dtype=torch.complex128), torch.zeros(4, 3, 3), [-1, 0, 1])
+    with pytest.raises(MotionError, match="translations must be real, got a complex array"):
+        forward_kinematics(np.zeros((4, 3, 3)), np.zeros((4, 3, 3), dtype=complex), [-1, 0, 1])
+    # A Motion edited after it was built is checked again, naming the file and the joint.
+    clip = walk_motion.slice(0, 3).copy()
+    clip.rotations[1, clip.skeleton.index("Head"), 2] = bad
+    with pytest.raises(MotionError, match=r"walk_normal_001\.bvh: rotations .* frame 1, joint 5 \('Head'\)"):
+        clip.positions()
+
+
+def test_motion_rejects_complex_and_non_numeric_values():
+    sk = chain_skeleton(3)
+    with pytest.raises(MotionError, match=r"rotations must be real numbers, got a complex array"):
+        Motion(np.zeros((2, 3, 3), dtype=complex), np.zeros((2, 3)), sk, 30)
+    with pytest.raises(MotionError, match=r"root_translation must be an array of numbers"):
+        Motion(np.zeros((2, 3, 3)), [["a", "b", "c"]] * 2, sk, 30)
+    with pytest.raises(MotionError, match="skeleton must be a hf_motion.Skeleton"):
+        Motion(np.zeros((2, 3, 3)), np.zeros((2, 3)), {"names": ["a"]}, 30)
+    with pytest.raises(MotionError, match="fps must be a positive number"):
+        Motion(np.zeros((2, 3, 3)), np.zeros((2, 3)), sk, "30")
+    with pytest.raises(MotionError, match="names must be a list of joint names"):
+        Skeleton("abc", [-1, 0, 1], np.zeros((3, 3)))
+
+
+def test_select_joints_on_another_skeleton_names_file_missing_and_available_joints():
+    from pathlib import Path
+
+    from hf_motion import load_bvh
+
+    cmu = load_bvh(Path(__file__).parent / "fixtures" / "cmu_31joint.bvh")
+    with pytest.raises(MotionError) as info:
+        cmu.select_joints("bandai-core")
+    msg = str(info.value)
+    assert "cmu_31joint.bvh" in msg and "'bandai-core'" in msg
+    from hf_motion.skeletons import JOINT_SUBSETS
+
+    missing = [n for n in JOINT_SUBSETS["bandai-core"] if n not in cmu.skeleton.names]
+    assert f"joints {missing} are not in this skeleton" in msg
+    assert str(cmu.skeleton.names) in msg
+
+
+def test_rotation_helpers_refuse_complex_and_accept_numpy():
+    with pytest.raises(ValueError, match="must be real"):
+        axis_angle_to_matrix(np.zeros((2, 3), dtype=complex))
+    with pytest.raises(ValueError, match="must be real"):
+        axis_angle_to_matrix_torch(torch.zeros(2, 3, dtype=torch.complex64))
+    with pytest.raises(ValueError, match=r"rotation matrix at index \(1,\) has a non-finite entry"):
+        matrix_to_axis_angle(np.stack([np.eye(3), np.full((3, 3), np.nan)]))
+    aa = np.array([[0.1, -0.2, 0.3], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(axis_angle_to_matrix_torch(aa).numpy(), rodrigues(aa), atol=1e-12)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_fk_on_cuda_matches_cpu(walk_motion):
     on_gpu = forward_kinematics(walk_motion, device="cuda")

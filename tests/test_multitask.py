@@ -308,3 +308,20 @@ def test_bad_loss_weight_or_dropout_raise(tok):
         MotionMultiTaskConfig.from_backbone_config(backbone, targets=TARGETS, lm_loss_weight=-0.5)
     with pytest.raises(ValueError, match=r"head_dropout must be in \[0, 1\)"):
         MotionMultiTaskConfig.from_backbone_config(backbone, targets=TARGETS, head_dropout=1.5)
+
+
+def test_multitask_needs_a_pad_id_distinct_from_eos(tok):
+    backbone = motion_gpt2_config("tiny", tok, pad_token_id=tok.eos_token_id)
+    cfg = MotionMultiTaskConfig.from_backbone_config(backbone, targets=TARGETS)
+    with pytest.raises(ValueError, match="MotionGPT2ForMultiTask needs config.pad_token_id set and distinct"):
+        MotionGPT2ForMultiTask(cfg)
+
+
+def test_from_pretrained_refuses_a_backbone_that_does_not_fit(tok, tmp_path):
+    import json
+
+    MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok)).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "use_frame_embeddings": False}))
+    with pytest.raises(ValueError, match=r"frame_embeddings differ: check use_frame_embeddings=False"):
+        MotionGPT2ForMultiTask.from_pretrained(tmp_path, targets=TARGETS)

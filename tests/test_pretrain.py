@@ -1,5 +1,5 @@
 """The pretraining recipe on real Bandai clips with a tiny model: loss falls, resume is exact,
-checkpoints are atomic."""
+checkpoints are atomic, a rerun with other settings never resumes another run's checkpoint."""
 
 import json
 import math
@@ -62,6 +62,15 @@ def test_loss_falls_and_model_reloads(pretrain, tmp_path):
     assert type(model).__name__ == "MotionGPT2ForCausalLM" and type(tok).__name__ == "MotionTokenizer"
     assert not list(out.glob("*.bin")) or [p.name for p in out.glob("*.bin")] == ["training_args.bin"]
     assert (out / "model.safetensors").is_file()
+    # The tokenizer records the training skeleton's joints in token order (as select_joints orders them).
+    from hf_motion.datasets import bandai_namco
+
+    first = bandai_namco(subsets="dataset-1", progress=False)[0]
+    expected = hf_motion.load_bvh(first.path).select_joints("bandai-core").skeleton.names
+    assert tok.joint_names == expected == summary["joint_names"]
+    record = json.loads((out / "run_settings.json").read_text())
+    assert record["settings"]["optimisation"]["learning_rate"] == 3e-3
+    assert record["settings"]["data"]["joints"] == expected and record["info"]["resumed_from"] is None
 
 
 def test_resume_after_a_kill_continues_the_same_loss_curve(pretrain, tmp_path):
@@ -101,3 +110,85 @@ def test_a_checkpoint_interrupted_while_saving_is_never_trusted(pretrain, tmp_pa
     monkeypatch.setattr(pretrain.MotionTrainer, "_save_rng_state", original)
     summary = pretrain.main(args(out, tmp_path / "cache"))
     assert summary["resumed_from"].endswith("checkpoint-4") and summary["steps"] == 8
+
+
+def tiny(out, cache, **over):
+    """A one-clip-batch, few-step run (about a second)."""
+    base = dict(max_clips=4, window=4, stride=4, context_length=256, max_steps=2, save_steps=1, eval_strategy="no",
+                per_device_train_batch_size=2, report_to="none")  # fmt: skip
+    base.update(over)
+    return args(out, cache, **base)
+
+
+def test_rerun_with_other_settings_is_refused_unless_asked(pretrain, tmp_path):
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    pretrain.main(tiny(out, cache))
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
+    before = (out / "model.safetensors").read_bytes()
+    with pytest.raises(pretrain.OutputDirConflict) as info:
+        pretrain.main(tiny(out, cache, learning_rate=1e-3))
+    msg = str(info.value)
+    lines = [ln.strip() for ln in msg.splitlines() if ln.startswith("  ")]
+    assert lines == ["optimisation.learning_rate: recorded 0.003, now 0.001"]
+    assert f"--resume {out / 'checkpoint-2'}" in msg and "--overwrite_output_dir" in msg
+    assert (out / "model.safetensors").read_bytes() == before  # nothing touched
+    # Other data (fewer clips, another window) is refused the same way, naming those fields.
+    with pytest.raises(pretrain.OutputDirConflict, match=r"(?s)data\.max_clips: recorded 4, now 3.*data\.window: recorded 4, now 5"):
+        pretrain.main(tiny(out, cache, max_clips=3, window=5))
+    # --resume no beside this run's checkpoints would mix two runs.
+    with pytest.raises(pretrain.OutputDirConflict, match="--resume no: .*--overwrite_output_dir"):
+        pretrain.main(tiny(out, cache, resume="no"))
+
+    # Resuming checkpoint-1 with other settings beside the old run's later checkpoint-2 would let
+    # a later --resume auto pick checkpoint-2: refused.
+    with pytest.raises(pretrain.OutputDirConflict, match=r"also holds checkpoint-2 .*--resume auto would pick checkpoint-2"):
+        pretrain.main(tiny(out, cache, learning_rate=1e-3, max_steps=3, resume=str(out / "checkpoint-1")))
+    # Way out 1: resume a checkpoint explicitly, whatever the record says.
+    summary = pretrain.main(tiny(out, cache, learning_rate=1e-3, max_steps=3, resume=str(out / "checkpoint-2")))
+    assert summary["resumed_from"] == str(out / "checkpoint-2") and summary["steps"] == 3
+    record = json.loads((out / "run_settings.json").read_text())
+    assert record["settings"]["optimisation"]["learning_rate"] == 1e-3
+    assert any("learning_rate" in d for d in record["info"]["resumed_despite"])
+    # The same command again now matches the record: it resumes its own last checkpoint.
+    again = pretrain.main(tiny(out, cache, learning_rate=1e-3, max_steps=3))
+    assert again["resumed_from"] == str(out / "checkpoint-3")
+
+    # Way out 2: start fresh; the previous run's checkpoints are gone.
+    fresh = pretrain.main(tiny(out, cache, learning_rate=2e-3, max_steps=1, overwrite_output_dir=True))
+    assert fresh["resumed_from"] is None and fresh["steps"] == 1
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1"]
+    assert json.loads((out / "run_settings.json").read_text())["settings"]["optimisation"]["learning_rate"] == 2e-3
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]  # the old run was deleted, not left aside
+
+
+def test_output_dir_decisions(pretrain, tmp_path):
+    from hf_motion.recipe_args import write_run_settings
+
+    settings = {"data": {"files": "a" * 64, "window": 4}, "optimisation": {"learning_rate": 0.003}}
+    out = tmp_path / "run"
+    resolve = pretrain.resolve_output_dir
+    assert resolve(str(out), settings, "auto", False) == (None, False)  # nothing there yet
+    (out / "checkpoint-5").mkdir(parents=True)
+    # Checkpoints without a record (e.g. an older version's run): cannot tell, refused.
+    with pytest.raises(pretrain.OutputDirConflict, match=r"checkpoint-5.*no run_settings\.json.*--resume .*checkpoint-5"):
+        resolve(str(out), settings, "auto", False)
+    assert resolve(str(out), settings, "auto", True) == (None, True)  # --overwrite_output_dir
+    write_run_settings(out, settings)
+    assert resolve(str(out), settings, "auto", False) == (str(out / "checkpoint-5"), False)
+    other = {**settings, "data": {"files": "b" * 64, "window": 4}}
+    with pytest.raises(pretrain.OutputDirConflict, match=r"data\.files: recorded aaaaaaaaaaaa\.\.\., now bbbbbbbbbbbb\.\.\."):
+        resolve(str(out), other, "auto", False)
+    assert resolve(str(out), other, str(out / "checkpoint-5"), False) == (str(out / "checkpoint-5"), False)
+    # A later checkpoint of the recorded run beside the one resumed: fine for the same settings only.
+    (out / "checkpoint-9").mkdir()
+    assert resolve(str(out), settings, str(out / "checkpoint-5"), False) == (str(out / "checkpoint-5"), False)
+    with pytest.raises(pretrain.OutputDirConflict, match=r"also holds checkpoint-9 .*would pick checkpoint-9"):
+        resolve(str(out), other, str(out / "checkpoint-5"), False)
+    (out / "checkpoint-9").rmdir()
+    with pytest.raises(SystemExit, match="inside --output_dir"):
+        resolve(str(out), other, str(out / "checkpoint-5"), True)
+    with pytest.raises(SystemExit, match="no such checkpoint folder"):
+        resolve(str(out), other, str(tmp_path / "nope"), False)
+    (out / "run_settings.json").write_text("{not json")
+    with pytest.raises(pretrain.OutputDirConflict, match=r"run_settings\.json: unreadable run-settings record"):
+        resolve(str(out), settings, "auto", False)

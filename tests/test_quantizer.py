@@ -91,3 +91,30 @@ def test_fit_from_percentiles_covers_data_and_serialises():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         q.encode(data)  # every value inside the fitted range: no warning
+
+
+@pytest.mark.parametrize(
+    "d, fragment",
+    [
+        ({"low": 0.0, "high": 1.0}, r"lacks \['n_bins'\]"),
+        ({"low": 0.0, "high": 1.0, "n_bins": 12.7}, "n_bins must be an integer, got 12.7"),  # not truncated to 12
+        ({"low": 0.0, "high": 1.0, "n_bins": True}, "n_bins must be an integer"),
+        ({"low": "abc", "high": 1.0, "n_bins": 8}, "low must be real numbers"),
+        ({"low": 0.0, "high": [1.0, None], "n_bins": 8}, "high must be real numbers"),
+        ({"low": 0.0, "high": 1.0, "n_bins": 8, "strict": "yes"}, "strict must be True or False"),
+        ({"low": 0.0, "high": 1.0, "n_bins": 8, "nbins": 8}, r"unknown fields \['nbins'\]"),
+        ([0.0, 1.0, 8], "must be a dict"),
+    ],
+)
+def test_from_dict_names_the_bad_field(d, fragment):
+    with pytest.raises(ValueError, match=rf"^quantization\.angle.*{fragment}"):
+        UniformQuantizer.from_dict(d, name="quantization.angle")
+
+
+def test_complex_and_non_numeric_values_raise():
+    q = UniformQuantizer.default_angles(64)
+    with pytest.raises(ValueError, match="angles must be real numbers, got dtype complex128"):
+        q.encode(np.zeros((2, 3)) + 0.5j, name="angles")  # the imaginary part used to be dropped
+    with pytest.raises(ValueError, match="got dtype <U1"):
+        q.encode(np.full((2, 3), "a"))
+    assert q.encode(np.zeros((2, 3), dtype=np.int64)).tolist() == [[32, 32, 32]] * 2  # integers are fine

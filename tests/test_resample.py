@@ -119,3 +119,31 @@ def test_resample_linear_rejects_scalars_and_empty():
     with pytest.raises(MotionError, match="0 frames"):
         resample_linear(np.zeros((0, 3)), 30, 60)
     assert math.isclose(resample_linear(np.array([[1.0, 2.0]]), 30, 60)[0, 1], 2.0)
+
+
+@pytest.mark.parametrize("bad", [1e-300, 0.05, 10001.0, 1e300])
+def test_target_rate_outside_the_supported_range(walk_motion, bad):
+    with pytest.raises(MotionError, match=r"target fps .* is outside the supported 0\.1 \.\. 10000 fps"):
+        resample_motion(walk_motion, bad)
+
+
+@pytest.mark.parametrize("bad", [True, "30", b"30", None, [30.0]])
+def test_target_rate_must_be_a_number(walk_motion, bad):
+    with pytest.raises(MotionError, match="target fps must be a positive number"):
+        resample_motion(walk_motion, bad)
+
+
+def test_range_edges_and_numpy_rates_are_accepted():
+    motion = Motion(np.zeros((11, 2, 3)), np.zeros((11, 3)), _chain_skeleton(2), 10.0)
+    assert resample_motion(motion, 0.1).num_frames == 1  # 1 s of motion, one frame per 10 s
+    assert resample_motion(motion, 10000.0).num_frames == 10001
+    assert resample_motion(motion, np.float32(20.0)).num_frames == 21
+
+
+def test_source_rate_outside_the_supported_range_names_the_clip():
+    # A Motion built by hand (a BVH with such a frame time is refused on load).
+    motion = Motion(np.zeros((30, 2, 3)), np.zeros((30, 3)), _chain_skeleton(2), 1e300, {"source": "clip.bvh"})
+    with pytest.raises(MotionError, match=r"clip\.bvh: source fps 1e\+300 is outside"):
+        resample_motion(motion, 30.0)
+    with pytest.raises(MotionError, match="source fps 1e\\+300 is outside"):
+        resample_linear(np.zeros((30, 3)), 1e300, 30.0)

@@ -92,6 +92,27 @@ def test_finished_runs_are_reused_not_retrained(scaling, swept, monkeypatch):
         scaling.main(sweep_argv(swept["out"], swept["cache"], learning_rate=1e-3))
 
 
+def test_a_sweep_with_other_options_is_refused_naming_them(scaling, swept, monkeypatch):
+    out = swept["out"]
+    before = {p: (out / p / "model.safetensors").read_bytes() for p in ("tiny", "m5-150k")}
+    # The folders hold runs with learning rate 3e-3: pretrain.py refuses to resume them with 1e-3.
+    with pytest.raises(scaling.ScalingError, match=r"(?s)m5-150k: .*optimisation\.learning_rate: recorded 0\.003, now 0\.001.*--retrain"):
+        scaling.main(sweep_argv(out, swept["cache"], learning_rate=1e-3))
+    assert {p: (out / p / "model.safetensors").read_bytes() for p in before} == before
+    # --retrain asks pretrain.py to delete the old run and start fresh.
+    pretrain = scaling.load_pretrain()
+    seen = []
+
+    def stop(argv, callbacks=None):
+        seen.append(argv)
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(pretrain, "main", stop)
+    with pytest.raises(RuntimeError, match="stop before training"):
+        scaling.main(sweep_argv(out, swept["cache"], learning_rate=1e-3, retrain=True))
+    assert "--overwrite_output_dir" in seen[0] and "--resume" not in seen[0]
+
+
 def test_bad_options_fail_before_training(scaling, tmp_path, monkeypatch):
     pretrain = scaling.load_pretrain()
     monkeypatch.setattr(pretrain, "main", lambda *a, **k: pytest.fail("trained despite bad options"))

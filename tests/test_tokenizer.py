@@ -18,6 +18,8 @@ from hf_motion import MotionTokenizer, MotionTokenizerError
 REPO = Path(__file__).resolve().parents[1]
 
 M5_DIR = REPO / "tokenizer_configs" / "m5-motion"
+FINE_DIR = REPO / "tokenizer_configs" / "m5-fine-motion"
+CORE = hm.skeletons.resolve_joint_subset("bandai-core")
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +149,18 @@ def test_bad_arrays_raise(m5):
         m5.encode_motion()
     nan = np.zeros((3, 2, 3))
     nan[1, 0, 2] = np.nan
-    with pytest.raises(ValueError, match=r"non-finite.*\(1, 0, 2\)"):
+    with pytest.raises(MotionTokenizerError, match=r"angles has a non-finite value nan at frame 1, joint 0.*\(1, 0, 2\)"):
         m5.encode_motion(angles=nan)
+    inf = np.zeros((3, 2, 3), np.float32)
+    inf[2, 1, 0] = -np.inf
+    with pytest.raises(MotionTokenizerError, match=r"positions has a non-finite value -inf at frame 2, joint 1"):
+        m5.encode_motion(positions=inf)
+    with pytest.raises(MotionTokenizerError, match="complex"):
+        m5.encode_motion(angles=np.zeros((2, 2, 3)) + 1j)
+    with pytest.raises(MotionTokenizerError, match="real numeric array, got dtype <U"):
+        m5.encode_motion(angles=np.full((2, 2, 3), "a"))
+    with pytest.raises(MotionTokenizerError, match="not a numeric array"):
+        m5.encode_motion(angles=[[[0, 0, 0]], [[0, 0]]])  # ragged
 
 
 def test_unknown_and_misplaced_ids_raise_with_position(m5):
@@ -188,14 +200,14 @@ def test_fine_digits_out_of_order_raise(fine):
 # ------------------------------------------------------------ save / load
 def test_save_pretrained_round_trip_exact(tmp_path, fine, real_windows):
     q = hm.UniformQuantizer.fit([p for _, p in real_windows], n_bins=4096)
-    tok = MotionTokenizer(digits=2, position_quantizer=q, joint_names=["a", "b"])
+    tok = MotionTokenizer(digits=2, position_quantizer=q, joint_names=CORE)
     tok.save_pretrained(tmp_path)
     cfg = json.loads((tmp_path / "tokenizer_config.json").read_text())
     assert cfg["tokenizer_class"] == "MotionTokenizer"
     assert cfg["quantization"]["position"]["low"] == q.low.tolist()
     assert cfg["quantization"]["digits"] == 2
     back = MotionTokenizer.from_pretrained(tmp_path)
-    assert back.position_quantizer == q and back.digits == 2 and back.joint_names == ["a", "b"]
+    assert back.position_quantizer == q and back.digits == 2 and back.joint_names == CORE and back.n_joints == 17
     assert back.get_vocab() == tok.get_vocab()
     angles, positions = real_windows[1]
     text = tok.motion_to_text(angles, positions, task="$")
@@ -257,3 +269,161 @@ def test_property_round_trip_on_real_windows(bandai_motions, data, digits, task)
     assert np.all(np.abs(dec.angles - angles) <= tok.angle_quantizer.delta / 2 + 1e-9)
     inside = np.abs(positions) <= 2.0
     assert np.all(np.abs(dec.positions - positions)[inside] <= tok.position_quantizer.delta[0] / 2 + 1e-9)
+
+
+# --------------------------------------------------------------- skeleton
+def test_joint_names_override_on_load_and_survive_save(tmp_path, real_windows):
+    tok = MotionTokenizer.from_pretrained(str(M5_DIR), joint_names=CORE)
+    assert tok.joint_names == CORE and tok.n_joints == len(CORE)
+    assert MotionTokenizer.from_pretrained(str(M5_DIR)).n_joints is None  # the shipped folder has none
+    tok.save_pretrained(tmp_path / "core")
+    assert json.loads((tmp_path / "core" / "tokenizer_config.json").read_text())["joint_names"] == CORE
+    back = MotionTokenizer.from_pretrained(str(tmp_path / "core"))
+    assert back.joint_names == CORE
+    angles, positions = real_windows[0]
+    assert np.array_equal(back.encode_motion(angles, positions), MotionTokenizer.m5(256).encode_motion(angles, positions))
+    other = MotionTokenizer.from_pretrained(str(tmp_path / "core"), joint_names=CORE[:3])
+    assert other.n_joints == 3
+    # Read-only: the property cannot be set and its list is a copy.
+    with pytest.raises(AttributeError):
+        tok.n_joints = 3
+    tok.joint_names.append("x")
+    assert tok.n_joints == len(CORE)
+
+
+def test_joint_count_is_enforced_both_ways(real_windows, bandai_motions):
+    tok = MotionTokenizer.m5(256, joint_names=CORE)
+    angles, positions = real_windows[0]
+    assert tok.decode_motion(tok.encode_motion(angles, positions)).angles.shape == angles.shape
+    full = bandai_motions[0].select_joints("bandai-full").slice(0, 5)
+    J = full.rotations.shape[1]
+    assert J != len(CORE)
+    with pytest.raises(MotionTokenizerError, match=rf"angles: expected 17 joints \[Hips, Spine, .*\], got {J}"):
+        tok.encode_motion(angles=full.rotations)
+    # Fine ids of the same 17 joints have 102 tokens per frame: decoded by the joint-named M5
+    # tokenizer they would read as 34 joints. They are refused (their text has unknown characters).
+    fine = MotionTokenizer.from_pretrained(str(FINE_DIR))
+    ids = fine.encode_motion(angles, positions)
+    assert MotionTokenizer.m5(256).decode_motion(ids).angles.shape[1] == 2 * len(CORE)  # the silent misreading
+    with pytest.raises(MotionTokenizerError, match=r"has 102 tokens; this tokenizer's 17 joints .* need 17 x 3 x 1 = 51"):
+        tok.decode_motion(ids)
+    with pytest.raises(MotionTokenizerError, match="unknown character"):
+        tok.text_to_motion(fine.motion_to_text(angles, positions))
+    fine_core = MotionTokenizer.from_pretrained(str(FINE_DIR), joint_names=CORE)
+    with pytest.raises(MotionTokenizerError, match="has 48 tokens; .* need 17 x 3 x 2 = 102"):
+        fine_core.text_to_motion(fine.motion_to_text(angles[:, :8]))  # 8 joints of text
+    nan = angles.copy()
+    nan[3, 5, 1] = np.nan
+    with pytest.raises(MotionTokenizerError, match=r"frame 3, joint 5 \(UpperArm_L\), component y"):
+        tok.encode_motion(angles=nan)
+
+
+@pytest.mark.parametrize(
+    "names, fragment",
+    [("Hips", "list of joint names"), (["a", "a"], "repeats"), ([], "empty"), (["a", 3], r"joint_names\[1\]")],
+)
+def test_bad_joint_names_raise(names, fragment):
+    with pytest.raises(MotionTokenizerError, match=fragment):
+        MotionTokenizer(joint_names=names)
+
+
+# ------------------------------------------------------ special tokens / args
+def test_special_tokens_are_fixed():
+    with pytest.raises(MotionTokenizerError, match="pad_token equals eos_token"):
+        MotionTokenizer(pad_token="<eos>")
+    with pytest.raises(MotionTokenizerError, match=r"bos_token must be '<bos>' \(id 1"):
+        MotionTokenizer(bos_token="<s>")
+    with pytest.raises(MotionTokenizerError, match="no mask_token"):
+        MotionTokenizer(mask_token="<mask>")
+    tok = MotionTokenizer()
+    with pytest.raises(MotionTokenizerError, match="pad_token equals eos_token"):
+        tok.pad_token = tok.eos_token  # the GPT-2 habit
+    with pytest.raises(MotionTokenizerError, match="pad_token equals eos_token"):
+        tok.pad_token_id = tok.eos_token_id
+    assert (tok.pad_token, tok.pad_token_id) == ("<pad>", 0)
+
+
+def test_conflicting_constructor_arguments_raise():
+    q = MotionTokenizer.m5(256).quantization
+    with pytest.raises(MotionTokenizerError, match="either quantization or digits"):
+        MotionTokenizer(quantization=q, digits=2)
+    with pytest.raises(MotionTokenizerError, match="either quantization or digits"):
+        MotionTokenizer.from_pretrained(str(M5_DIR), digits=2)  # would otherwise be ignored
+    with pytest.raises(MotionTokenizerError, match="angle_bins=128 disagrees"):
+        MotionTokenizer(angle_quantizer=hm.UniformQuantizer.default_angles(256), angle_bins=128)
+    for bad in (3, True, 1.0):
+        with pytest.raises(MotionTokenizerError, match="digits must be 1"):
+            MotionTokenizer(digits=bad)
+    with pytest.raises(MotionTokenizerError, match="quantization lacks"):
+        MotionTokenizer(quantization={"digits": 1})
+
+
+# ------------------------------------------------------------------ ids
+def test_decode_entries_validate_ids(m5):
+    ids = m5.encode_motion(angles=np.zeros((2, 1, 3)))
+    text = m5.decode(ids)
+    assert m5.decode(ids.tolist()) == text and m5.decode(tuple(ids.tolist())) == text
+    assert m5.decode([ids.tolist(), ids[:3].tolist()]) == [text, m5.decode(ids[:3])]  # batches still work
+    with pytest.raises(MotionTokenizerError, match="unknown token id 99999 at position 1"):
+        m5.decode([1, 99999, 2])  # used to be dropped silently
+    with pytest.raises(MotionTokenizerError, match="row 1, position 0"):
+        m5.decode([[1, 2], [99999]])
+    with pytest.raises(MotionTokenizerError, match="unknown token id 520 at position 0"):
+        m5.convert_ids_to_tokens([520])
+    assert m5.convert_ids_to_tokens(5) == "$" and m5.convert_ids_to_tokens([5, 6]) == ["$", "&"]
+    with pytest.raises(MotionTokenizerError, match="1-D"):
+        m5.decode_motion(np.stack([ids, ids]))
+    with pytest.raises(MotionTokenizerError, match="text_to_motion"):
+        m5.decode_motion("> 丂丂丂")
+
+
+def test_decode_motion_takes_torch_tensors(m5):
+    import torch
+
+    ids = m5.encode_motion(angles=np.zeros((2, 1, 3)))
+    assert m5.decode_motion(torch.tensor(ids)).angles.shape == (2, 1, 3)
+    assert m5.decode(torch.tensor(ids)) == m5.decode(ids)
+    with pytest.raises(MotionTokenizerError, match="float32 array"):
+        m5.decode_motion(torch.tensor(ids, dtype=torch.float32))
+
+
+# ---------------------------------------------------------- load checks
+def _copy(src: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / src.name
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_autotokenizer_with_hf_motion_checks_the_two_files(tmp_path):
+    from transformers import AutoTokenizer
+
+    folder = _copy(M5_DIR, tmp_path)
+    saved = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    vocab = saved["model"]["vocab"]
+    a, b = (t for t, i in vocab.items() if i in (300, 301))
+    vocab[a], vocab[b] = vocab[b], vocab[a]
+    (folder / "tokenizer.json").write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    for load in (MotionTokenizer.from_pretrained, AutoTokenizer.from_pretrained):
+        with pytest.raises(MotionTokenizerError, match=r"tokenizer\.json .* disagrees .*model\.vocab: token .* id 301 in tokenizer\.json, id 300"):
+            load(str(folder))
+
+
+def test_files_must_agree_on_special_tokens_and_pre_tokenizer(tmp_path):
+    folder = _copy(FINE_DIR, tmp_path)
+    saved = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    saved["added_tokens"][0]["special"] = False
+    (folder / "tokenizer.json").write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(MotionTokenizerError, match="added_tokens: id 0"):
+        MotionTokenizer.from_pretrained(str(folder))
+    saved["added_tokens"][0]["special"] = True
+    saved["pre_tokenizer"]["pattern"] = {"Regex": "(?m).."}  # two characters per token on the plain path
+    (folder / "tokenizer.json").write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(MotionTokenizerError, match="pre_tokenizer"):
+        MotionTokenizer.from_pretrained(str(folder))
+
+
+def test_a_folder_without_tokenizer_json_loads_from_its_config(tmp_path):
+    folder = _copy(FINE_DIR, tmp_path)
+    (folder / "tokenizer.json").unlink()
+    tok = MotionTokenizer.from_pretrained(str(folder))
+    assert tok.get_vocab() == MotionTokenizer.from_pretrained(str(FINE_DIR)).get_vocab()

@@ -60,6 +60,9 @@ def main(argv=None) -> None:
         aq, pq = tok.angle_quantizer, tok.position_quantizer
         with atomic_directory(args.out / name, overwrite=True) as tmp:
             tok.save_pretrained(tmp)
+            back = MotionTokenizer.from_pretrained(str(tmp))  # checks tokenizer.json against the config
+            if back.get_vocab() != tok.get_vocab() or back.quantization != tok.quantization:
+                raise SystemExit(f"{name}: the saved folder does not load back to the same tokenizer")
             (tmp / "README.md").write_text(
                 CARD.format(
                     name=name, what=what, digits=tok.digits, levels=aq.n_bins, vocab=len(tok),

@@ -17,6 +17,7 @@ from .folders import (
     MotionCollection,
     MotionDatasetError,
     MotionFolder,
+    file_digest,
     load_motion,
     register_motion_reader,
 )
@@ -31,4 +32,5 @@ from .builder import (
     as_collection,
     assign_splits,
     build_motion_dataset,
+    tokenizer_fingerprint,
 )

@@ -4,6 +4,12 @@ The extraction goes to a temporary sibling folder that is renamed into place onl
 member has been written (:func:`hf_motion.fileio.atomic_directory`), so a killed or failed
 extraction never leaves a folder that a later call trusts. A lock file serialises concurrent
 callers; stale temporary folders from killed runs are removed under that lock.
+
+The cache folder is named by the archive's stem and a digest of its name and *bytes*
+(``dataset-2_data-<12 hex>``), so an archive replaced or rewritten in place, even with its size
+and modification time kept, is unpacked afresh. Hashing reads the archive once per process
+(about 0.07 s for the 79 MB Bandai-Namco dataset-2 tar.xz with a warm page cache); folders
+unpacked under an older key are left alone (delete them by hand to free the space).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..fileio import atomic_directory
-from .folders import MotionDatasetError
+from .folders import MotionDatasetError, file_digest
 
 __all__ = ["default_cache_dir", "unpack_archive_cached"]
 
@@ -38,9 +44,14 @@ def default_cache_dir() -> Path:
 
 
 def _archive_key(archive: Path) -> str:
-    """Name + size + mtime: a replaced archive gets a fresh cache folder."""
-    st = archive.stat()
-    digest = hashlib.sha1(f"{archive.name}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    """Name + content digest: an archive replaced or edited in place gets a fresh cache folder.
+
+    Hashing the archive's bytes costs about 0.07 s for the 79 MB dataset-2 tar.xz (warm page
+    cache), once per process (memoised by size, mtime, ctime and inode), against minutes for an
+    extraction; a key of size and mtime alone would serve a stale folder for an archive rewritten
+    with both kept.
+    """
+    digest = hashlib.sha1(f"{archive.name}:{file_digest(archive)}".encode()).hexdigest()[:12]
     stem = archive.name
     for suffix in _TAR_SUFFIXES + (".zip",):
         if stem.lower().endswith(suffix):
@@ -106,8 +117,9 @@ def _extract_zip(archive: Path, dest: Path, progress: bool) -> None:
 def unpack_archive_cached(archive: str | os.PathLike, cache_dir: str | os.PathLike, progress: bool = True) -> Path:
     """Unpack ``archive`` (tar, tar.xz/gz/bz2 or zip) under ``cache_dir`` once; return the folder.
 
-    A second call with the same archive (same name, size and modification time) returns the
-    existing folder without reading the archive.
+    A second call with the same archive (same name and bytes: the key is a content digest, so the
+    archive is read once per process to hash it, ~0.07 s per 80 MB) returns the existing folder
+    without unpacking it again.
 
     Raises:
         MotionDatasetError: the archive is missing, of an unknown type or corrupt (naming it).

@@ -33,9 +33,17 @@ column per label (a label named like a column gets a ``label_`` prefix). Rows ar
 Packed rows: ``input_ids``, ``attention_mask``, ``labels`` (a copy of ``input_ids``) and the list
 columns ``tasks``, ``clips``, ``groups`` of the examples each row spans.
 
-Results are cached as Arrow under a key over the config, tokenizer, file list (paths, sizes,
-modification times) and labels; the cache folder is written atomically, so an interrupted build
-leaves nothing a later run trusts.
+Every clip must end up with the same joints in the same order: a build whose clips keep
+different skeletons (``joints=None`` over 22- and 31-joint files) stops with a
+:class:`MotionDatasetError` naming two such files, and a joint subset that a file's skeleton
+lacks stops it naming the file, the subset and the missing joints (``skip_bad`` does not skip
+either: they are configuration errors, not unreadable files). The dataset's joints, in token
+order, are in :attr:`BuildStats.joint_names`.
+
+Results are cached as Arrow under a key over the config (a joint subset by its joint names, not
+its registered name), tokenizer, file list (paths, sizes and SHA-256 of each file's bytes, so an
+in-place edit that keeps size and modification time is rebuilt) and labels; the cache folder is
+written atomically, so an interrupted build leaves nothing a later run trusts.
 """
 
 from __future__ import annotations
@@ -55,7 +63,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..fileio import atomic_directory, atomic_write_text
+from ..fileio import atomic_directory, atomic_write_text, recover_directory
 from .archive import default_cache_dir
 from .folders import MotionClip, MotionCollection, MotionDatasetError, MotionFolder, _extension_of, reader_kwargs_for
 
@@ -70,12 +78,13 @@ __all__ = [
     "as_collection",
     "assign_splits",
     "MOTION_SOURCES",
+    "tokenizer_fingerprint",
 ]
 
 logger = logging.getLogger(__name__)
 
-# Bump when the output layout changes, so old caches are not reused.
-_FORMAT_VERSION = 1
+# Bump when the output layout changes, so old caches are not reused (2: BuildStats.joint_names).
+_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -252,6 +261,8 @@ class BuildStats:
     dropped_tokens: int = 0
     seconds: float = 0.0
     from_cache: bool = False
+    #: the joints of every example, in token order (``None`` only in stats from before this field).
+    joint_names: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -268,6 +279,7 @@ class BuildStats:
             + (f", {len(self.skipped)} skipped (unreadable)" if self.skipped else "")
             + (f", {self.clips_too_short} shorter than the window" if self.clips_too_short else ""),
             f"frames: {self.frames:,}   windows: {self.windows:,}   tokens: {self.tokens:,}",
+            *([f"joints: {len(self.joint_names)} ({_short_names(self.joint_names)})"] if self.joint_names else []),
             "per task: "
             + ", ".join(
                 f"{t} {self.windows_per_task.get(t, 0):,} windows / {self.tokens_per_task.get(t, 0):,} tokens"
@@ -293,6 +305,13 @@ class BuildStats:
         if self.from_cache:
             lines.append("(loaded from cache)")
         return "\n".join(lines)
+
+
+def _short_names(names: Sequence[str], limit: int = 10) -> str:
+    """``a, b, c, ... (+N more)`` for messages."""
+    names = list(names)
+    text = ", ".join(names[:limit])
+    return text + (f", ... (+{len(names) - limit} more)" if len(names) > limit else "")
 
 
 @dataclass
@@ -408,7 +427,8 @@ class _Plan:
     window: int
     stride: int
     fps: float | None
-    joints: str | list[str] | None
+    joints: list[str] | None  # resolved in the parent: workers need no subset registry
+    joints_label: str  # how messages name the subset ("'bandai-core'" or "of 3 joints")
     canonicalize: str
     seed: int
     task_names: list[str]
@@ -441,14 +461,29 @@ def _encode_clip(clip: MotionClip, plan: _Plan) -> dict[str, Any]:
 
         motion = resample_motion(motion, plan.fps)
     if plan.joints is not None:
-        from ..skeletons import resolve_joint_subset
-
+        names = motion.skeleton.names
+        missing = [n for n in plan.joints if n not in names]
+        if missing:
+            raise _JointSubsetMismatch(
+                f"joint subset {plan.joints_label} does not fit {clip.path}: its skeleton lacks {len(missing)} of the "
+                f"subset's {len(plan.joints)} joints ({_short_names(missing)}); the file has {len(names)} joints "
+                f"({_short_names(names)}). Choose a subset of joints that every file has, or build the files of "
+                "this skeleton separately"
+            )
         # The identity subset is skipped: select_joints would run FK for nothing.
-        if resolve_joint_subset(plan.joints, motion.skeleton) != motion.skeleton.names:
-            motion = motion.select_joints(plan.joints)
+        if list(plan.joints) != list(names):
+            from ..motion import MotionError
+
+            try:
+                motion = motion.select_joints(plan.joints)
+            except MotionError as e:  # e.g. the kept joints do not form one tree in this skeleton
+                raise _JointSubsetMismatch(f"joint subset {plan.joints_label} does not fit {clip.path}: {e}") from None
     T, J = motion.num_frames, motion.num_joints
     W, S = plan.window, plan.stride
-    out: dict[str, Any] = {"frames": T, "fps": motion.fps, "error": None, "pos_values": 0, "pos_clipped": 0}
+    out: dict[str, Any] = {
+        "frames": T, "fps": motion.fps, "error": None, "pos_values": 0, "pos_clipped": 0,
+        "joints": list(motion.skeleton.names),
+    }  # fmt: skip
     if T < W:
         out.update(starts=np.zeros(0, np.int32), tasks=np.zeros(0, np.int8), tokens=np.zeros(0, np.int32), lengths=np.zeros(0, np.int64))
         return out
@@ -516,12 +551,18 @@ def _preload_lazy_imports() -> None:
             pass
 
 
+class _JointSubsetMismatch(Exception):
+    """The configured joint subset is not in a clip's skeleton (a config error: never skipped)."""
+
+
 def _encode_clip_safe(item: tuple[int, MotionClip]) -> tuple[int, dict[str, Any]]:
     index, clip = item
     plan = _WORKER_PLAN
     assert plan is not None, "worker not initialised"
     try:
         return index, _encode_clip(clip, plan)
+    except _JointSubsetMismatch as e:
+        return index, {"error": str(e), "kind": "joints"}
     except Exception as e:  # reported by file name in the parent (skipped with skip_bad)
         msg = str(e)
         if clip.path not in msg:
@@ -532,11 +573,16 @@ def _encode_clip_safe(item: tuple[int, MotionClip]) -> tuple[int, dict[str, Any]
 # ------------------------------------------------------------------ the builder
 
 
-def _tokenizer_fingerprint(tok: Any) -> str:
+def tokenizer_fingerprint(tok: Any) -> str:
+    """A hash of what a tokenizer's ids depend on: its class, quantization and vocabulary."""
     h = hashlib.sha256(type(tok).__name__.encode())
     h.update(json.dumps(getattr(tok, "quantization", None), sort_keys=True, default=str).encode())
     h.update(json.dumps(sorted(tok.get_vocab().items())).encode())
+    h.update(json.dumps(getattr(tok, "joint_names", None)).encode())  # the saved tokenizer copy records them
     return h.hexdigest()
+
+
+_tokenizer_fingerprint = tokenizer_fingerprint  # the old private name
 
 
 _RESERVED_COLUMNS = (
@@ -568,16 +614,27 @@ class MotionDatasetBuilder:
             raise TypeError(f"tokenizer must be a MotionTokenizer (with encode_motion), got {type(tokenizer).__name__}")
         self.config = config if config is not None else MotionDatasetConfig()
         self.tokenizer = tokenizer
+        expected = getattr(tokenizer, "joint_names", None)
+        names = self._joint_names()
+        if expected is not None and names is not None and list(names) != list(expected):
+            raise MotionDatasetError(
+                f"the tokenizer {getattr(tokenizer, 'name_or_path', '') or ''} was saved for {len(expected)} joints "
+                f"{list(expected)}, but the dataset config selects {len(names)} joints {list(names)}; pass "
+                "joints matching the tokenizer (or a tokenizer without joint_names)"
+            )
 
     def cache_key(self, collection: MotionCollection, skip_bad: bool = False) -> str:
-        """Hash of everything the output depends on (config, tokenizer, files and their mtimes, labels)."""
+        """Hash of everything the output depends on: config (a joint subset by its joint names),
+        tokenizer, files (path, size and content digest), ids, groups and labels."""
         from .. import __version__
 
+        config = self.config.to_dict()
+        config["joints"] = self._joint_names()  # re-registering a subset name changes the key
         rec = {
             "format": _FORMAT_VERSION,
             "hf_motion": __version__,
-            "config": self.config.to_dict(),
-            "tokenizer": _tokenizer_fingerprint(self.tokenizer),
+            "config": config,
+            "tokenizer": tokenizer_fingerprint(self.tokenizer),
             "files": collection.fingerprint(),
             "skip_bad": bool(skip_bad),
         }
@@ -601,7 +658,8 @@ class MotionDatasetBuilder:
             cache_dir: Arrow cache root (default ``$HF_MOTION_CACHE/datasets`` or
                 ``~/.cache/hf_motion/datasets``); ``False`` disables caching.
             skip_bad: skip (and report by name) files that cannot be read; otherwise the first
-                one stops the build with a :class:`MotionDatasetError` naming it.
+                one stops the build with a :class:`MotionDatasetError` naming it. A joint subset
+                that a file lacks, or files whose skeletons differ, always stop the build.
             progress: show a progress bar.
         """
         import datasets
@@ -615,6 +673,7 @@ class MotionDatasetBuilder:
         if cache_dir is not False:
             root = Path(cache_dir).expanduser() if cache_dir not in (None, True) else default_cache_dir() / "datasets"
             cache_path = root / key
+            recover_directory(cache_path)  # a build killed while replacing this entry: put it back
             cached = self._load_cached(cache_path)
             if cached is not None:
                 return cached
@@ -622,7 +681,8 @@ class MotionDatasetBuilder:
         if cache_path is not None:
             # Written under a temporary name and renamed when complete: a crash leaves no trusted cache.
             with atomic_directory(cache_path, overwrite=True) as tmp:
-                dataset.save_to_disk(str(tmp))
+                # An empty split saved with 0 shards cannot be loaded back (IndexError in datasets): give it one.
+                dataset.save_to_disk(str(tmp), num_shards={s: 1 for s in dataset if len(dataset[s]) == 0})
                 stats.seconds = time.perf_counter() - t0
                 atomic_write_text(tmp / "build_info.json", json.dumps(self.build_info(stats), indent=1, default=str))
             dataset = datasets.load_from_disk(str(cache_path))
@@ -657,11 +717,43 @@ class MotionDatasetBuilder:
         return MotionDatasetBuild(dataset, stats, path)
 
     # -------------------------------------------------------------- internals
+    def _joint_names(self) -> list[str] | None:
+        """The configured joint subset as joint names (``None``: every clip keeps all its joints)."""
+        from ..skeletons import resolve_joint_subset
+
+        return None if self.config.joints is None else resolve_joint_subset(self.config.joints)
+
     def _plan(self) -> _Plan:
         c = self.config
         names = list(c.tasks)
-        return _Plan(self.tokenizer, c.window, c.stride, c.fps, c.joints, c.canonicalize, c.seed, names,
+        joints = self._joint_names()
+        label = repr(c.joints) if isinstance(c.joints, str) else f"of {len(joints or [])} joints"
+        return _Plan(self.tokenizer, c.window, c.stride, c.fps, joints, label, c.canonicalize, c.seed, names,
                      np.array([c.tasks[n] for n in names], dtype=np.float64))  # fmt: skip
+
+    def _check_same_joints(self, ref: tuple[str, list[str]] | None, path: str, joints: list[str]) -> tuple[str, list[str]]:
+        """Refuse a clip whose joints differ from the first clip's (``ref``: its path and joints)."""
+        if ref is None or ref[1] == joints:
+            return ref or (path, joints)
+        a, ja = ref
+        common = [j for j in ja if j in set(joints)]
+        if set(ja) == set(joints):
+            share = "; they hold the same joints in another order"
+        elif common:
+            share = f"; these two share {len(common)} joint names ({_short_names(common)})"
+        else:
+            share = "; these two share no joint names"
+        how = (
+            "With joints=None (--joints all) every file keeps its own skeleton"
+            if self.config.joints is None
+            else f"The joint subset {self.config.joints!r} gives them their joints in different orders"
+        )
+        raise MotionDatasetError(
+            f"cannot mix skeletons in one dataset: {a} has {len(ja)} joints ({_short_names(ja)}) but {path} has "
+            f"{len(joints)} joints ({_short_names(joints)}){share}. {how}, so token rows would "
+            "mean different joints. Select a joint subset that every file has (MotionDatasetConfig(joints=[...]), --joints a,b,c "
+            "or a registered subset name), or build each skeleton's files separately"
+        )
 
     def _run_clips(self, clips: list[MotionClip], num_proc: int | None, skip_bad: bool, progress: bool, stats: BuildStats):
         from tqdm.auto import tqdm
@@ -685,17 +777,22 @@ class MotionDatasetBuilder:
                 pool = multiprocessing.get_context(method).Pool(num_proc, initializer=_init_worker, initargs=(plan,))
                 it = pool.imap(_encode_clip_safe, items, chunksize=2)
             frames = 0
+            ref = None  # (path, joints) of the first clip read: every other clip must match it
             for index, res in it:
                 bar.update(1)
+                if res.get("kind") == "joints":
+                    raise MotionDatasetError(res["error"])
                 if res.get("error"):
                     if not skip_bad:
                         raise MotionDatasetError(
                             f"cannot read motion file {clips[index].path}: {res['error']}\n"
-                            "(pass skip_bad=True, or --skip-bad on the command line, to skip unreadable files)"
+                            "(pass skip_bad=True to skip unreadable files; command line: --skip-bad for "
+                            "hf-motion build-dataset, --skip_bad for the recipes)"
                         )
                     logger.warning("skipping %s: %s", clips[index].path, res["error"])
                     stats.skipped.append((clips[index].path, res["error"]))
                     continue
+                ref = self._check_same_joints(ref, clips[index].path, res["joints"])
                 results[index] = res
                 frames += res["frames"]
                 bar.set_postfix(frames=f"{frames:,}", refresh=False)
@@ -731,6 +828,13 @@ class MotionDatasetBuilder:
         ex_off = np.concatenate([[0], np.cumsum(ex_len)[:-1]]).astype(np.int64)
 
         stats.clips_used = len(used)
+        stats.joint_names = list(results[used[0]]["joints"])
+        expected = getattr(self.tokenizer, "joint_names", None)
+        if expected is not None and stats.joint_names != list(expected):
+            raise MotionDatasetError(
+                f"{clips[used[0]].path}: its joints {stats.joint_names} are not the {len(expected)} joints "
+                f"{list(expected)} the tokenizer was saved for; select them with the config's joints"
+            )
         stats.clips_too_short = sum(1 for i in used if len(results[i]["starts"]) == 0)
         stats.frames = int(sum(results[i]["frames"] for i in used))
         stats.windows = int(len(ex_clip))

@@ -54,13 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="output folder (written atomically; must not exist unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    parser.add_argument("--skip-bad", action="store_true", help="skip (and report by name) files that cannot be read")
+    parser.add_argument("--skip-bad", action="store_true", help="skip (and report by name) files that cannot be read; a joint-subset mismatch or mixed skeletons are never skipped")
     parser.add_argument("--config", help="YAML file of MotionDatasetConfig options; the flags below override it")
     parser.add_argument("--window", type=int, help="frames per example (default 30: one second at 30 fps)")
     parser.add_argument("--stride", type=int, help="frames between window starts (default: the window)")
     parser.add_argument("--fps", type=_optional_float, default=argparse.SUPPRESS, help="resample to this rate ('none' keeps each clip's; default 30)")
     parser.add_argument("--joints", type=_joints, default=argparse.SUPPRESS,
-                        help="joint subset name (default bandai-core), comma-separated joint names, or 'all'")  # fmt: skip
+                        help="joint subset name (default bandai-core), comma-separated joint names, or 'all' "
+                             "('all' needs every file to share one skeleton)")  # fmt: skip
     parser.add_argument("--context-length", type=_optional_int, default=argparse.SUPPRESS,
                         help="pack examples into rows of this many tokens ('none': one example per row, the default)")  # fmt: skip
     parser.add_argument("--canonicalize", choices=["mean", "first", "none"],
@@ -69,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--splits", help="split fractions by group, e.g. train=0.8,validation=0.1,test=0.1")
     parser.add_argument("--seed", type=int, help="seed for task draws, splits and shuffling (default 0)")
     parser.add_argument("--num-proc", type=int, help="worker processes (default: CPU count, at most 8)")
-    parser.add_argument("--tokenizer", help="a saved MotionTokenizer folder (default: M5's 256-bin tokenizer)")
+    parser.add_argument("--tokenizer", help="a saved MotionTokenizer folder or Hub repo id (default: M5's 256-bin tokenizer)")
     parser.add_argument("--pattern", action="append",
                         help="glob pattern under each folder (repeatable; default '**/*.bvh'; AMASS: '**/*_poses.npz')")  # fmt: skip
     parser.add_argument("--group-by", default="clip",
@@ -99,6 +100,20 @@ def _config(args: argparse.Namespace):
     return MotionDatasetConfig.from_dict(base)
 
 
+def _tokenizer(name: str | None, cls):
+    """The ``--tokenizer`` folder or repo (errors name it); M5's 256-bin tokenizer when not given."""
+    if name is None:
+        return cls.m5(256)
+    if not name.strip():
+        raise ValueError("--tokenizer is empty; pass a saved MotionTokenizer folder or leave the flag out")
+    try:
+        return cls.from_pretrained(name)
+    except OSError as e:
+        raise OSError(f"--tokenizer {name}: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"--tokenizer {name}: {e}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..fileio import atomic_directory, atomic_write_text
     from ..tokenizer import MotionTokenizer
@@ -112,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         config = _config(args)
-        tokenizer = MotionTokenizer.from_pretrained(args.tokenizer) if args.tokenizer else MotionTokenizer()
+        tokenizer = _tokenizer(args.tokenizer, MotionTokenizer)
         reader_kwargs = {".npz": {"body_model": args.body_model}} if args.body_model else None
         collection = as_collection(
             args.sources,
@@ -130,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )
         with atomic_directory(out, overwrite=args.overwrite) as tmp:
-            build.dataset.save_to_disk(str(tmp))
+            # An empty split saved with 0 shards cannot be loaded back (IndexError in datasets): give it one.
+            build.dataset.save_to_disk(str(tmp), num_shards={s: 1 for s in build.dataset if len(build.dataset[s]) == 0})
             tokenizer.save_pretrained(str(tmp / "tokenizer"))
             atomic_write_text(tmp / "build_info.json", json.dumps(builder.build_info(build.stats), indent=1, default=str))
     except (MotionDatasetError, ValueError, OSError) as e:
