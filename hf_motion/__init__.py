@@ -45,6 +45,7 @@ from .modeling import (
     count_parameters,
     motion_gpt2_config,
     motion_position_indices,
+    previous_frame_token_ids,
 )
 from .multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 from .generation import MotionLogitsProcessor, MotionPromptError, predict

@@ -5,17 +5,26 @@ tokens that are valid in the current slot of the M5 layout get a finite score:
 
 * after ``<bos>``: a task token; after the task token: the frame separator;
 * inside a frame: the alphabet of the slot (angle or position frame, and for ``digits == 2`` the
-  coarse or fine digit);
+  coarse or fine digit); for a delta-coding tokenizer, the absolute alphabet in a keyframe and the
+  delta alphabet of the frame's kind in any other frame, restricted to the changes that keep the
+  slot's level inside ``[0, n_bins)`` (so strict decoding always succeeds);
 * after the last value of a frame: the separator (or ``<eos>``);
 * after ``<eos>`` (finished rows): ``<eos>``.
 
 The frame width (number of joints) is read from the prompt's first complete frame. The kind of
 each new frame follows the prompt: if its first two frames differ (interleaved FK/IK text), kinds
 alternate; if they agree they stay constant; with a single prompt frame, FK/IK tasks (``$``,
-``&``) alternate and causal text (``>``) keeps the kind.
+``&``) alternate and causal text (``>``) keeps the kind. A prompt without frames starts with an
+angle frame, or a position frame for IK (``&`` writes the position frame first).
+
+Delta coding: the frames of each kind (stream) are counted across the prompt and the generated
+tokens, from the task token on, so keyframes fall where :meth:`MotionTokenizer.encode_motion` puts
+them (``t % keyframe_interval == 0``); the current level of every slot is kept per row. A
+continuation is decoded with its prompt in front (its changes are relative to the prompt's frames).
 
 Per step the work is a few vectorised tensor operations and one lookup into a precomputed
-``(states, vocab)`` mask, so it runs on the model's device without Python loops over the batch.
+``(states, vocab)`` mask (plus, for delta coding, one ``(batch, vocab)`` range comparison), so it
+runs on the model's device without Python loops over the batch, at the same cost at any length.
 """
 
 from __future__ import annotations
@@ -30,9 +39,10 @@ from transformers import LogitsProcessor, LogitsProcessorList
 from .kinematics import canonicalize_positions
 from .motion import Motion, MotionError
 
-__all__ = ["MotionLogitsProcessor", "MotionPromptError", "predict"]
+__all__ = ["MotionLogitsProcessor", "ExpectedValueLogitsProcessor", "MotionPromptError", "predict"]
 
 _ANGLE, _POSITION = 1, 2  # MotionTokenizer.token_kinds codes
+_ABSOLUTE, _DELTA = 1, 2  # MotionTokenizer.token_codings codes
 
 
 class MotionPromptError(ValueError):
@@ -121,7 +131,7 @@ class MotionLogitsProcessor(LogitsProcessor):
             joints (``n_joints`` / ``joint_names``), a different ``num_joints`` or prompt frame width is
             refused.
         first_frame_kind: ``"angle"`` or ``"position"``: the kind of the first frame when a prompt
-            holds no frame yet.
+            holds no frame yet; by default (None) position for IK prompts (``&``), angle otherwise.
         allow_eos: whether ``<eos>`` may end the sequence after a complete frame. (``generate``'s
             ``min_new_tokens`` also suppresses it.)
 
@@ -139,11 +149,11 @@ class MotionLogitsProcessor(LogitsProcessor):
         self,
         tokenizer,
         num_joints: int | None = None,
-        first_frame_kind: str = "angle",
+        first_frame_kind: str | None = None,
         allow_eos: bool = True,
     ) -> None:
-        if first_frame_kind not in ("angle", "position"):
-            raise ValueError(f"first_frame_kind must be 'angle' or 'position', got {first_frame_kind!r}")
+        if first_frame_kind not in (None, "angle", "position"):
+            raise ValueError(f"first_frame_kind must be 'angle', 'position' or None, got {first_frame_kind!r}")
         if num_joints is not None and int(num_joints) < 1:
             raise ValueError(f"num_joints must be >= 1, got {num_joints}")
         self.tokenizer = tokenizer
@@ -153,7 +163,7 @@ class MotionLogitsProcessor(LogitsProcessor):
                 f"num_joints={num_joints}, but the tokenizer was made for {self.expected_joints} joints"
             )
         self.num_joints = None if num_joints is None else int(num_joints)
-        self.first_frame_kind = _ANGLE if first_frame_kind == "angle" else _POSITION
+        self.first_frame_kind = None if first_frame_kind is None else _ANGLE if first_frame_kind == "angle" else _POSITION
         self.allow_eos = bool(allow_eos)
         self.digits = int(tokenizer.digits)
         self.values_per_joint = int(tokenizer.values_per_joint)
@@ -164,12 +174,15 @@ class MotionLogitsProcessor(LogitsProcessor):
         self.task_ids = {k: int(v) for k, v in tokenizer.task_token_ids.items()}
         self.vocab_size = len(tokenizer)
         self._token_kinds = np.asarray(tokenizer.token_kinds)
-        # Mask rows: [angle digit 0..d-1, position digit 0..d-1, frame end, after task, after bos, done].
+        self.delta = getattr(tokenizer, "coding", "absolute") == "delta"
+        # Mask rows: [angle digit 0..d-1, position digit 0..d-1, frame end, after task, after bos, done
+        # (, angle delta, position delta)].
         self._state_frame_end = 2 * self.digits
         self._state_after_task = self._state_frame_end + 1
         self._state_after_bos = self._state_frame_end + 2
         self._state_done = self._state_frame_end + 3
-        allowed = np.zeros((self._state_done + 1, self.vocab_size), dtype=bool)
+        self._state_delta = self._state_done + 1  # + kind - 1
+        allowed = np.zeros((self._state_done + 1 + 2 * self.delta, self.vocab_size), dtype=bool)
         for d in range(self.digits):
             allowed[d, tokenizer.angle_token_ids(d)] = True
             allowed[self.digits + d, tokenizer.position_token_ids(d)] = True
@@ -178,8 +191,20 @@ class MotionLogitsProcessor(LogitsProcessor):
         allowed[self._state_after_task, self.sep_id] = True
         allowed[self._state_after_bos, list(self.task_ids.values())] = True
         allowed[self._state_done, self.eos_id] = True
+        if self.delta:
+            allowed[self._state_delta, tokenizer.delta_token_ids("angle")] = True
+            allowed[self._state_delta + 1, tokenizer.delta_token_ids("position")] = True
+            self.keyframe_interval = tokenizer.keyframe_interval
+            steps = tokenizer.max_steps
+            self._max_step_np = np.array([steps["angle"], steps["position"]], dtype=np.int64)
+            self._n_levels_np = np.array(
+                [tokenizer.angle_quantizer.n_bins, tokenizer.position_quantizer.n_bins], dtype=np.int64
+            )
+            self._token_codings = np.asarray(tokenizer.token_codings)
+            self._token_values = np.asarray(tokenizer.token_values)
         self._allowed_np = allowed
         self._blocked: torch.Tensor | None = None  # (states, V_model) on the scores' device
+        self._delta_tables: dict | None = None  # per-id tensors on the scores' device (delta coding)
         self.reset()
 
     # ----------------------------------------------------------------- state
@@ -201,6 +226,24 @@ class MotionLogitsProcessor(LogitsProcessor):
             self._blocked = torch.from_numpy(~allowed).to(device)
         return self._blocked
 
+    def _delta_table(self, vocab: int, device: torch.device) -> dict[str, torch.Tensor]:
+        """Per-id kind / coding / value (``-1`` beyond the tokenizer) and per-kind constants on ``device``."""
+        t = self._delta_tables
+        if t is None or t["values"].shape[0] != vocab or t["values"].device != device:
+            def padded(a: np.ndarray, fill: int) -> torch.Tensor:
+                out = np.full(max(vocab, self.vocab_size), fill, dtype=np.int64)
+                out[: self.vocab_size] = a
+                return torch.from_numpy(out).to(device)
+
+            t = self._delta_tables = {
+                "kinds": padded(self._token_kinds, 0),
+                "codings": padded(self._token_codings, 0),
+                "values": padded(self._token_values, -1)[:vocab],
+                "max_step": torch.from_numpy(self._max_step_np).to(device),
+                "n_levels": torch.from_numpy(self._n_levels_np).to(device),
+            }
+        return t
+
     def prompt_layout(self, input_ids: torch.Tensor | np.ndarray) -> _PromptLayout:
         """Frame width, first frame kind and alternation of each prompt row (raises :class:`MotionPromptError`)."""
         ids = torch.as_tensor(input_ids).detach().cpu().numpy()
@@ -208,7 +251,7 @@ class MotionLogitsProcessor(LogitsProcessor):
             ids = ids[None]
         B = ids.shape[0]
         width = np.zeros(B, dtype=np.int64)
-        first_kind = np.full(B, self.first_frame_kind, dtype=np.int64)
+        first_kind = np.full(B, _ANGLE if self.first_frame_kind is None else self.first_frame_kind, dtype=np.int64)
         alternate = np.zeros(B, dtype=bool)
         reverse_tasks = {v: k for k, v in self.task_ids.items()}
         for b in range(B):
@@ -249,6 +292,8 @@ class MotionLogitsProcessor(LogitsProcessor):
                     f"{self.values_per_joint} (3 values x {self.digits} digit(s) per joint)"
                 )
             kinds = [int(self._token_kinds[row[s]]) for s, e in frames if e > s and row[s] < len(self._token_kinds)]
+            if self.first_frame_kind is None and task == "&":
+                first_kind[b] = _POSITION  # IK writes the position frame first
             if kinds and kinds[0] in (_ANGLE, _POSITION):
                 first_kind[b] = kinds[0]
             if len(kinds) >= 2:
@@ -268,12 +313,58 @@ class MotionLogitsProcessor(LogitsProcessor):
                 )
         return _PromptLayout(torch.from_numpy(width), torch.from_numpy(first_kind), torch.from_numpy(alternate))
 
+    def _prompt_levels(self, ids: np.ndarray, layout: _PromptLayout) -> tuple[np.ndarray, np.ndarray]:
+        """Delta coding: frames begun per stream ``(B, 2)`` and current level per slot ``(B, 2, W)`` of
+        each prompt row (raises :class:`MotionPromptError` where a frame breaks the keyframe schedule)."""
+        B = ids.shape[0]
+        width = layout.frame_width.numpy()
+        first_kind, alternate = layout.first_kind.numpy(), layout.alternate.numpy()
+        counts = np.zeros((B, 2), dtype=np.int64)
+        levels = np.zeros((B, 2, int(width.max())), dtype=np.int64)
+        K, V = self.keyframe_interval, self.vocab_size
+        for b in range(B):
+            row = ids[b]
+            seps = np.flatnonzero(row == self.sep_id)
+            for k, s in enumerate(seps):
+                kind = int(3 - first_kind[b] if alternate[b] and k % 2 else first_kind[b])
+                n = counts[b, kind - 1]
+                counts[b, kind - 1] += 1
+                key = n == 0 if K is None else n % K == 0
+                toks = row[s + 1 : seps[k + 1] if k + 1 < len(seps) else len(row)]
+                if not toks.size:
+                    continue
+                ok = (toks < V) & (toks >= 0)
+                tk = np.where(ok, self._token_kinds[np.where(ok, toks, 0)], 0)
+                tc = np.where(ok, self._token_codings[np.where(ok, toks, 0)], 0)
+                bad = np.flatnonzero((tk != kind) | (tc != (_ABSOLUTE if key else _DELTA)))
+                if bad.size:
+                    name = "angle" if kind == _ANGLE else "position"
+                    raise MotionPromptError(
+                        f"prompt row {b}: frame {k} ({name} frame {n}, {'a keyframe' if key else 'not a keyframe'}) "
+                        f"holds token id {int(toks[bad[0]])} at slot {int(bad[0])}, not of the "
+                        f"{'absolute' if key else 'delta'} {name} alphabet; encode prompts with the "
+                        "tokenizer's encode_motion"
+                    )
+                v = self._token_values[toks]
+                if key:
+                    levels[b, kind - 1, : len(v)] = v
+                else:
+                    levels[b, kind - 1, : len(v)] += v - self._max_step_np[kind - 1]
+                out = np.flatnonzero((levels[b, kind - 1] < 0) | (levels[b, kind - 1] >= self._n_levels_np[kind - 1]))
+                if out.size:
+                    raise MotionPromptError(
+                        f"prompt row {b}: frame {k} takes slot {int(out[0])} to level {int(levels[b, kind - 1, out[0]])}, "
+                        f"outside [0, {int(self._n_levels_np[kind - 1])}); encode prompts with the tokenizer's encode_motion"
+                    )
+        return counts, levels
+
     # ------------------------------------------------------------------ call
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         B, L = input_ids.shape
         device = input_ids.device
         last = input_ids[:, -1]
-        if self._layout is None or B != self._batch_size or L != self._last_length + 1:
+        rescan = self._layout is None or B != self._batch_size or L != self._last_length + 1
+        if rescan:
             layout = self.prompt_layout(input_ids)
             self._layout = _PromptLayout(*(t.to(device) for t in (layout.frame_width, layout.first_kind, layout.alternate)))
             self._batch_size = B
@@ -282,6 +373,10 @@ class MotionLogitsProcessor(LogitsProcessor):
             is_sep = input_ids == self.sep_id
             self._n_sep = is_sep.sum(dim=1)
             self._last_sep = torch.where(is_sep, torch.arange(L, device=device), -1).amax(dim=1)
+            if self.delta:
+                counts, levels = self._prompt_levels(input_ids.detach().cpu().numpy(), layout)
+                self._stream_frames = torch.from_numpy(counts).to(device)  # (B, 2) frames begun per kind
+                self._levels = torch.from_numpy(levels).to(device)  # (B, 2, W) current level per slot
         else:
             new_sep = last == self.sep_id
             self._n_sep = self._n_sep + new_sep
@@ -296,6 +391,27 @@ class MotionLogitsProcessor(LogitsProcessor):
         flip = lay.alternate & (frame_index % 2 == 1)
         kind = torch.where(flip, 3 - lay.first_kind, lay.first_kind)
         state = (kind - 1) * self.digits + slot % self.digits
+        if self.delta:
+            tables = self._delta_table(scores.shape[-1], scores.device)
+            k0 = (kind - 1).unsqueeze(1)  # (B, 1) stream of the current frame
+            rows = torch.arange(B, device=device)
+            if not rescan:  # fold the one new token into the stream counters and levels
+                in_motion = n_sep > 0
+                self._stream_frames = self._stream_frames.scatter_add(
+                    1, k0, (new_sep & in_motion).long().unsqueeze(1)
+                )
+                tok = last.clamp(0, tables["kinds"].shape[0] - 1)
+                is_value = in_motion & ~new_sep & (tables["kinds"][tok] == kind) & (slot >= 1)
+                j = (slot - 1).clamp(0, self._levels.shape[2] - 1)
+                current = self._levels[rows, kind - 1, j]
+                value = tables["values"][tok.clamp(max=tables["values"].shape[0] - 1)]
+                step = tables["max_step"][kind - 1]
+                level = torch.where(tables["codings"][tok] == _ABSOLUTE, value, current + value - step)
+                self._levels[rows, kind - 1, j] = torch.where(is_value, level, current)
+            n = self._stream_frames.gather(1, k0).squeeze(1) - 1  # index of the current frame in its stream
+            K = self.keyframe_interval
+            key = n == 0 if K is None else n % K == 0
+            state = torch.where(key, state, self._state_delta + kind - 1)
         state = torch.where(slot == lay.frame_width, self._state_frame_end, state)
         state = torch.where(slot > lay.frame_width, self._state_done, state)
         header = n_sep == 0
@@ -304,7 +420,58 @@ class MotionLogitsProcessor(LogitsProcessor):
         state = torch.where((last == self.eos_id) | (~header & (last == self.pad_id)), self._state_done, state)
 
         blocked = self._blocked_table(scores.shape[-1], scores.device)[state]
+        if self.delta:
+            # Only changes that keep the slot's level in [0, n_bins): symbol in [M - level, M + n - 1 - level].
+            in_delta = state >= self._state_delta
+            level = self._levels[rows, kind - 1, slot.clamp(0, self._levels.shape[2] - 1)]
+            step, n_levels = tables["max_step"][kind - 1], tables["n_levels"][kind - 1]
+            lo = torch.where(in_delta, step - level, -1)
+            hi = torch.where(in_delta, step + n_levels - 1 - level, torch.iinfo(torch.int64).max)
+            values = tables["values"]
+            blocked = blocked | (values < lo[:, None]) | (values > hi[:, None])
         return scores.masked_fill(blocked, float("-inf"))
+
+
+class ExpectedValueLogitsProcessor(LogitsProcessor):
+    """Decode each value slot as the token nearest the *expected* value under the model's distribution.
+
+    Motion values are ordinal (quantizer levels, or ``delta + max_step`` under delta coding), so the
+    mean of the predicted distribution, not its mode, is the estimate that minimises squared error:
+    greedy decoding of a delta model returns its most likely change, which is usually "no change"
+    (zero velocity) even when the model puts most of its mass on movement in one direction. Rows
+    whose allowed tokens are not value tokens (separator, eos) pass through unchanged.
+
+    Put it after :class:`MotionLogitsProcessor`, so the expectation is over valid tokens only
+    (``predict(..., decoding="mean")`` does this); the expectation is over the single alphabet the
+    constraint leaves, so kinds and codings are never mixed.
+    """
+
+    def __init__(self, tokenizer) -> None:
+        values = np.asarray(tokenizer.token_values, dtype=np.float64)
+        if values.ndim != 1 or len(values) != len(tokenizer):
+            raise ValueError("the tokenizer's token_values must give one value per vocabulary id")
+        self._values_np = values
+        self._values: dict[torch.device, torch.Tensor] = {}
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if scores.shape[-1] < len(self._values_np):
+            raise ValueError(f"scores cover {scores.shape[-1]} ids, the tokenizer has {len(self._values_np)}")
+        device = scores.device
+        if device not in self._values:
+            v = np.full(scores.shape[-1], -1.0)
+            v[: len(self._values_np)] = self._values_np
+            self._values[device] = torch.as_tensor(v, dtype=torch.float32, device=device)
+        values = self._values[device]
+        probs = torch.softmax(scores.float(), dim=-1)
+        is_value = values >= 0
+        value_mass = (probs * is_value).sum(dim=-1)
+        mean = (probs * values.clamp(min=0)).sum(dim=-1) / value_mass.clamp(min=1e-12)
+        allowed = torch.isfinite(scores) & is_value
+        distance = torch.where(allowed, (values - mean[:, None]).abs(), torch.inf)
+        choice = distance.argmin(dim=-1)
+        forced = torch.full_like(scores, float("-inf")).scatter(1, choice[:, None], 0.0)
+        use = (value_mass > 0.5) & allowed.any(dim=-1)
+        return torch.where(use[:, None], forced, scores)
 
 
 # ------------------------------------------------------------------------- predict
@@ -340,6 +507,7 @@ def predict(
     constrained: bool = True,
     include_context: bool = False,
     batch_size: int = 16,
+    decoding: str = "greedy",
     **generate_kwargs: Any,
 ):
     """Predict the next ``seconds`` of motion with a causal motion language model.
@@ -360,6 +528,9 @@ def predict(
         constrained: use :class:`MotionLogitsProcessor` (recommended: the output always decodes).
         include_context: for Motion input, return context + prediction instead of the prediction only.
         batch_size: prompts per ``generate`` call when a list of motions is given.
+        decoding: ``"greedy"`` (the most likely token per slot, or whatever ``generate_kwargs`` ask
+            for) or ``"mean"`` (:class:`ExpectedValueLogitsProcessor`: the token nearest the expected
+            value per slot, the squared-error estimate; needs ``constrained=True``).
         **generate_kwargs: passed to ``model.generate`` (e.g. ``do_sample=True, top_k=20``); greedy by default.
 
     Returns:
@@ -383,6 +554,12 @@ def predict(
         raise ValueError(f"representation must be 'angles', 'positions' or 'both', got {representation!r}")
     if canonicalize not in _CANONICALIZE:
         raise ValueError(f"canonicalize must be one of {list(_CANONICALIZE)}, got {canonicalize!r}")
+    if decoding not in ("greedy", "mean"):
+        raise ValueError(f"decoding must be 'greedy' or 'mean', got {decoding!r}")
+    if decoding == "mean":
+        if not constrained:
+            raise ValueError("decoding='mean' needs constrained=True (the expectation is over valid tokens)")
+        generate_kwargs = {**generate_kwargs, "_decoding": "mean"}
     motions, single = _as_motion_list(context)
     if motions:
         n_expected, names = _expected_joints(model, tokenizer)
@@ -424,8 +601,18 @@ def predict(
     n_frames = _num_frames(seconds, fps) * frames_per_step
     new = _generate(model, tokenizer, [ids], n_frames * (width + 1), constrained, generate_kwargs)[0]
     task = next((t for t, i in tokenizer.task_token_ids.items() if i in ids[:3]), ">")
-    seq = np.concatenate([[tokenizer.bos_token_id, tokenizer.task_token_ids[task]], new, [tokenizer.eos_token_id]])
-    return tokenizer.decode_motion(seq, strict=constrained)
+    eos = [tokenizer.eos_token_id]
+    # Decoded with the prompt in front (delta coding: the new frames are changes from the prompt's),
+    # then the prompt's frames of each kind are dropped.
+    before = tokenizer.decode_motion(np.concatenate([ids, eos]))
+    dec = tokenizer.decode_motion(np.concatenate([ids, new, eos]), strict=constrained)
+    n_angles, n_positions = (0 if a is None else len(a) for a in (before.angles, before.positions))
+    return type(dec)(task, _after(dec.angles, n_angles), _after(dec.positions, n_positions))
+
+
+def _after(arr: np.ndarray | None, n: int) -> np.ndarray | None:
+    """The frames of ``arr`` after the first ``n`` (the prompt's), or None if there are none."""
+    return None if arr is None or len(arr) <= n else arr[n:]
 
 
 def _num_frames(seconds: float, fps: float) -> int:
@@ -448,8 +635,11 @@ def _generate(model, tokenizer, prompts: list[np.ndarray], max_new: int, constra
     kwargs = dict(do_sample=False, pad_token_id=pad, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id)
     kwargs.update(generate_kwargs)
     processors = LogitsProcessorList(kwargs.pop("logits_processor", None) or [])
+    decoding = kwargs.pop("_decoding", "greedy")
     if constrained:
         processors.append(MotionLogitsProcessor(tokenizer))
+    if decoding == "mean":
+        processors.append(ExpectedValueLogitsProcessor(tokenizer))
     limit = getattr(getattr(model, "config", None), "n_positions", None)
     if limit is not None and L + max_new > limit:
         raise ValueError(
@@ -495,9 +685,14 @@ def _predict_motions(
     width = J * tokenizer.values_per_joint
     news = _generate(model, tokenizer, prompts, n_new * frames_per_step * (width + 1), constrained, generate_kwargs)
     results = []
-    for m, new, offset in zip(motions, news, offsets):
-        seq = np.concatenate([[tokenizer.bos_token_id, tokenizer.task_token_ids[task]], new, [tokenizer.eos_token_id]])
-        dec = tokenizer.decode_motion(seq, strict=constrained)
+    for m, prompt, new, offset in zip(motions, prompts, news, offsets):
+        # Decoded with the context in front (delta coding: the new frames are changes from the
+        # context's); then the context's frames are dropped from each stream.
+        seq = np.concatenate([prompt, new, [tokenizer.eos_token_id]])
+        full = tokenizer.decode_motion(seq, strict=constrained)
+        n_angles = m.num_frames if representation != "positions" else 0
+        n_positions = m.num_frames if representation != "angles" else 0
+        dec = type(full)(full.task, _after(full.angles, n_angles), _after(full.positions, n_positions))
         for name, arr in (("angle", dec.angles), ("position", dec.positions)):
             wanted = representation == "both" or representation == name + "s"
             if wanted and (arr is None or len(arr) != n_new):

@@ -10,6 +10,12 @@ training data needs no extra columns. During ``model.generate`` with the KV cach
 sees the new token, so :meth:`MotionGPT2ForCausalLM.prepare_inputs_for_generation` computes the
 indices from the whole history and passes them in as ``joint_ids`` / ``frame_ids``.
 
+Optionally (``use_previous_token_embeddings=True``) a copy path adds
+``prev_emb[token at the same slot one frame earlier]`` (see :func:`previous_frame_token_ids`), so
+that "repeat the last frame" is one embedding lookup away instead of an attention pattern 52
+positions back; it is derived from the ids and passed during generation the same way
+(``previous_token_ids``).
+
 Importing ``hf_motion`` registers the classes with ``AutoConfig``, ``AutoModel``,
 ``AutoModelForCausalLM`` and ``AutoModelForSequenceClassification`` (``model_type="motion_gpt2"``).
 
@@ -48,12 +54,14 @@ __all__ = [
     "MODEL_PRESETS",
     "motion_gpt2_config",
     "motion_position_indices",
+    "previous_frame_token_ids",
     "count_parameters",
 ]
 
 # Ids of the default MotionTokenizer: <pad> <bos> <eos> <unk> " " $ & >.
 _DEFAULT_SPECIAL_IDS = [0, 1, 2, 3, 4, 5, 6, 7]
 _DEFAULT_VOCAB_SIZE = 520  # MotionTokenizer(): 8 specials + 256 angle + 256 position characters
+_DEFAULT_INTERLEAVED_TASK_IDS = [5, 6]  # MotionTokenizer's "$" (FK) and "&" (IK)
 
 
 class MotionGPT2Config(GPT2Config):
@@ -70,6 +78,13 @@ class MotionGPT2Config(GPT2Config):
         max_frames: size of the frame-index embedding table (larger indices are clamped).
         use_joint_embeddings: add a learned embedding of each token's joint index.
         use_frame_embeddings: add a learned embedding of each token's frame index.
+        use_previous_token_embeddings: add a learned embedding (a table of ``vocab_size`` rows,
+            GPT-2's normal initialisation) of the token at the same slot in the previous frame of
+            the same stream (:func:`previous_frame_token_ids`): a direct copy path from one frame to
+            the next. Off by default (checkpoints saved before the flag existed load unchanged).
+        interleaved_task_ids: ids of the task tokens whose documents alternate two streams (M5's FK
+            ``$`` and IK ``&``: angle frame, position frame, ...); there the previous frame of the
+            same stream is two frames back. Default: ``[5, 6]`` (the :class:`MotionTokenizer` ids).
         joint_names: optional names of the joints, in token order, that the model reads and writes
             (the skeleton contract; :func:`motion_gpt2_config` copies the tokenizer's). When set,
             :func:`hf_motion.predict` refuses clips on another skeleton.
@@ -97,6 +112,8 @@ class MotionGPT2Config(GPT2Config):
     max_frames: int = 256
     use_joint_embeddings: bool = True
     use_frame_embeddings: bool = True
+    use_previous_token_embeddings: bool = False
+    interleaved_task_ids: list[int] | None = None
     joint_names: list[str] | None = None
     preset: str | None = None
 
@@ -104,8 +121,20 @@ class MotionGPT2Config(GPT2Config):
         if self.special_token_ids is None:
             self.special_token_ids = [i for i in _DEFAULT_SPECIAL_IDS if i < self.vocab_size]
         self.special_token_ids = sorted({int(i) for i in self.special_token_ids})
+        if self.interleaved_task_ids is None:
+            self.interleaved_task_ids = [i for i in _DEFAULT_INTERLEAVED_TASK_IDS if i in self.special_token_ids]
         super().__post_init__(**kwargs)
         problems = []
+        if not isinstance(self.use_previous_token_embeddings, bool):
+            problems.append(
+                f"use_previous_token_embeddings must be True or False, got {self.use_previous_token_embeddings!r}"
+            )
+        if isinstance(self.interleaved_task_ids, (int, str)) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in self.interleaved_task_ids
+        ):
+            problems.append(f"interleaved_task_ids must be a list of token ids, got {self.interleaved_task_ids!r}")
+        else:
+            self.interleaved_task_ids = sorted({int(i) for i in self.interleaved_task_ids})
         for name in ("values_per_joint", "max_joints", "max_frames", "n_embd", "n_layer", "n_head", "n_positions"):
             if int(getattr(self, name)) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -113,6 +142,13 @@ class MotionGPT2Config(GPT2Config):
             problems.append(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
         ids = {"frame_separator_id": self.frame_separator_id}
         ids.update({f"special_token_ids[{k}]": i for k, i in enumerate(self.special_token_ids)})
+        if not any(p.startswith("interleaved_task_ids") for p in problems):
+            not_special = [i for i in self.interleaved_task_ids if i not in self.special_token_ids]
+            if not_special:
+                problems.append(
+                    f"interleaved_task_ids {not_special} are not in special_token_ids {self.special_token_ids} "
+                    "(task tokens are special tokens)"
+                )
         for name, value in ids.items():
             if not 0 <= int(value) < self.vocab_size:
                 problems.append(f"{name}={value} is outside the vocabulary [0, {self.vocab_size})")
@@ -197,6 +233,96 @@ def motion_position_indices(
     return joint, frame
 
 
+def previous_frame_token_ids(
+    input_ids: torch.Tensor,
+    frame_separator_id: int,
+    special_token_ids: list[int] | torch.Tensor,
+    bos_token_id: int | None = None,
+    eos_token_id: int | None = None,
+    interleaved_task_ids: list[int] | torch.Tensor | None = (5, 6),
+    none_id: int = 0,
+) -> torch.Tensor:
+    """For every token, the id at the same slot of the previous frame of the same stream (vectorised).
+
+    The copy path of :class:`MotionGPT2Model` (``use_previous_token_embeddings``): motion changes
+    little from one frame to the next, so the best first guess of a value is the value at the same
+    slot (same joint, axis and digit) one frame earlier, ``frame width + 1`` tokens back.
+
+    Frames and documents follow :func:`motion_position_indices`: a frame starts at a separator and
+    ends at the next separator, ``bos`` or ``eos``; a document starts at ``bos`` (a row without one
+    is one document), so in packed rows frames never reach into the previous document. The slot of a
+    token is its offset after its frame's separator (1 for the first value).
+
+    "Previous frame" means the previous frame **of the same stream**: one frame back in a causal
+    (``>``) document, two frames back in a document that holds one of ``interleaved_task_ids``
+    (M5's FK ``$`` / IK ``&`` texts alternate angle and position frames, so the previous angle frame
+    of an angle frame is two frames back). The task is read from the task token after ``bos``
+    (precisely: a document is interleaved from the first interleaved task token after its ``bos``
+    on); a document without a task token (e.g. a packed row that starts in the middle of an
+    example) counts as causal.
+
+    The result is ``none_id`` for special tokens (pad, bos, eos, separator, task tokens, unk), for
+    every token of the first frame(s) of a document (no previous frame of its stream), for tokens
+    whose previous frame is shorter than their slot, when the value at that slot is itself a
+    special token, and for tokens before a document's first separator (a row that starts mid-frame).
+    Left and right padding do not change the result of the real tokens.
+
+    Args:
+        input_ids: ``(batch, length)`` integer tensor.
+        none_id: id returned where there is no previous-frame token (:class:`MotionGPT2Model` uses
+            ``pad_token_id``, a special that never appears as a slot value).
+
+    Returns:
+        ``(batch, length)`` tensor of ids, same dtype as ``input_ids``.
+    """
+    if input_ids.ndim != 2:
+        raise ValueError(f"input_ids must be (batch, length), got shape {tuple(input_ids.shape)}")
+    device = input_ids.device
+    B, L = input_ids.shape
+    if L == 0:
+        return input_ids.clone()
+    pos = torch.arange(L, device=device).expand(B, L)
+    neg = torch.full_like(pos, -1)
+    is_sep = input_ids == frame_separator_id
+    is_boundary = is_sep.clone()
+    if bos_token_id is not None:
+        is_bos = input_ids == bos_token_id
+        is_boundary |= is_bos
+    else:
+        is_bos = torch.zeros_like(is_sep)
+    if eos_token_id is not None:
+        is_boundary |= input_ids == eos_token_id
+    specials = torch.as_tensor(special_token_ids, device=device, dtype=input_ids.dtype)
+    is_special = torch.isin(input_ids, specials)
+
+    last_boundary = torch.cummax(torch.where(is_boundary, pos, neg), dim=1).values
+    last_bos = torch.cummax(torch.where(is_bos, pos, neg), dim=1).values
+    # Separators so far (the current one included), and how many of them precede the document.
+    n_sep = torch.cumsum(is_sep, dim=1)
+    base = torch.cummax(torch.where(is_bos, n_sep, torch.zeros_like(n_sep)), dim=1).values
+    stride = torch.ones_like(n_sep)
+    if interleaved_task_ids is not None and len(interleaved_task_ids):
+        tasks = torch.as_tensor(interleaved_task_ids, device=device, dtype=input_ids.dtype)
+        last_task = torch.cummax(torch.where(torch.isin(input_ids, tasks), pos, neg), dim=1).values
+        stride = stride + (last_task > last_bos).to(stride.dtype)
+    # sep_pos[b, k]: position of the k-th separator of row b (k >= 1); column 0 is a dump for
+    # non-separators, which all write the same -1 (so the scatter is deterministic).
+    sep_pos = torch.full((B, L + 1), -1, device=device, dtype=pos.dtype)
+    sep_pos.scatter_(1, torch.where(is_sep, n_sep, torch.zeros_like(n_sep)), torch.where(is_sep, pos, neg))
+    src_frame = n_sep - stride  # global number of the source frame (= of its separator)
+    src_sep = sep_pos.gather(1, src_frame.clamp(min=0))
+    q = (src_sep + (pos - last_boundary)).clamp(0, L - 1)  # same slot in the source frame
+    in_frame = (last_boundary >= 0) & is_sep.gather(1, last_boundary.clamp(min=0))
+    valid = (
+        ~is_special
+        & in_frame  # the token's frame starts at a separator
+        & (src_frame > base)  # the source frame is in the same document
+        & (last_boundary.gather(1, q) == src_sep)  # the slot lies inside the source frame
+        & ~is_special.gather(1, q)
+    )
+    return torch.where(valid, input_ids.gather(1, q), torch.full_like(input_ids, none_id))
+
+
 def _indices_from_config(
     input_ids: torch.Tensor, config: MotionGPT2Config, specials: torch.Tensor | None = None, clamp: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,7 +342,7 @@ def _indices_from_config(
 # ---------------------------------------------------------------------------- models
 # Top-level modules of the backbone: a missing or unexpected weight under one of them means the
 # checkpoint and the config describe different networks.
-_BACKBONE_MODULES = ("wte", "wpe", "joint_embeddings", "frame_embeddings", "h", "ln_f")
+_BACKBONE_MODULES = ("wte", "wpe", "joint_embeddings", "frame_embeddings", "previous_token_embeddings", "h", "ln_f")
 
 
 def _is_backbone_key(key: str) -> bool:
@@ -301,7 +427,7 @@ class MotionGPT2PreTrainedModel(GPT2PreTrainedModel):
                 hints.append(f"the checkpoint has layer(s) {sorted(extra_layers)} beyond config n_layer={cfg.n_layer}")
             if absent_layers:
                 hints.append(f"config n_layer={cfg.n_layer} but the checkpoint lacks layer(s) {sorted(absent_layers)}")
-            for module in ("joint_embeddings", "frame_embeddings"):
+            for module in ("joint_embeddings", "frame_embeddings", "previous_token_embeddings"):
                 if any(module in k for k in missing + unexpected):
                     field = f"use_{module}"
                     hints.append(f"{module} differ: check {field}={getattr(cfg, field)}")
@@ -339,6 +465,12 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
     ``input_ids``; that is only possible without a filled KV cache (a cached step sees only the new
     tokens, not the frame they belong to), so a cached call without them raises.
     ``model.generate`` passes them automatically (and checks the prompt against ``max_joints`` once).
+
+    With ``config.use_previous_token_embeddings`` the input embedding also gets
+    ``previous_token_embeddings[previous_token_ids]``, the ids at the same slot of the previous frame
+    (:func:`previous_frame_token_ids`; ``pad_token_id`` where there is none). ``previous_token_ids``
+    follows the same rules as the indices: optional without a filled cache, required with one
+    (``model.generate`` passes it).
     """
 
     def __init__(self, config: MotionGPT2Config):
@@ -353,6 +485,10 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         )
         self.frame_embeddings = (
             nn.Embedding(config.max_frames, self.embed_dim) if config.use_frame_embeddings else None
+        )
+        # Copy path: embedding of the token one frame back (GPT-2's normal init, like the other tables).
+        self.previous_token_embeddings = (
+            nn.Embedding(config.vocab_size, self.embed_dim) if config.use_previous_token_embeddings else None
         )
         self.drop = nn.Dropout(config.embd_pdrop)
         self.h = nn.ModuleList([GPT2Block(config, layer_idx=i) for i in range(config.num_hidden_layers)])
@@ -381,12 +517,35 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         return joint.clamp(max=self.config.max_joints - 1), frame.clamp(max=self.config.max_frames - 1)
 
     def _unclamped_indices(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # The special-id tensor is kept per device: one host-to-device copy, not one per generated token.
-        key = (input_ids.device, input_ids.dtype, tuple(self.config.special_token_ids))
+        return _indices_from_config(input_ids, self.config, self._id_tensor(input_ids, "special_token_ids"), clamp=False)
+
+    def _id_tensor(self, input_ids: torch.Tensor, field: str) -> torch.Tensor:
+        # Id lists are kept as tensors per device: one host-to-device copy, not one per generated token.
+        ids = tuple(getattr(self.config, field))
+        key = (field, input_ids.device, input_ids.dtype, ids)
         cache = self.__dict__.setdefault("_special_ids_cache", {})
         if key not in cache:
-            cache[key] = torch.tensor(self.config.special_token_ids, dtype=input_ids.dtype, device=input_ids.device)
-        return _indices_from_config(input_ids, self.config, cache[key], clamp=False)
+            cache[key] = torch.tensor(ids, dtype=input_ids.dtype, device=input_ids.device)
+        return cache[key]
+
+    @property
+    def previous_none_id(self) -> int:
+        """The id :meth:`previous_frame_token_ids` gives tokens without a previous frame (``pad_token_id``)."""
+        pad = self.config.pad_token_id
+        return int(pad) if pad is not None else int(self.config.special_token_ids[0])
+
+    def previous_frame_token_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """:func:`previous_frame_token_ids` of ``input_ids`` under this model's config (no host sync)."""
+        eos = self.config.eos_token_id if isinstance(self.config.eos_token_id, int) else None
+        return previous_frame_token_ids(
+            input_ids,
+            self.config.frame_separator_id,
+            self._id_tensor(input_ids, "special_token_ids"),
+            bos_token_id=self.config.bos_token_id,
+            eos_token_id=eos,
+            interleaved_task_ids=self._id_tensor(input_ids, "interleaved_task_ids"),
+            none_id=self.previous_none_id,
+        )
 
     def _raise_on_checks(self, checks: list[tuple[str, torch.Tensor, torch.Tensor]], total: int | None = None) -> None:
         """Evaluate scalar checks with one host sync; raise ``ValueError`` for the first that fails.
@@ -436,6 +595,12 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
                     f"Build the model with motion_gpt2_config(..., max_joints={value + 1}) (or more), or use "
                     "fewer joints (Motion.select_joints)"
                 )
+            if kind == "previous_max" and value >= V:
+                where, bad = first(values, values >= V)
+                raise ValueError(f"previous_token_ids holds id {bad} ({where}), outside the vocabulary [0, {V})")
+            if kind == "previous_min" and value < 0:
+                where, bad = first(values, values < 0)
+                raise ValueError(f"previous_token_ids holds the negative id {bad} ({where})")
             for name, field in (("joint_ids", "max_joints"), ("frame_ids", "max_frames")):
                 limit = getattr(cfg, field)
                 if kind == f"{name}_max" and value >= limit:
@@ -458,18 +623,23 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         use_cache: bool | None = None,
         joint_ids: torch.LongTensor | None = None,
         frame_ids: torch.LongTensor | None = None,
+        previous_token_ids: torch.LongTensor | None = None,
         **kwargs,
     ):
-        """GPT-2 forward with the joint/frame embeddings added to the token embeddings.
+        """GPT-2 forward with the joint/frame (and previous-frame token) embeddings added to the token embeddings.
 
         Args:
             joint_ids, frame_ids: optional ``(batch, length)`` indices of the tokens in ``input_ids``
                 (or ``inputs_embeds``); computed from ``input_ids`` when omitted and no cache is filled.
+            previous_token_ids: optional ``(batch, length)`` ids at the same slot of the previous frame
+                (:meth:`previous_frame_token_ids` of the full sequence, sliced to the new tokens); used
+                only with ``config.use_previous_token_embeddings``, computed like the indices when omitted.
 
         Raises:
             ValueError: ids outside ``[0, vocab_size)`` or not integers; a sequence longer than
                 ``n_positions``; a frame with more joints than ``max_joints`` (they would share one
-                embedding); a cached call without ``joint_ids`` / ``frame_ids``. The value checks
+                embedding); a cached call without ``joint_ids`` / ``frame_ids`` (or, with the copy
+                path, ``previous_token_ids``). The value checks
                 cost one host sync: they run on CPU and for every uncached forward (prompts,
                 training); on an accelerator a cached generation step skips them.
         """
@@ -508,6 +678,10 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
                 for name, given in (("joint_ids", joint_ids), ("frame_ids", frame_ids)):
                     if given is not None and given.numel():
                         checks += [(f"{name}_max", given.max(), given), (f"{name}_min", given.min(), given)]
+                if self.previous_token_embeddings is not None and previous_token_ids is not None:
+                    if previous_token_ids.numel():
+                        checks += [("previous_max", previous_token_ids.max(), previous_token_ids),
+                                   ("previous_min", previous_token_ids.min(), previous_token_ids)]  # fmt: skip
         if self.uses_motion_indices and ref is not None and (joint_ids is None or frame_ids is None):
             if input_ids is None:
                 raise ValueError(
@@ -526,6 +700,21 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
                 checks.append(("joints", raw_joint.max(), raw_joint))  # after the id checks
             joint_ids = raw_joint.clamp(max=self.config.max_joints - 1)
             frame_ids = raw_frame.clamp(max=self.config.max_frames - 1)
+        if self.previous_token_embeddings is not None and ref is not None and previous_token_ids is None:
+            if input_ids is None:
+                raise ValueError(
+                    "MotionGPT2Model (use_previous_token_embeddings=True) needs previous_token_ids when called with "
+                    "inputs_embeds (they cannot be derived without input_ids)"
+                )
+            if past_len > 0:
+                raise ValueError(
+                    f"MotionGPT2Model got {input_ids.shape[1]} new token(s) after {past_len} cached ones but no "
+                    "previous_token_ids: with use_previous_token_embeddings=True the previous-frame ids of new "
+                    "tokens depend on the whole history. Pass previous_token_ids "
+                    "(model.previous_frame_token_ids(full_ids)[..., -n:]) or use model.generate, which does this "
+                    "for you."
+                )
+            previous_token_ids = self.previous_frame_token_ids(input_ids)
         self._raise_on_checks(checks, total=None if ref is None else past_len + ref.shape[1])
         if input_ids is not None:
             inputs_embeds = self.wte(input_ids)
@@ -536,6 +725,8 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
             if self.frame_embeddings is not None:
                 extra = extra + self.frame_embeddings(frame_ids.to(inputs_embeds.device))
             inputs_embeds = inputs_embeds + extra
+        if self.previous_token_embeddings is not None and inputs_embeds is not None:
+            inputs_embeds = inputs_embeds + self.previous_token_embeddings(previous_token_ids.to(inputs_embeds.device))
         return super().forward(
             input_ids=None,
             cache=cache,
@@ -553,9 +744,9 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
 class MotionGPT2ForCausalLM(MotionGPT2PreTrainedModel, GPT2LMHeadModel):
     """:class:`MotionGPT2Model` with a language-modelling head (tied to the token embeddings).
 
-    Works with ``model.generate`` and the KV cache: the joint/frame indices of each new token are
-    computed from the full sequence so far. Use :class:`hf_motion.MotionLogitsProcessor` to keep
-    generations valid motion text.
+    Works with ``model.generate`` and the KV cache: the joint/frame indices (and, with the copy path,
+    the previous-frame ids) of each new token are computed from the full sequence so far. Use
+    :class:`hf_motion.MotionLogitsProcessor` to keep generations valid motion text.
     """
 
     _tied_weights_keys = {"lm_head.weight": "transformer.wte.weight"}
@@ -579,6 +770,16 @@ class MotionGPT2ForCausalLM(MotionGPT2PreTrainedModel, GPT2LMHeadModel):
             n = new_ids.shape[1]
             model_inputs["joint_ids"] = joint[:, -n:].to(new_ids.device)
             model_inputs["frame_ids"] = frame[:, -n:].to(new_ids.device)
+        if (
+            new_ids is not None
+            and self.transformer.previous_token_embeddings is not None
+            and "previous_token_ids" not in kwargs
+        ):
+            # Same for the copy path: the previous frame of a new token lies in the history.
+            n = new_ids.shape[1]
+            model_inputs["previous_token_ids"] = self.transformer.previous_frame_token_ids(input_ids)[:, -n:].to(
+                new_ids.device
+            )
         return model_inputs
 
 
@@ -634,7 +835,7 @@ def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -
             special ids, the frame separator, ``values_per_joint`` and ``joint_names`` (the
             tokenizer's, when it has them). Without it, the defaults of ``MotionTokenizer()`` are used.
         **overrides: any config field (e.g. ``n_positions=4096``, ``use_frame_embeddings=False``,
-            ``num_labels=3``, ``attn_implementation="eager"``).
+            ``use_previous_token_embeddings=True``, ``num_labels=3``, ``attn_implementation="eager"``).
 
     ``max_frames`` defaults to the most frames that fit in ``n_positions`` tokens; dropout is M5's 0.1;
     attention is SDPA.
@@ -657,6 +858,7 @@ def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -
             special_token_ids=[int(i) for i in specials if i is not None],
             values_per_joint=tokenizer.values_per_joint,
             joint_names=getattr(tokenizer, "joint_names", None),
+            interleaved_task_ids=[int(tokenizer.task_token_ids[t]) for t in ("$", "&") if t in tokenizer.task_token_ids],
         )
     known = {f.name for f in dataclasses.fields(MotionGPT2Config)} | _EXTRA_OVERRIDES
     unknown = sorted(set(overrides) - known)

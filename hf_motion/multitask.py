@@ -320,6 +320,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         joint_ids: torch.LongTensor | None = None,
         frame_ids: torch.LongTensor | None = None,
+        previous_token_ids: torch.LongTensor | None = None,
         labels: torch.Tensor | Mapping[str, torch.Tensor] | None = None,
         # Not named "*label*": Trainer treats every such argument as a label column it must find in the batch.
         lm_target_ids: torch.LongTensor | None = None,
@@ -330,6 +331,8 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         """Pooled target logits, and the weighted loss when ``labels`` (or ``lm_target_ids``) are given.
 
         Args:
+            joint_ids, frame_ids, previous_token_ids: optional backbone inputs (see
+                :meth:`~hf_motion.modeling.MotionGPT2Model.forward`); derived from ``input_ids`` when omitted.
             labels: per-target labels (see the class docstring).
             lm_target_ids: ``(batch, length)`` token ids the LM loss predicts (``-100`` = ignored); default:
                 ``input_ids`` with padding (``attention_mask == 0`` or ``pad_token_id``) ignored.
@@ -343,6 +346,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             inputs_embeds=inputs_embeds,
             joint_ids=joint_ids,
             frame_ids=frame_ids,
+            previous_token_ids=previous_token_ids,
             use_cache=False,
             output_hidden_states=output_hidden_states,
             output_attentions=output_attentions,

@@ -95,6 +95,8 @@ def add_motion_tokens(text_tokenizer, motion_tokenizer: MotionTokenizer) -> Moti
     for kind in ("angle", "position"):
         for d in range(motion_tokenizer.digits):
             chars.extend(motion_tokenizer.alphabet(kind, d))
+        if motion_tokenizer.coding == "delta":
+            chars.extend(motion_tokenizer.alphabet(kind, coding="delta"))
     markers = [MOTION_START, MOTION_END, FRAME_TOKEN, *TASK_TEXT_TOKENS.values()]
     new = [AddedToken(s, normalized=False, special=False) for s in chars + markers]
     num_added = text_tokenizer.add_tokens(new)
@@ -111,6 +113,10 @@ def add_motion_tokens(text_tokenizer, motion_tokenizer: MotionTokenizer) -> Moti
         for d in range(motion_tokenizer.digits):
             ids = motion_tokenizer.angle_token_ids(d) if kind == "angle" else motion_tokenizer.position_token_ids(d)
             for mid, ch in zip(ids.tolist(), motion_tokenizer.alphabet(kind, d)):
+                table[mid] = text_id(ch)
+        if motion_tokenizer.coding == "delta":
+            delta_ids = motion_tokenizer.delta_token_ids(kind)
+            for mid, ch in zip(delta_ids.tolist(), motion_tokenizer.alphabet(kind, coding="delta")):
                 table[mid] = text_id(ch)
     frame_id = text_id(FRAME_TOKEN)
     table[motion_tokenizer.frame_separator_id] = frame_id

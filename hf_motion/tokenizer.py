@@ -3,7 +3,13 @@
 Text format (M5): a task token, then frames separated by single spaces::
 
     > 丂丄丅丆... 丂丄丅...          (causal: '>' + frames)
-    $ <angle frame> <position frame> <angle frame> ...   (FK, interleaved)
+    $ <angle frame> <position frame> <angle frame> <position frame> ...   (FK: angles first)
+    & <position frame> <angle frame> <position frame> <angle frame> ...   (IK: positions first)
+
+Forward kinematics (``$``) writes each frame's angles before its positions (positions follow from
+angles); inverse kinematics (``&``) writes the position frame first, so the angle frame is written
+after the positions it is inferred from. :meth:`MotionTokenizer.decode_motion` reads each frame's
+kind from its characters, so both orders decode to the same ``(angles, positions)`` arrays.
 
 Each frame is one "word": ``J * 3 * digits`` characters, joint-major, then x/y/z, then digits
 (coarse to fine). ``digits=1`` is plain M5. ``digits=2`` is our finer code: every value is a
@@ -18,9 +24,25 @@ lets the folder load as a plain ``TokenizersBackend`` (text-level ids) without h
 special tokens, pre-tokenizer...): any disagreement raises :class:`MotionTokenizerError` naming
 the file and the field, so both load paths always give the same ids.
 
+Delta (predictive) coding (``coding="delta"``, ``digits=1`` only): angle frames and position frames
+are two value streams, each with its own frame counter (restarting at each task token). Frame ``t``
+of a stream is a *keyframe* iff ``t % keyframe_interval == 0`` (``keyframe_interval=None``: only
+frame 0); keyframes are written with the absolute alphabets above, every other frame as the change
+from the previous *decoded* frame of its stream, ``delta + max_step`` in ``[0, 2 * max_step]``, in a
+delta alphabet (one for angles, one for positions: precomposed Hangul syllables from U+AC00,
+printable, NFKC-stable, disjoint from everything else). "No change" is then one character, so
+repeating the last frame (zero velocity) is the easiest thing for a model to say. The coding is
+closed-loop (:mod:`hf_motion.predictive_coding`): with the default ``max_step = n_bins - 1`` it
+never saturates and decodes exactly to the quantized levels; a smaller ``max_step`` catches up
+over the next frames and never drifts. Decoding returns the reconstructed values, so the array
+API is the same for both codings. It is saved in ``tokenizer_config.json`` as
+``quantization.coding = {"type": "delta", "keyframe_interval": K, "max_step": M}`` (absent:
+absolute).
+
 Ids: 0 ``<pad>``, 1 ``<bos>``, 2 ``<eos>``, 3 ``<unk>``, 4 ``" "`` (frame separator), 5 ``$``,
-6 ``&``, 7 ``>``, then the alphabets. The special tokens are fixed (``pad_token`` can never be
-``eos_token``: sequence classification finds each sequence's end by its first pad).
+6 ``&``, 7 ``>``, then the absolute alphabets (angle, position), then (delta coding) the angle and
+position delta alphabets. The special tokens are fixed (``pad_token`` can never be ``eos_token``:
+sequence classification finds each sequence's end by its first pad).
 
 Token ids given to :meth:`MotionTokenizer.decode_motion`, ``decode`` and ``convert_ids_to_tokens``
 must be Python/numpy integers in ``[0, len(tokenizer))``; anything else (negative or huge ids,
@@ -40,9 +62,10 @@ import numpy as np
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import TokenizersBackend
 
+from .predictive_coding import delta_decode, delta_encode, first_out_of_range, keyframe_mask
 from .quantizer import UniformQuantizer
 
-__all__ = ["MotionTokenizer", "MotionTokens", "MotionTokenizerError", "TASK_TOKENS"]
+__all__ = ["MotionTokenizer", "MotionTokens", "MotionTokenizerError", "TASK_TOKENS", "CODINGS"]
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 FRAME_SEPARATOR = " "
@@ -56,6 +79,11 @@ _UNSUPPORTED_SPECIAL = ("sep_token", "cls_token", "mask_token")
 _ALPHABET_SPAN = 4096
 _ALPHABET_START = {("angle", 0): 0x4E00, ("angle", 1): 0x5E00, ("position", 0): 0x6E00, ("position", 1): 0x7E00}
 _KINDS = ("angle", "position")
+# Delta alphabets: the 11172 precomposed Hangul syllables (U+AC00..U+D7A3), half for each kind.
+_DELTA_SPAN = 5586
+_DELTA_START = {"angle": 0xAC00, "position": 0xAC00 + _DELTA_SPAN}
+CODINGS = ("absolute", "delta")
+_ABSOLUTE, _DELTA = 1, 2  # token_codings codes (0: special, separator, task)
 CONFIG_FILE, TOKENIZER_FILE = "tokenizer_config.json", "tokenizer.json"
 # Parts of tokenizer.json that decide the plain (TokenizersBackend) path's ids.
 _BACKEND_FIELDS = ("normalizer", "pre_tokenizer", "post_processor", "decoder")
@@ -175,8 +203,17 @@ class MotionTokenizer(TokenizersBackend):
         joint_names: names of the skeleton's joints, or None. When given, :meth:`encode_motion`
             refuses arrays with another joint count and :meth:`decode_motion` refuses frames of
             another length (e.g. ids made by a tokenizer with more digits).
-        quantization: the saved form of ``digits`` and both quantizers (``{"digits", "angle",
-            "position"}``), as written to ``tokenizer_config.json``; cannot be combined with them.
+        quantization: the saved form of ``digits``, both quantizers and the coding (``{"digits",
+            "angle", "position"[, "coding"]}``), as written to ``tokenizer_config.json``; cannot be
+            combined with them.
+        coding: ``"absolute"`` (default: every value as its level) or ``"delta"`` (keyframes as
+            levels, other frames as the change from the previous decoded frame; ``digits=1`` only).
+        keyframe_interval: delta coding: a stream's frame ``t`` is a keyframe iff
+            ``t % keyframe_interval == 0``; None (default): only its first frame.
+        max_step: delta coding: the largest change written per frame, in levels (default
+            ``n_bins - 1``: never saturates, decoding gives the quantized levels exactly; smaller
+            values catch up over the next frames). The delta alphabets hold ``2 * max_step + 1``
+            characters each (at most 5586: ``max_step <= 2792``).
 
     The special tokens are fixed (``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, ``<unk>`` 3); passing
     other values (e.g. ``pad_token="<eos>"``) raises :class:`MotionTokenizerError`.
@@ -197,15 +234,22 @@ class MotionTokenizer(TokenizersBackend):
         position_bins: int | None = None,
         joint_names: Sequence[str] | None = None,
         quantization: dict[str, Any] | None = None,
+        coding: str | None = None,
+        keyframe_interval: int | None = None,
+        max_step: int | None = None,
         **kwargs: Any,
     ) -> None:
         if quantization is not None:
             given = [n for n, v in (("digits", digits), ("angle_quantizer", angle_quantizer),
                                     ("position_quantizer", position_quantizer), ("angle_bins", angle_bins),
-                                    ("position_bins", position_bins)) if v is not None]  # fmt: skip
+                                    ("position_bins", position_bins), ("coding", coding),
+                                    ("keyframe_interval", keyframe_interval), ("max_step", max_step))
+                     if v is not None]  # fmt: skip
             if given:
                 raise MotionTokenizerError(f"pass either quantization or {', '.join(given)}, not both")
-            digits, angle_quantizer, position_quantizer = self._parse_quantization(quantization)
+            digits, angle_quantizer, position_quantizer, (coding, keyframe_interval, max_step) = (
+                self._parse_quantization(quantization)
+            )
         digits = 1 if digits is None else digits
         if not _is_int(digits) or digits not in (1, 2):
             raise MotionTokenizerError(f"digits must be 1 (M5) or 2 (coarse/fine), got {digits!r}")
@@ -215,7 +259,18 @@ class MotionTokenizer(TokenizersBackend):
             if bins is not None and bins != q.n_bins:
                 raise MotionTokenizerError(f"{kind}_bins={bins} disagrees with the {kind} quantizer's n_bins={q.n_bins}")
         self.angle_quantizer, self.position_quantizer, self.digits = aq, pq, int(digits)
+        self._coding, self._keyframe_interval, self._max_steps = self._check_coding(
+            coding, keyframe_interval, max_step, self.digits, {"angle": aq.n_bins, "position": pq.n_bins}
+        )
         self.quantization = {"digits": self.digits, "angle": aq.to_dict(), "position": pq.to_dict()}
+        if self._coding == "delta":  # absent for absolute coding: today's folders stay byte-identical
+            # max_step as resolved (n_bins - 1 by default); null only when angles and positions
+            # have different defaults (then each kind's n_bins - 1).
+            steps = set(self._max_steps.values())
+            self.quantization["coding"] = {
+                "type": "delta", "keyframe_interval": self._keyframe_interval,
+                "max_step": steps.pop() if len(steps) == 1 else None,
+            }  # fmt: skip
         self._joint_names = _check_joint_names(joint_names)
         self._bases = {"angle": _digit_base(aq.n_bins, digits, "angle"), "position": _digit_base(pq.n_bins, digits, "position")}
         self._build_tables()
@@ -235,18 +290,82 @@ class MotionTokenizer(TokenizersBackend):
         self._motion_ready = True
 
     @staticmethod
-    def _parse_quantization(q: Any) -> tuple[Any, Any, Any]:
+    def _parse_quantization(q: Any) -> tuple[Any, Any, Any, tuple[Any, Any, Any]]:
         if not isinstance(q, Mapping):
             raise MotionTokenizerError(f"quantization must be a dict with digits/angle/position, got {type(q).__name__}")
         missing = [k for k in ("digits", "angle", "position") if k not in q]
         if missing:
             raise MotionTokenizerError(f"quantization lacks {missing} (it needs digits, angle and position)")
+        unknown = sorted(set(q) - {"digits", "angle", "position", "coding"})
+        if unknown:
+            raise MotionTokenizerError(f"quantization has unknown fields {unknown} (digits, angle, position, coding)")
         for kind in _KINDS:
             if not isinstance(q[kind], Mapping):
                 raise MotionTokenizerError(f"quantization.{kind} must be a dict (low, high, n_bins), got {q[kind]!r}")
         if not _is_int(q["digits"]):
             raise MotionTokenizerError(f"quantization.digits must be 1 or 2, got {q['digits']!r}")
-        return q["digits"], q["angle"], q["position"]
+        c = q.get("coding")
+        if c is None:
+            coding = (None, None, None)
+        elif not isinstance(c, Mapping) or not isinstance(c.get("type"), str):
+            raise MotionTokenizerError(
+                f"quantization.coding must be a dict with a 'type' ({' or '.join(map(repr, CODINGS))}), got {c!r}"
+            )
+        elif c["type"] == "absolute":
+            extra = sorted(set(c) - {"type"})
+            if extra:
+                raise MotionTokenizerError(f"quantization.coding of type 'absolute' takes no other fields, got {extra}")
+            coding = ("absolute", None, None)
+        elif c["type"] == "delta":
+            unknown = sorted(set(c) - {"type", "keyframe_interval", "max_step"})
+            if unknown:
+                raise MotionTokenizerError(
+                    f"quantization.coding has unknown fields {unknown} (type, keyframe_interval, max_step)"
+                )
+            coding = ("delta", c.get("keyframe_interval"), c.get("max_step"))
+        else:
+            raise MotionTokenizerError(
+                f"quantization.coding.type must be one of {list(CODINGS)}, got {c['type']!r}"
+            )
+        return q["digits"], q["angle"], q["position"], coding
+
+    @staticmethod
+    def _check_coding(
+        coding: Any, keyframe_interval: Any, max_step: Any, digits: int, n_bins: dict[str, int]
+    ) -> tuple[str, int | None, dict[str, int]]:
+        """``(coding, keyframe_interval, max_step per kind)``, or a clear error."""
+        coding = "absolute" if coding is None else coding
+        if not isinstance(coding, str) or coding not in CODINGS:
+            raise MotionTokenizerError(f"coding must be one of {list(CODINGS)}, got {coding!r}")
+        if coding == "absolute":
+            given = [n for n, v in (("keyframe_interval", keyframe_interval), ("max_step", max_step)) if v is not None]
+            if given:
+                raise MotionTokenizerError(f"{' and '.join(given)} only apply to coding='delta' (coding is 'absolute')")
+            return coding, None, {}
+        if digits != 1:
+            raise MotionTokenizerError(
+                f"coding='delta' supports digits=1 only (one character per value), got digits={digits}; "
+                "use MotionTokenizer.m5_delta(n_bins) or coding='absolute' for the coarse/fine code"
+            )
+        for name, value in (("keyframe_interval", keyframe_interval), ("max_step", max_step)):
+            if value is not None and (not _is_int(value) or value < 1):
+                raise MotionTokenizerError(f"{name} must be None or an integer >= 1, got {value!r}")
+        steps = {}
+        for kind in _KINDS:
+            step = n_bins[kind] - 1 if max_step is None else int(max_step)
+            if step > n_bins[kind] - 1:
+                raise MotionTokenizerError(
+                    f"max_step={step} exceeds {kind} n_bins - 1 = {n_bins[kind] - 1} (no change between "
+                    f"{n_bins[kind]} levels is larger); use at most {n_bins[kind] - 1}"
+                )
+            if 2 * step + 1 > _DELTA_SPAN:
+                hint = "" if max_step is not None else f" (the default is {kind} n_bins - 1)"
+                raise MotionTokenizerError(
+                    f"{kind} max_step={step}{hint} needs {2 * step + 1} delta characters; the delta alphabet holds "
+                    f"{_DELTA_SPAN}, so max_step must be at most {(_DELTA_SPAN - 1) // 2}"
+                )
+            steps[kind] = step
+        return coding, (None if keyframe_interval is None else int(keyframe_interval)), steps
 
     @staticmethod
     def _check_special_tokens(named: dict[str, Any], unsupported: dict[str, Any]) -> None:
@@ -379,9 +498,12 @@ class MotionTokenizer(TokenizersBackend):
         """
         built = json.loads(self._tokenizer.to_str())
         q = self.quantization
+        coding = ""
+        if self._coding == "delta":
+            coding = f", delta coding with max_step {self._max_steps['angle']}/{self._max_steps['position']}"
         source = (
             f"{CONFIG_FILE}'s quantization (digits={q['digits']}, {q['angle']['n_bins']} angle and "
-            f"{q['position']['n_bins']} position levels)"
+            f"{q['position']['n_bins']} position levels{coding})"
         )
 
         def fail(field: str, detail: str) -> None:
@@ -421,7 +543,9 @@ class MotionTokenizer(TokenizersBackend):
     def _build_tables(self) -> None:
         chars: list[str] = list(_BASE_VOCAB)
         kind_of, digit_of, value_of = [0] * _N_BASE, [-1] * _N_BASE, [-1] * _N_BASE
+        coding_of = [0] * _N_BASE
         self._alphabet_start_id: dict[tuple[str, int], int] = {}
+        self._delta_start_id: dict[str, int] = {}
         for k, kind in enumerate(_KINDS):
             base = self._bases[kind]
             for d in range(self.digits):
@@ -431,11 +555,21 @@ class MotionTokenizer(TokenizersBackend):
                 kind_of += [k + 1] * base
                 digit_of += [d] * base
                 value_of += list(range(base))
+                coding_of += [_ABSOLUTE] * base
+        for k, kind in enumerate(_KINDS if self._coding == "delta" else ()):
+            size = 2 * self._max_steps[kind] + 1
+            self._delta_start_id[kind] = len(chars)
+            chars += [chr(_DELTA_START[kind] + v) for v in range(size)]
+            kind_of += [k + 1] * size
+            digit_of += [0] * size
+            value_of += list(range(size))
+            coding_of += [_DELTA] * size
         self._id_to_char = np.array(chars)
         self._char_to_id = {c: i for i, c in enumerate(chars)}
         self._kind_of_id = np.array(kind_of, dtype=np.int8)  # 0 special, 1 angle, 2 position
         self._digit_of_id = np.array(digit_of, dtype=np.int16)
         self._value_of_id = np.array(value_of, dtype=np.int64)
+        self._coding_of_id = np.array(coding_of, dtype=np.int8)  # 0 special, 1 absolute, 2 delta
 
     def _build_backend(self) -> Tokenizer:
         backend = Tokenizer(models.WordLevel(dict(self._char_to_id), unk_token=UNK))
@@ -479,16 +613,34 @@ class MotionTokenizer(TokenizersBackend):
         """Ids of the position alphabet for ``digit`` (0 = coarse)."""
         return self._alphabet_ids("position", digit)
 
+    def delta_token_ids(self, kind: str) -> np.ndarray:
+        """Ids of the ``kind`` (``"angle"`` / ``"position"``) delta alphabet, symbol ``delta + max_step`` order.
+
+        Raises :class:`MotionTokenizerError` for an absolute-coding tokenizer (it has none).
+        """
+        if kind not in _KINDS:
+            raise MotionTokenizerError(f"kind must be one of {list(_KINDS)}, got {kind!r}")
+        if self._coding != "delta":
+            raise MotionTokenizerError(f"this tokenizer's coding is {self._coding!r}: it has no delta alphabets")
+        start = self._delta_start_id[kind]
+        return np.arange(start, start + 2 * self._max_steps[kind] + 1)
+
     def _alphabet_ids(self, kind: str, digit: int) -> np.ndarray:
         if not _is_int(digit) or not 0 <= digit < self.digits:
             raise MotionTokenizerError(f"digit must be in [0, {self.digits}), got {digit!r}")
         start = self._alphabet_start_id[(kind, digit)]
         return np.arange(start, start + self._bases[kind])
 
-    def alphabet(self, kind: str, digit: int = 0) -> str:
-        """The characters of one alphabet, in bin order."""
+    def alphabet(self, kind: str, digit: int = 0, coding: str = "absolute") -> str:
+        """The characters of one alphabet, in bin order (``coding="delta"``: in ``delta + max_step`` order)."""
         if kind not in _KINDS:
             raise MotionTokenizerError(f"kind must be one of {list(_KINDS)}, got {kind!r}")
+        if coding not in CODINGS:
+            raise MotionTokenizerError(f"coding must be one of {list(CODINGS)}, got {coding!r}")
+        if coding == "delta":
+            if digit != 0:
+                raise MotionTokenizerError(f"a delta alphabet has digit 0 only, got {digit!r}")
+            return "".join(self._id_to_char[self.delta_token_ids(kind)])
         return "".join(self._id_to_char[self._alphabet_ids(kind, digit)])
 
     @property
@@ -500,6 +652,45 @@ class MotionTokenizer(TokenizersBackend):
     def token_digits(self) -> np.ndarray:
         """Per vocabulary id: digit position (0 coarse, 1 fine) or -1."""
         return self._digit_of_id
+
+    @property
+    def token_codings(self) -> np.ndarray:
+        """Per vocabulary id: 0 special/separator/task, 1 absolute alphabet, 2 delta alphabet."""
+        return self._coding_of_id
+
+    @property
+    def token_values(self) -> np.ndarray:
+        """Per vocabulary id: the level (absolute alphabet), ``delta + max_step`` (delta alphabet), or -1."""
+        return self._value_of_id
+
+    @property
+    def coding(self) -> str:
+        """``"absolute"`` (every frame as quantizer levels) or ``"delta"`` (keyframes + changes)."""
+        return self._coding
+
+    @property
+    def keyframe_interval(self) -> int | None:
+        """Delta coding: a stream's frame ``t`` is a keyframe iff ``t % keyframe_interval == 0``
+        (None: only frame 0). None for absolute coding."""
+        return self._keyframe_interval
+
+    @property
+    def max_step(self) -> int | None:
+        """Delta coding: the largest change per frame, in levels (``n_bins - 1`` unless given; None
+        for absolute coding, or when angles and positions have different defaults: see :attr:`max_steps`)."""
+        steps = set(self._max_steps.values())
+        return steps.pop() if len(steps) == 1 else None
+
+    @property
+    def max_steps(self) -> dict[str, int]:
+        """Delta coding: ``{"angle": max_step, "position": max_step}`` (empty for absolute coding)."""
+        return dict(self._max_steps)
+
+    def keyframes(self, n_frames: int, frames_per_sequence: int | None = None) -> np.ndarray:
+        """``(n_frames,)`` bool: which frames of one stream are written with the absolute alphabets."""
+        if self._coding == "absolute":
+            return np.ones(int(n_frames), dtype=bool)
+        return keyframe_mask(n_frames, self._keyframe_interval, frames_per_sequence)
 
     # ------------------------------------------------------------ id checks
     def _check_ids_list(self, items: list, what: str, row: int | None = None) -> list[int]:
@@ -620,7 +811,7 @@ class MotionTokenizer(TokenizersBackend):
         return super().convert_ids_to_tokens(self._ids_1d(ids, "convert_ids_to_tokens").tolist(), skip_special_tokens)
 
     # ------------------------------------------------------------ array path
-    def _value_ids(self, x: Any, kind: str, name: str) -> np.ndarray:
+    def _value_ids(self, x: Any, kind: str, name: str, frames_per_sequence: int | None = None) -> np.ndarray:
         """``(T, J, 3)`` values -> ``(T, J*3*digits)`` token ids."""
         try:
             x = np.asarray(x)
@@ -644,9 +835,22 @@ class MotionTokenizer(TokenizersBackend):
                 f"{name} has a non-finite value {x[t, j, c]} at frame {t}, joint {j}{joint}, "
                 f"component {'xyz'[c]} (index ({t}, {j}, {c}))"
             )
+        if frames_per_sequence is not None and x.shape[0] % frames_per_sequence:
+            raise MotionTokenizerError(
+                f"{name} has {x.shape[0]} frames, not a whole number of sequences of frames_per_sequence="
+                f"{frames_per_sequence} frames"
+            )
         q = self.angle_quantizer if kind == "angle" else self.position_quantizer
         bins = q.encode(x, name=name)
         base = self._bases[kind]
+        if self._coding == "delta":
+            levels = bins.reshape(x.shape[0], -1)
+            symbols, _ = delta_encode(
+                levels, self._max_steps[kind], self._keyframe_interval, sequence_length=frames_per_sequence
+            )
+            keys = keyframe_mask(len(levels), self._keyframe_interval, frames_per_sequence)
+            offsets = np.where(keys, self._alphabet_start_id[(kind, 0)], self._delta_start_id[kind])
+            return symbols + offsets[:, None]
         if self.digits == 2:
             bins = np.stack([bins // base, bins % base], axis=-1)
             offsets = np.array([self._alphabet_start_id[(kind, 0)], self._alphabet_start_id[(kind, 1)]], np.int32)
@@ -654,12 +858,19 @@ class MotionTokenizer(TokenizersBackend):
             offsets = np.int32(self._alphabet_start_id[(kind, 0)])
         return (bins + offsets).reshape(x.shape[0], -1)
 
+    @staticmethod
+    def _check_frames_per_sequence(value: Any) -> int | None:
+        if value is not None and (not _is_int(value) or value < 1):
+            raise MotionTokenizerError(f"frames_per_sequence must be None or an integer >= 1, got {value!r}")
+        return None if value is None else int(value)
+
     def encode_motion(
         self,
         angles: np.ndarray | None = None,
         positions: np.ndarray | None = None,
         task: str = ">",
         add_special_tokens: bool = True,
+        frames_per_sequence: int | None = None,
     ) -> np.ndarray:
         """Token ids (1-D ``int64``) for a motion, without any per-character Python work.
 
@@ -668,9 +879,15 @@ class MotionTokenizer(TokenizersBackend):
             positions: ``(T, J, 3)`` metres (canonicalised into the quantizer box), or None.
             task: ``">"`` causal, ``"$"`` forward kinematics, ``"&"`` inverse kinematics.
             add_special_tokens: wrap in ``<bos> ... <eos>`` like ``tokenizer(text)`` does.
+            frames_per_sequence: the arrays hold several independent sequences of this many frames
+                back to back (e.g. the windows of a dataset, encoded in one call): with delta coding
+                each restarts with a keyframe, so ids cut at sequence boundaries decode on their
+                own. The layout is unchanged; decode the whole with the same value.
 
-        With both ``angles`` and ``positions`` the frames interleave (angle 0, position 0, angle 1,
-        ...), as M5's FK/IK tasks do; they must then have the same shape.
+        With both ``angles`` and ``positions`` the frames interleave, as M5's FK/IK tasks do: FK
+        (``$``) writes angle 0, position 0, angle 1, ...; IK (``&``) writes position 0, angle 0,
+        position 1, ... (the angles after the positions they are inferred from). They must then
+        have the same shape.
 
         Raises:
             MotionTokenizerError: a bad shape, a joint count other than ``len(joint_names)``
@@ -681,17 +898,20 @@ class MotionTokenizer(TokenizersBackend):
             raise MotionTokenizerError(f"unknown task token {task!r}; expected one of {list(TASK_TOKENS)}")
         if angles is None and positions is None:
             raise MotionTokenizerError("encode_motion needs angles, positions or both")
+        fps = self._check_frames_per_sequence(frames_per_sequence)
         parts = []
         if angles is not None:
-            parts.append(self._value_ids(angles, "angle", "angles"))
+            parts.append(self._value_ids(angles, "angle", "angles", fps))
         if positions is not None:
-            parts.append(self._value_ids(positions, "position", "positions"))
+            parts.append(self._value_ids(positions, "position", "positions", fps))
         if len(parts) == 2:
             if np.shape(angles) != np.shape(positions):
                 raise MotionTokenizerError(
                     f"interleaving needs angles and positions of the same shape, got {np.shape(angles)} "
                     f"and {np.shape(positions)}"
                 )
+            if task == "&":  # IK: the position frame first, then the angle frame inferred from it
+                parts.reverse()
             frames = np.stack(parts, axis=1).reshape(-1, parts[0].shape[1])
         else:
             frames = parts[0]
@@ -703,7 +923,15 @@ class MotionTokenizer(TokenizersBackend):
         tail = [EOS_ID] if add_special_tokens else []
         return np.concatenate([np.asarray(head, np.int64), body.ravel(), np.asarray(tail, np.int64)])
 
-    def decode_motion(self, ids: Sequence[int] | np.ndarray, strict: bool = True) -> MotionTokens:
+    def _slot_name(self, c: int) -> str:
+        """``token c`` of a frame as ``joint j (name), component x``."""
+        j = c // self.values_per_joint
+        name = f" ({self._joint_names[j]})" if self._joint_names is not None and j < len(self._joint_names) else ""
+        return f"joint {j}{name}, component {'xyz'[(c % self.values_per_joint) // self.digits]}"
+
+    def decode_motion(
+        self, ids: Sequence[int] | np.ndarray, strict: bool = True, frames_per_sequence: int | None = None
+    ) -> MotionTokens:
         """Arrays back from ids (vectorised).
 
         ``ids`` is one sequence: a list/tuple of ints, a 1-D integer array or tensor. Leading
@@ -713,14 +941,25 @@ class MotionTokenizer(TokenizersBackend):
         has joint names. With ``strict=False`` an incomplete last frame (e.g. generation that
         stopped early) is dropped instead of raising.
 
+        Delta coding: the angle and position streams are decoded separately (closed loop), and the
+        values returned are the reconstructed ones; a continuation must be decoded with the
+        prompt in front of it (its frames are changes from the prompt's). Each stream's keyframes
+        must be written with the absolute alphabet and its other frames with the delta alphabet of
+        its kind. A change that takes a level outside ``[0, n_bins)`` (which no encoding makes)
+        raises with ``strict=True`` and stops at the edge level with ``strict=False``.
+        ``frames_per_sequence``: as given to :meth:`encode_motion`.
+
         Raises:
             MotionTokenizerError: naming the position of an id that is not an integer in
                 ``[0, len(self))`` (floats, even integral ones, are refused), and the token position
                 and frame of a special token inside the motion, frames of unequal length or of
-                the wrong length for ``joint_names``, or a frame mixing alphabets.
+                the wrong length for ``joint_names``, a frame mixing alphabets, or (delta coding)
+                a keyframe written with delta characters, another frame with absolute ones, or a
+                change leaving the level range (naming the frame, joint and component).
         """
         if not isinstance(strict, (bool, np.bool_)):
             raise MotionTokenizerError(f"strict must be True or False, got {strict!r}")
+        fps = self._check_frames_per_sequence(frames_per_sequence)
         ids = self._ids_1d(ids, "decode_motion")
         start, stop = 0, len(ids)
         while start < stop and ids[start] in (PAD_ID, BOS_ID):
@@ -738,7 +977,7 @@ class MotionTokenizer(TokenizersBackend):
         sep = self.frame_separator_id
         if body[0] != sep:
             raise MotionTokenizerError(
-                f"expected the frame separator at position {start}, got id {body[0]} ({self._id_to_char[body[0]]!r})"
+                f"expected the frame separator at position {start}, got id {body[0]} ({str(self._id_to_char[body[0]])!r})"
             )
         seps = np.flatnonzero(body == sep)
         lengths = np.diff(np.append(seps, body.size)) - 1
@@ -773,32 +1012,94 @@ class MotionTokenizer(TokenizersBackend):
             tid = int(frames[f, c])
             raise MotionTokenizerError(
                 f"frame {f}, token {c} (position {start + seps[f] + 1 + c}): id {tid} "
-                f"({self._id_to_char[tid]!r}) does not belong in this slot of a "
+                f"({str(self._id_to_char[tid])!r}) does not belong in this slot of a "
                 f"{_KINDS[frame_kind[f] - 1] if frame_kind[f] else 'motion'} frame"
             )
         J = W // self.values_per_joint
+        delta = self._coding == "delta"
+        if delta:
+            self._check_frame_codings(frames, frame_kind, seps, start, fps)
         out = {}
         for k, kind in enumerate(_KINDS):
-            sel = frames[frame_kind == k + 1]
-            if not len(sel):
+            rows = np.flatnonzero(frame_kind == k + 1)
+            if not len(rows):
                 out[kind] = None
+                continue
+            sel = frames[rows]
+            q = self.angle_quantizer if kind == "angle" else self.position_quantizer
+            if delta:
+                bins = self._delta_levels(self._value_of_id[sel], kind, rows, seps, start, strict, fps)
+                out[kind] = q.decode(bins.reshape(len(sel), J, 3))
                 continue
             vals = self._value_of_id[sel].reshape(len(sel), J, 3, self.digits)
             base = self._bases[kind]
             bins = vals[..., 0] if self.digits == 1 else vals[..., 0] * base + vals[..., 1]
-            q = self.angle_quantizer if kind == "angle" else self.position_quantizer
             out[kind] = q.decode(bins)
         return MotionTokens(task, out["angle"], out["position"])
 
+    def _check_frame_codings(
+        self, frames: np.ndarray, frame_kind: np.ndarray, seps: np.ndarray, start: int, fps: int | None
+    ) -> None:
+        """Delta coding: keyframes in absolute characters, other frames in delta ones (per stream)."""
+        expected = np.empty(len(frames), dtype=np.int8)
+        stream_index = np.empty(len(frames), dtype=np.int64)
+        for k in (1, 2):
+            rows = np.flatnonzero(frame_kind == k)
+            stream_index[rows] = np.arange(len(rows))
+            expected[rows] = np.where(keyframe_mask(len(rows), self._keyframe_interval, fps), _ABSOLUTE, _DELTA)
+        wrong = self._coding_of_id[frames] != expected[:, None]
+        if not wrong.any():
+            return
+        f, c = (int(i) for i in np.argwhere(wrong)[0])
+        kind = _KINDS[frame_kind[f] - 1]
+        tid = int(frames[f, c])
+        key = expected[f] == _ABSOLUTE
+        K = self._keyframe_interval
+        schedule = ("frame 0" if K is None else f"frames 0, {K}, {2 * K}, ...") + (
+            f" of each {fps}-frame sequence" if fps is not None else ""
+        )
+        raise MotionTokenizerError(
+            f"frame {f} ({kind} frame {stream_index[f]}), token {c} ({self._slot_name(c)}, position "
+            f"{start + seps[f] + 1 + c}): id {tid} ({str(self._id_to_char[tid])!r}) is "
+            f"{'a delta' if key else 'an absolute'} character, but this {kind} frame is "
+            f"{'a keyframe' if key else 'not a keyframe'} and takes the "
+            f"{'absolute' if key else 'delta'} {kind} alphabet (keyframes: {schedule} of the {kind} stream)"
+        )
+
+    def _delta_levels(
+        self, symbols: np.ndarray, kind: str, rows: np.ndarray, seps: np.ndarray, start: int, strict: bool,
+        fps: int | None,
+    ) -> np.ndarray:
+        """One stream's closed-loop levels from its frames' symbols (checked or saturated at the range)."""
+        n = self._bases[kind]
+        step = self._max_steps[kind]
+        if not strict:
+            return delta_decode(symbols, step, self._keyframe_interval, sequence_length=fps, n_levels=n)
+        levels = delta_decode(symbols, step, self._keyframe_interval, sequence_length=fps)
+        bad = first_out_of_range(levels, n)
+        if bad is not None:
+            t, c = bad
+            f = int(rows[t])
+            raise MotionTokenizerError(
+                f"frame {f} ({kind} frame {t}), token {c} ({self._slot_name(c)}, position {start + seps[f] + 1 + c}): "
+                f"the changes take the level to {levels[t, c]}, outside [0, {n}) (no encoding does this; "
+                "strict=False stops at the edge level)"
+            )
+        return levels
+
     # ------------------------------------------------------------- text path
     def motion_to_text(
-        self, angles: np.ndarray | None = None, positions: np.ndarray | None = None, task: str = ">"
+        self,
+        angles: np.ndarray | None = None,
+        positions: np.ndarray | None = None,
+        task: str = ">",
+        frames_per_sequence: int | None = None,
     ) -> str:
         """The M5 string for a motion (``tokenizer(text)["input_ids"]`` equals :meth:`encode_motion`)."""
-        ids = self.encode_motion(angles, positions, task, add_special_tokens=False)
+        ids = self.encode_motion(angles, positions, task, add_special_tokens=False, frames_per_sequence=frames_per_sequence)
         return "".join(self._id_to_char[ids].tolist())
 
-    def text_to_motion(self, text: str, strict: bool = True) -> MotionTokens:
+    def text_to_motion(self, text: str, strict: bool = True, frames_per_sequence: int | None = None) -> MotionTokens:
         """Decode an M5 string; unknown characters raise, naming their position."""
         if not isinstance(text, str):
             raise MotionTokenizerError(f"text_to_motion takes a str, got {type(text).__name__}")
@@ -808,7 +1109,7 @@ class MotionTokenizer(TokenizersBackend):
             if ch not in table:
                 raise MotionTokenizerError(f"unknown character {ch!r} (U+{ord(ch):04X}) at position {pos}")
             ids.append(table[ch])
-        return self.decode_motion(ids, strict=strict)
+        return self.decode_motion(ids, strict=strict, frames_per_sequence=frames_per_sequence)
 
     # -------------------------------------------------------------- presets
     @classmethod
@@ -817,7 +1118,15 @@ class MotionTokenizer(TokenizersBackend):
         return cls(digits=1, angle_bins=n_bins, position_bins=n_bins, **kwargs)
 
     @classmethod
+    def m5_delta(cls, n_bins: int = 256, keyframe_interval: int | None = None, **kwargs: Any) -> "MotionTokenizer":
+        """M5 levels under delta coding: keyframes as M5 characters, other frames as changes.
+
+        ``max_step`` (a keyword, default ``n_bins - 1``: never saturates) bounds the change per frame.
+        """
+        return cls(digits=1, angle_bins=n_bins, position_bins=n_bins, coding="delta",
+                   keyframe_interval=keyframe_interval, **kwargs)  # fmt: skip
+
+    @classmethod
     def coarse_fine(cls, base: int = 64, **kwargs: Any) -> "MotionTokenizer":
         """Our finer code: two characters per value, ``base**2`` levels (4096 for base 64)."""
         return cls(digits=2, angle_bins=base**2, position_bins=base**2, **kwargs)
-

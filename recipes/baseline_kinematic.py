@@ -88,7 +88,12 @@ class DataArguments:
         metadata={"help": "Keep only clips whose label matches: column=value1,value2 (repeatable)."},
     )
     max_clips: int | None = field(default=None, metadata={"help": "Use at most this many clips (whole groups, seeded)."})
-    joints: str | None = field(default=None, metadata={"help": "Joint subset for the features (e.g. bandai-core); default all joints."})
+    joints: str | None = field(
+        default=None,
+        metadata={"help": "Joint subset for the features: 'all' (default: every joint of each clip's skeleton), 'auto' "
+                  "(the core body joints found by name; bandai-core on Bandai-Namco), a registered subset or "
+                  "comma-separated joint names."},
+    )
 
 
 @dataclass
@@ -377,7 +382,10 @@ def main(args: Sequence[str] | None = None) -> dict[str, Any]:
     )
     logger.info("%s over %d groups", description, len(set(groups)))
 
-    X, feature_names = feature_matrix(clips, joints=data_args.joints, progress=out_args.progress)
+    joints = data_args.joints
+    if isinstance(joints, str) and joints.strip().lower() == "all":
+        joints = None  # every joint (no subset to apply)
+    X, feature_names = feature_matrix(clips, joints=joints, progress=out_args.progress)
     logger.info("%d kinematic features per clip", X.shape[1])
 
     out_dir = Path(out_args.output_dir)

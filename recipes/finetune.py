@@ -118,8 +118,17 @@ class DataArguments:
     window: int | None = field(default=None, metadata={"help": "Frames per window (default: the pretraining window)."})
     stride: int | None = field(default=None, metadata={"help": "Frames between window starts (default: the pretraining stride)."})
     fps: float | None = field(default=None, metadata={"help": "Resample clips to this rate (default: the pretraining rate)."})
-    joints: str | None = field(default=None, metadata={"help": "Joint subset (default: the pretraining subset)."})
-    forest_joints: str | None = field(default=None, metadata={"help": "Joint subset of the forest's kinematic features (default: all)."})
+    joints: str | None = field(
+        default="auto",
+        metadata={"help": "Joint subset: 'auto' (default: the joints the model was pretrained on - its tokenizer's "
+                  "joint_names, else pretrain_summary.json's - else each skeleton's core body joints found by name), "
+                  "'all', a registered subset or comma-separated joint names."},
+    )
+    forest_joints: str | None = field(
+        default=None,
+        metadata={"help": "Joint subset of the forest's kinematic features (default: all): 'all', 'auto', a registered "
+                  "subset or comma-separated joint names."},
+    )
 
 
 @dataclass
@@ -311,9 +320,27 @@ class WindowSpec:
         return dataclasses.asdict(self)
 
 
-def window_spec(data_args: DataArguments, model_dir: str) -> tuple[WindowSpec, dict[str, Any]]:
+def _joint_spec(value: Any) -> Any:
+    """A ``--joints`` value as WindowSpec holds it: ``None`` for every joint, a list for ``a,b,c``."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "all":
+            return None
+        if text.lower() == "auto":
+            return "auto"
+        if "," in text:
+            return [n.strip() for n in text.split(",") if n.strip()]
+        return text
+    return value
+
+
+def window_spec(data_args: DataArguments, model_dir: str, tokenizer=None) -> tuple[WindowSpec, dict[str, Any]]:
     """Window settings: command line first, then the model folder's ``pretrain_summary.json``, then
-    pretraining's defaults (10 fps, ``bandai-core``, 24 frames, stride 12) with a warning."""
+    pretraining's defaults (10 fps, ``auto`` joints, 24 frames, stride 12) with a warning.
+
+    ``--joints auto`` (the default) means the joints the model was pretrained on: ``tokenizer``'s
+    ``joint_names`` (pretraining saves them), else the summary's record, else ``"auto"`` (each
+    skeleton's core body joints found by name)."""
     summary_path = Path(model_dir) / "pretrain_summary.json"
     dataset: dict[str, Any] = {}
     summary: dict[str, Any] = {}
@@ -323,11 +350,22 @@ def window_spec(data_args: DataArguments, model_dir: str) -> tuple[WindowSpec, d
             dataset = dict(summary.get("dataset") or {})
         except (OSError, json.JSONDecodeError) as e:
             raise SystemExit(f"cannot read {summary_path}: {e}")
-    fallback = {"fps": 10.0, "joints": "bandai-core", "window": 24, "stride": 12}
+    fallback = {"fps": 10.0, "joints": "auto", "window": 24, "stride": 12}
     values = {}
     missing = []
     for key in fallback:
         given = getattr(data_args, key)
+        if key == "joints":
+            given = _joint_spec(given)
+            if given == "auto":  # the model's joints where it records them
+                recorded = getattr(tokenizer, "joint_names", None)
+                if recorded is not None:
+                    values[key] = list(recorded)
+                    continue
+                given = None if dataset.get(key) is not None else "auto"
+            elif given is None and data_args.joints is not None:  # --joints all
+                values[key] = None
+                continue
         if given is not None:
             values[key] = given
         elif dataset.get(key) is not None:
@@ -340,7 +378,15 @@ def window_spec(data_args: DataArguments, model_dir: str) -> tuple[WindowSpec, d
             "%s has no pretraining record of %s; using %s (pass --fps/--joints/--window/--stride to match how the model "
             "was pretrained)", summary_path, missing, {k: fallback[k] for k in missing},
         )
-    spec = WindowSpec(float(values["fps"]), values["joints"], int(values["window"]), int(values["stride"]), data_args.max_windows_per_clip)
+    from hf_motion.skeletons import resolve_joint_subset
+
+    joints = _joint_spec(values["joints"])
+    if joints is not None:
+        try:  # an unknown subset name fails here, before any clip is read
+            resolve_joint_subset(joints)
+        except ValueError as e:
+            raise SystemExit(f"--joints {values['joints']!r}: {e}") from None
+    spec = WindowSpec(float(values["fps"]), joints, int(values["window"]), int(values["stride"]), data_args.max_windows_per_clip)
     return spec, summary
 
 
@@ -357,8 +403,10 @@ def motion_windows(motion, tokenizer, spec: WindowSpec) -> tuple[list[np.ndarray
 
     if not math.isclose(motion.fps, spec.fps, rel_tol=1e-4):
         motion = resample_motion(motion, spec.fps)
-    if spec.joints is not None and resolve_joint_subset(spec.joints, motion.skeleton) != motion.skeleton.names:
-        motion = motion.select_joints(spec.joints)
+    if spec.joints is not None:
+        names = resolve_joint_subset(spec.joints, motion.skeleton)  # "auto": this skeleton's core body joints
+        if names != motion.skeleton.names:
+            motion = motion.select_joints(names)
     T = motion.num_frames
     if T == 0:
         raise ValueError(f"clip {motion.labels.get('clip', '?')!r} has no frames at {spec.fps:g} fps")
@@ -397,18 +445,36 @@ def prepare_clips(
     from tqdm.auto import tqdm
 
     from hf_motion.features import FeatureError, clip_features
+    from hf_motion.skeletons import resolve_joint_subset
 
     windows, starts, rows = [], [], []
     names: list[str] | None = None
+    first: tuple[str, list[str]] | None = None  # the first clip's path and model joints
+    model_joints = getattr(tokenizer, "joint_names", None)
     for clip in tqdm(clips, desc="reading and tokenizing clips", unit="clip", disable=not progress):
         try:
             motion = clip.load()
         except Exception as e:  # noqa: BLE001 - re-raised naming the file
             raise ValueError(f"cannot read {clip.path}: {e}") from e
         try:
+            joints = list(motion.skeleton.names) if spec.joints is None else resolve_joint_subset(spec.joints, motion.skeleton)
             w, s = motion_windows(motion, tokenizer, spec)
         except ValueError as e:
             raise ValueError(f"{clip.path}: {e}") from None
+        # Every window must hold the same joints in the same order (the model's joint slots).
+        if first is None:
+            first = (clip.path, joints)
+            if model_joints is not None and joints != list(model_joints):
+                logger.warning(
+                    "the model was pretrained on joints %s, but --joints %r gives %s for %s: make sure they are the "
+                    "same body joints in the same order", model_joints, spec.joints, joints, clip.path,
+                )  # fmt: skip
+        elif joints != first[1]:
+            raise ValueError(
+                f"--joints {spec.joints!r} gives {len(first[1])} joints ({', '.join(first[1][:6])}, ...) for {first[0]} "
+                f"but {len(joints)} joints ({', '.join(joints[:6])}, ...) for {clip.path}: clips need the same joints; "
+                "pass comma-separated joint names that every clip has, or use clips of one skeleton"
+            )
         windows.append(w)
         starts.append(s)
         if with_features:
@@ -822,11 +888,13 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
     tokenizer = MotionTokenizer.from_pretrained(model_dir)
     if not hasattr(tokenizer, "encode_motion"):
         raise SystemExit(f"{model_dir} does not hold a MotionTokenizer")
-    spec, pretrain_summary = window_spec(data_args, model_dir)
+    spec, pretrain_summary = window_spec(data_args, model_dir, tokenizer)
     targets = [s.to_target(labels[s.name].classes) for s in specs]
     config = multitask_config(model_dir, targets, model_args)
     # [bos, >] + per frame (separator + J joints x values) + eos
-    n_joints = len(hf_motion.skeletons.resolve_joint_subset(spec.joints)) if spec.joints else None
+    n_joints = None  # 'auto' / all joints: known once a clip is read (checked after prepare_clips)
+    if spec.joints is not None and not hf_motion.skeletons.is_skeleton_dependent(spec.joints):
+        n_joints = len(hf_motion.skeletons.resolve_joint_subset(spec.joints))
     tokens_per_window = spec.window * (n_joints * tokenizer.values_per_joint + 1) + 3 if n_joints else None
     if tokens_per_window is not None and tokens_per_window > config.n_positions:
         raise SystemExit(
@@ -839,7 +907,14 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
     variants = [PRETRAINED, SCRATCH] if model_args.compare else [SCRATCH if model_args.from_scratch else PRETRAINED]
     systems = variants + ([FOREST] if model_args.compare else [])
 
-    data = prepare_clips(clips, tokenizer, spec, forest_joints=data_args.forest_joints, with_features=model_args.compare)
+    forest_joints = _joint_spec(data_args.forest_joints)
+    data = prepare_clips(clips, tokenizer, spec, forest_joints=forest_joints, with_features=model_args.compare)
+    longest = max((len(x) for w in data.windows for x in w), default=0)
+    if longest > config.n_positions:
+        raise SystemExit(
+            f"a {spec.window}-frame window of joints {spec.joints!r} is {longest} tokens, more than the model's "
+            f"n_positions={config.n_positions}; use a shorter --window or fewer --joints"
+        )
     n_windows = sum(len(w) for w in data.windows)
     logger.info("%d windows (%s)", n_windows, spec.to_dict())
     y_clip = clip_targets(labels, task_names, len(clips))

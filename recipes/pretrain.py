@@ -67,7 +67,11 @@ class DataArguments:
     window: int = field(default=24, metadata={"help": "frames per example (at --fps): 2.4 s, enough for the 2 s + 0.4 s prediction benchmark"})
     stride: int | None = field(default=12, metadata={"help": "frames between window starts"})
     fps: float = field(default=10.0, metadata={"help": "resample every clip to this rate"})
-    joints: str = field(default="bandai-core", metadata={"help": "registered joint subset"})
+    joints: str = field(
+        default="auto",
+        metadata={"help": "'auto' (each skeleton's core body joints found by name; bandai-core on Bandai-Namco), "
+                          "'all', a registered joint subset or comma-separated joint names"},
+    )
     context_length: int = field(default=1280, metadata={"help": "pack examples into rows of this many tokens (longer examples continue in the next row)"})
     max_clips: int | None = field(default=None, metadata={"help": "use at most this many clips (quick runs)"})
     num_proc: int | None = field(default=None, metadata={"help": "worker processes for the build (default: all cores)"})
@@ -80,6 +84,9 @@ class ModelArguments:
     preset: str = field(default="tiny", metadata={"help": "tiny, m5-150k, m5-1m, m5-5m, m5-26m"})
     use_joint_embeddings: bool = field(default=True, metadata={"help": "add joint-index embeddings"})
     use_frame_embeddings: bool = field(default=True, metadata={"help": "add frame-index embeddings"})
+    use_previous_token_embeddings: bool = field(
+        default=False, metadata={"help": "copy path: add an embedding of the token at the same slot one frame earlier"}
+    )
     attn_pdrop: float = field(
         default=0.0,
         metadata={"help": "attention dropout; off by default because it forces PyTorch's unfused attention "
@@ -244,6 +251,7 @@ def run_settings(data_args: DataArguments, model_args: ModelArguments, train_arg
             "preset": model_args.preset,
             "use_joint_embeddings": model_args.use_joint_embeddings,
             "use_frame_embeddings": model_args.use_frame_embeddings,
+            "use_previous_token_embeddings": model_args.use_previous_token_embeddings,
             "attn_pdrop": model_args.attn_pdrop,
             "n_positions": model_args.n_positions,
             "init_from": model_args.init_from,
@@ -454,6 +462,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
             n_positions=model_args.n_positions or max(data_args.context_length, MODEL_PRESETS[model_args.preset].n_positions),
             use_joint_embeddings=model_args.use_joint_embeddings,
             use_frame_embeddings=model_args.use_frame_embeddings,
+            use_previous_token_embeddings=model_args.use_previous_token_embeddings,
             attn_pdrop=model_args.attn_pdrop,
         )
         model = MotionGPT2ForCausalLM(config)

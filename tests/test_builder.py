@@ -436,6 +436,12 @@ def test_config_errors():
         MotionDatasetConfig(fps=-30)
     with pytest.raises(ValueError, match="unknown joint subset 'bandai-tiny'"):
         MotionDatasetConfig(joints="bandai-tiny")
+    with pytest.raises(ValueError, match=r"joint subset has duplicates: \['Hips'\]"):
+        MotionDatasetConfig(joints="Hips,Spine,Hips")
+    with pytest.raises(ValueError, match="joints: an empty list"):
+        MotionDatasetConfig(joints=" , ")
+    assert MotionDatasetConfig().joints == "auto"  # found per skeleton (bandai-core on Bandai-Namco)
+    assert MotionDatasetConfig(joints="all").joints is None
     with pytest.raises(ValueError, match=r"unknown dataset config keys \['windw'\]"):
         MotionDatasetConfig.from_dict({"windw": 3})
     assert MotionDatasetConfig(window=12).stride == 12
@@ -452,7 +458,7 @@ def test_joint_subset_mismatch_names_file_subset_and_missing_joints(tmp_path, to
     assert missing  # the fixture really lacks some bandai-core joints
     for skip_bad in (False, True):  # a subset mismatch is a config error: never skipped
         with pytest.raises(MotionDatasetError) as info:
-            _build(tmp_path, tok, window=10, skip_bad=skip_bad)  # bandai-core joints on a CMU skeleton
+            _build(tmp_path, tok, window=10, joints="bandai-core", skip_bad=skip_bad)  # on a CMU skeleton
         msg = str(info.value)
         assert "joint subset 'bandai-core' does not fit" in msg and "cmu.bvh" in msg
         assert f"lacks {len(missing)} of the subset's {len(CORE)} joints ({', '.join(missing[:3])}" in msg

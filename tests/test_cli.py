@@ -57,3 +57,63 @@ def test_demo_refuses_bad_window_and_limit(capsys, bandai_paths):
         assert f"argument {flag}: expected a positive integer" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="has 100000 frames"):
         main(["demo", str(bandai_paths[0].parent), "--limit", "1", "--window", "100000"])
+
+
+def test_build_dataset_defaults_fit_a_cmu_folder(capsys, tmp_path):
+    """No --joints: 'auto' finds the CMU skeleton's core body joints by name (31 joints in the file)."""
+    import json
+    from pathlib import Path
+
+    import datasets
+    import numpy as np
+
+    import hf_motion
+
+    fixture = Path(__file__).parent / "fixtures" / "cmu_31joint.bvh"
+    src = tmp_path / "cmu"
+    src.mkdir()
+    (src / "cmu_31joint.bvh").symlink_to(fixture)
+    # A longer take of the same skeleton (the fixture is 0.25 s): its frames repeated, in the file's inches.
+    m = hf_motion.load_bvh(fixture)
+    reps = 12
+    long = hf_motion.Motion(np.tile(m.rotations, (reps, 1, 1)), np.tile(m.root_translation, (reps, 1)), m.skeleton, m.fps)
+    hf_motion.save_bvh(long, src / "cmu_long.bvh", scale=0.0254)
+    out = tmp_path / "out"
+    assert main(["build-dataset", str(src), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    # Written out by hand from the fixture's HIERARCHY, in file order.
+    expected = ["Hips", "LeftUpLeg", "LeftLeg", "LeftFoot", "RightUpLeg", "RightLeg", "RightFoot", "Spine", "Spine1",
+                "Neck", "Head", "LeftArm", "LeftForeArm", "LeftHand", "RightArm", "RightForeArm", "RightHand"]  # fmt: skip
+    stats = json.loads((out / "build_info.json").read_text())["stats"]
+    assert stats["joint_names"] == expected and "joints: 17 (Hips, LeftUpLeg" in printed
+    ds = datasets.load_from_disk(str(out))
+    rows = [r for s in ds for r in ds[s]]
+    assert rows and {r["clip"] for r in rows} == {"cmu_long"}  # the 0.25 s fixture is shorter than the window
+    # Hand-derived lengths at 30 fps: <bos> task ... <eos>, a frame = separator + 17 joints x 3 values.
+    frame = 17 * 3 + 1
+    assert {len(r["input_ids"]) for r in rows} <= {30 * frame + 3, 2 * 30 * frame + 3}
+
+
+def test_build_dataset_joints_errors_say_what_to_pass(capsys, tmp_path):
+    from pathlib import Path
+
+    import hf_motion
+
+    fixture = Path(__file__).parent / "fixtures" / "cmu_31joint.bvh"
+    m = hf_motion.load_bvh(fixture)
+    odd = hf_motion.Skeleton([f"bone{i}" for i in range(m.num_joints)], m.skeleton.parents, m.skeleton.offsets)
+    src = tmp_path / "odd"
+    src.mkdir()
+    hf_motion.save_bvh(hf_motion.Motion(m.rotations, m.root_translation, odd, m.fps), src / "odd.bvh", scale=0.0254)
+    base = ["build-dataset", str(src), "--out", str(tmp_path / "out"), "--quiet", "--fps", "none", "--window", "10"]
+    assert main(base) == 1
+    err = capsys.readouterr().err
+    assert "odd.bvh" in err and "joints='auto'" in err and "--joints all" in err and "bone0, bone1" in err
+    assert main(base + ["--joints", "cmu-core"]) == 1
+    assert "unknown joint subset 'cmu-core'" in capsys.readouterr().err
+    assert main(base + ["--joints", "bone0,Hips"]) == 1
+    err = capsys.readouterr().err
+    assert "['Hips'] are not in this skeleton" in err or "lacks 1 of the subset's 2 joints (Hips)" in err
+    assert "bone0" in err
+    assert main(base + ["--joints", "all"]) == 0
+    assert "joints: 31 (bone0" in capsys.readouterr().out

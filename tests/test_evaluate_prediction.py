@@ -1,6 +1,7 @@
 """recipes/evaluate_prediction.py on a tiny model pretrained for a few steps on real Bandai clips:
 the benchmark runs end to end, its baselines behave, the quantized oracle stays within its
-hand-derived bound, and the evaluated takes never were in the training split."""
+hand-derived bound, the evaluated takes never were in the training split (nor in the continuous
+baselines' training windows), and --baselines_only, --test_data, --horizons and --joints work."""
 
 from __future__ import annotations
 
@@ -57,11 +58,16 @@ def trained(tmp_path_factory):
     return {"dir": out, "cache": cache, "summary": summary}
 
 
+# Continuous baselines at test size: a short siMLPe run.
+FAST = dict(mlp_steps=60, progress=False)
+CONTINUOUS = ["ridge regression", "siMLPe (DCT + MLP)"]
+
+
 @pytest.fixture(scope="module")
 def report(evaluate, trained):
     return evaluate.main(_argv(
         model=trained["dir"], cache_dir=trained["cache"], max_windows=10, batch_size=10,
-        output_dir=trained["dir"] / "prediction", progress=False,
+        output_dir=trained["dir"] / "prediction", **FAST,
     ))  # fmt: skip
 
 
@@ -78,14 +84,23 @@ def test_writes_table_json_and_png(report, trained):
     out = trained["dir"] / "prediction"
     table = (out / "prediction.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| method")]
-    assert [r.split("|")[1].strip() for r in rows][1:] == ["zero-velocity", "constant-velocity", "quantized oracle"]
-    assert rows[0].split("|")[1].strip() == report["model_name"] and "tiny" in report["model_name"]
-    for row in rows:
-        cells = [c.strip() for c in row.split("|")[2:-1]]
+    names = [r.split("|")[1].strip() for r in rows]
+    assert names[1:] == ["zero-velocity", "constant-velocity", *CONTINUOUS, "quantized oracle"]
+    assert names[0] == report["model_name"] and "tiny" in report["model_name"]
+    for name, row in zip(names, rows):
+        train_s, *cells = [c.strip() for c in row.split("|")[2:-1]]
         assert len(cells) == 16 and all(math.isfinite(float(c)) for c in cells)  # 4 metrics x 4 horizons
+        # training time: the model's from its pretraining summary, the continuous baselines' measured here
+        if name in CONTINUOUS:
+            assert float(train_s) == pytest.approx(report["train_seconds"][name], abs=0.05) and float(train_s) > 0
+        elif name == report["model_name"]:
+            assert float(train_s) == pytest.approx(trained["summary"]["train_runtime_s"], abs=0.05)
+        else:
+            assert train_s == "-"
 
     saved = json.loads((out / "prediction.json").read_text())
-    assert saved["horizons_ms"] == [100, 200, 300, 400]
+    assert saved["horizons_ms"] == [100, 200, 300, 400] and saved["horizons_frames"] == [1, 2, 3, 4]
+    assert list(saved["results"]) == names
     assert saved["context_frames"] == 20 and saved["predicted_frames"] == 4  # 2 s and 400 ms at 10 fps
     assert len(saved["windows"]) == 10
     for method in saved["results"].values():
@@ -96,6 +111,9 @@ def test_writes_table_json_and_png(report, trained):
             # the value at 100 ms is the mean of the first predicted frame
             assert metric["at_horizons"]["100"] == pytest.approx(metric["per_frame_mean"][0])
 
+    for name in CONTINUOUS:
+        info = saved["continuous_baselines"]["methods"][name]
+        assert info["fit_seconds"] == saved["train_seconds"][name] and info["train_windows"] > 100
     png = (out / "prediction.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     import matplotlib.image
@@ -178,6 +196,46 @@ def test_evaluated_takes_are_disjoint_from_the_training_split(report, trained):
     assert not evaluated & trained_on
     assert not evaluated & validated_on
     assert set(report["held_out_groups"]) >= evaluated
+    # The continuous baselines were fitted on windows of exactly the training split's clips.
+    cont = report["continuous_baselines"]
+    assert set(cont["train_groups"]) == trained_on
+    assert set(cont["train_clips"]) == {c.clip_id for c in collection if c.group in trained_on}
+    assert not {group_of[c] for c in cont["train_clips"]} & evaluated
+    assert cont["evaluated_clips_in_training_split"] == []
+    # every window of every training clip (stride 1)
+    motions = [_reference_motion(c, 10.0, "bandai-core") for c in cont["train_clips"]]
+    assert cont["train_windows"] == sum(max(0, m.num_frames - 23) for m in motions)
+
+
+def test_continuous_baselines_are_fitted(report):
+    """Fitted on the fixture's few training clips, the ridge regression (penalty by cross-validation)
+    already beats repeating the last frame on the held-out windows; the 60-step siMLPe has moved
+    away from its zero-velocity start (tests/test_continuous_baselines.py checks that it learns).
+    Neither is an oracle."""
+    res = report["results"]
+    zero, oracle = res["zero-velocity"], res["quantized oracle"]
+    for key in ("joint_angle", "positional_mse"):
+        for h in ("100", "400"):
+            assert res["ridge regression"][key]["at_horizons"][h] < zero[key]["at_horizons"][h], (key, h)
+    for name in CONTINUOUS:
+        for key in ("joint_angle", "positional_mse"):
+            assert res[name][key]["at_horizons"]["100"] > oracle[key]["at_horizons"]["100"], (name, key)
+    assert res["siMLPe (DCT + MLP)"]["joint_angle"]["per_frame_mean"] != zero["joint_angle"]["per_frame_mean"]
+    loss = report["continuous_baselines"]["methods"]["siMLPe (DCT + MLP)"]["loss_history"]
+    assert loss[-1] < loss[0]
+
+
+def test_baselines_only_needs_no_model_and_reproduces_the_baselines(evaluate, trained, report, tmp_path):
+    """Without the model, the same split, windows and (seeded) baseline numbers."""
+    alone = evaluate.main(_argv(
+        model=trained["dir"], cache_dir=trained["cache"], max_windows=10, output_dir=tmp_path, baselines_only=True, **FAST,
+    ))  # fmt: skip
+    assert alone["model_name"] is None and alone["parameters"] is None
+    assert list(alone["results"]) == ["zero-velocity", "constant-velocity", *CONTINUOUS, "quantized oracle"]
+    assert alone["windows"] == report["windows"]
+    for method in alone["results"]:
+        assert alone["results"][method] == report["results"][method], method
+    assert "| zero-velocity | - |" in (tmp_path / "prediction.md").read_text()
 
 
 class CopyFrameBack:
@@ -259,6 +317,108 @@ def test_constant_velocity_is_exact_for_constant_angular_velocity(evaluate):
     np.testing.assert_array_equal(evaluate.zero_velocity(past, 3), np.repeat(past[:, 1:], 3, axis=1))
 
 
+# ------------------------------------------------------------------ --test_data, --horizons, --joints
+def test_test_data_evaluates_every_clip_at_horizons_in_frames(evaluate, trained, report, tmp_path):
+    """Any files of motion: all their clips are evaluated; the continuous baselines still train on
+    the pretraining split's training clips, and a test clip that is one of them is reported."""
+    inside = report["continuous_baselines"]["train_clips"][0]  # a training clip, to be flagged
+    outside = "dataset-1_walk_old_001"  # not in the pretraining sources
+    out = evaluate.main(_argv(
+        model=trained["dir"], cache_dir=trained["cache"], baselines_only=True, output_dir=tmp_path,
+        test_data=[BANDAI1 / f"{inside}.bvh", BANDAI1 / f"{outside}.bvh"], horizons="1f,3f", window_stride=1,
+        max_windows=10_000, **FAST,
+    ))  # fmt: skip
+    assert out["split"] is None and out["held_out_clips"] == sorted([inside, outside])
+    assert out["horizons_ms"] == [100, 300] and out["horizons_frames"] == [1, 3] and out["predicted_frames"] == 3
+    n_windows = sum(_reference_motion(c, 10.0, "bandai-core").num_frames - 22 for c in (inside, outside))
+    assert len(out["windows"]) == n_windows  # every start, 20 + 3 frames each
+    for method in out["results"].values():
+        for metric in method.values():
+            assert set(metric["at_horizons"]) == {"100", "300"} and len(metric["per_frame_mean"]) == 3
+            assert metric["at_horizons"]["300"] == pytest.approx(metric["per_frame_mean"][2])
+    cont = out["continuous_baselines"]
+    assert cont["train_clips"] == report["continuous_baselines"]["train_clips"]
+    assert [Path(p).stem for p in cont["evaluated_clips_in_training_split"]] == [inside]
+    table = (tmp_path / "prediction.md").read_text()
+    assert "clips of --test_data" in table and "metrics at 100, 300 ms" in table and "| pos 300 |" in table
+
+
+def test_horizons_accept_ms_and_frames(evaluate):
+    def parse(spec, fps=10.0):
+        return evaluate.resolve_horizons(evaluate.EvaluationArguments(horizons=spec), fps)
+
+    assert parse(["100,200,300,400"]) == ([1, 2, 3, 4], [100, 200, 300, 400])
+    assert parse(["100ms", "200MS"]) == ([1, 2], [100, 200])
+    assert parse(["4f,1f, 2f"]) == ([1, 2, 4], [100, 200, 400])  # sorted
+    assert parse(["1f,3f"], fps=30.0) == ([1, 3], [33.333, 100])
+    assert parse([200, 400]) == ([2, 4], [200, 400])  # YAML numbers
+    assert evaluate.resolve_horizons(evaluate.EvaluationArguments(horizons_ms=[200]), 10.0) == ([2], [200])
+    for spec, message in (
+        (["150"], r"--horizons 150 ms is 1\.5 frames at 10 fps.*multiple of 100 ms"),
+        (["1.5f"], r"'1\.5f' is not a whole number of frames"),
+        (["0f"], r"'0f' must be positive"),
+        (["100,abc"], r"cannot read 'abc'; give milliseconds \('100' or '100ms'\) or frames \('1f'\)"),
+        (["1s"], r"cannot read '1s'"),
+        (["200,2f"], r"frame\(s\) \[2\] at 10 fps more than once"),
+        ([""], r"--horizons is empty"),
+    ):
+        with pytest.raises(evaluate.EvaluationError, match=message):
+            parse(spec)
+
+
+def test_joints_option_and_recorded_joint_names(evaluate, trained, tmp_path):
+    from hf_motion import JOINT_SUBSETS
+
+    assert evaluate.joints_option("all") is None
+    assert evaluate.joints_option("bandai-core") == "bandai-core"
+    assert evaluate.joints_option(" Hips, Spine ,Chest") == ["Hips", "Spine", "Chest"]
+    with pytest.raises(evaluate.EvaluationError, match=r"'lab-17' is not a registered joint subset .*comma-separated"):
+        evaluate.joints_option("lab-17")
+    with pytest.raises(evaluate.EvaluationError, match=r"repeats \['Hips'\]"):
+        evaluate.joints_option("Hips,Spine,Hips")
+    # A summary naming a subset this machine never registered: the folder's recorded names win.
+    summary = {"dataset": {"joints": "lab-17"}, "joint_names": ["Hips", "Spine"]}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"joint_names": ["Hips", "Chest"]}))
+    args = evaluate.EvaluationArguments()
+    assert evaluate.resolve_joints(args, tmp_path, summary) == (["Hips", "Chest"], str(tmp_path / "tokenizer_config.json"))
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"joint_names": None}))
+    (tmp_path / "config.json").write_text(json.dumps({"joint_names": ["Spine"]}))
+    assert evaluate.resolve_joints(args, tmp_path, summary)[0] == ["Spine"]
+    (tmp_path / "config.json").unlink()
+    assert evaluate.resolve_joints(args, tmp_path, summary)[0] == ["Hips", "Spine"]
+    with pytest.raises(evaluate.EvaluationError, match=r"subset 'lab-17', which is not registered here .*pass --joints"):
+        evaluate.resolve_joints(args, tmp_path, {"dataset": {"joints": "lab-17"}})
+    assert evaluate.resolve_joints(evaluate.EvaluationArguments(joints="all"), tmp_path, summary) == (None, "--joints")
+    # The pretrained fixture records its 17 joints in both files.
+    names = json.loads((trained["dir"] / "tokenizer_config.json").read_text())["joint_names"]
+    assert names == json.loads((trained["dir"] / "config.json").read_text())["joint_names"] == JOINT_SUBSETS["bandai-core"]
+
+
+def test_a_model_whose_subset_is_not_registered_here_still_evaluates(evaluate, trained, tmp_path):
+    """The model folder moved to a machine without its joint subset: the recorded names are used."""
+    import shutil
+
+    model = tmp_path / "moved"
+    shutil.copytree(trained["dir"], model, ignore=shutil.ignore_patterns("checkpoint-*", "prediction"))
+    summary = json.loads((model / "pretrain_summary.json").read_text())
+    summary["dataset"]["joints"] = "lab-subset-not-registered-here"
+    (model / "pretrain_summary.json").write_text(json.dumps(summary))
+    out = evaluate.main(_argv(
+        model=model, cache_dir=trained["cache"], max_windows=2, batch_size=2, continuous_baselines=False, **FAST,
+    ))  # fmt: skip
+    assert out["joints_from"] == str(model / "tokenizer_config.json")
+    assert out["joint_names"] == summary["joint_names"] and out["num_joints"] == 17
+    assert "bandai-core joints" in (model / "prediction" / "prediction.md").read_text()
+    assert out["continuous_baselines"] is None and len(out["results"]) == 4  # model + 3 baselines
+
+
+def test_joints_that_the_model_does_not_read_are_named(evaluate, trained, tmp_path):
+    with pytest.raises(evaluate.EvaluationError, match=r"the model reads 17 joints .* evaluated clips have 22 joints .*pass --joints Hips,Spine"):
+        evaluate.main(_argv(
+            model=trained["dir"], joints="all", test_data=[SOURCES[0]], continuous_baselines=False, output_dir=tmp_path, **FAST,
+        ))  # fmt: skip
+
+
 # ------------------------------------------------------------------ bad input
 def test_bad_options_are_named(evaluate, trained, tmp_path):
     base = dict(model=trained["dir"], cache_dir=trained["cache"], progress=False, output_dir=tmp_path)
@@ -268,7 +428,15 @@ def test_bad_options_are_named(evaluate, trained, tmp_path):
         evaluate.main(_argv(**base, max_windows=0))
     with pytest.raises(evaluate.EvaluationError, match="--joint_reduction must be 'sum' or 'mean'"):
         evaluate.main(_argv(**base, joint_reduction="max"))
-    with pytest.raises(evaluate.EvaluationError, match=r"model folder .*nowhere does not exist"):
+    with pytest.raises(evaluate.EvaluationError, match=r"--horizons: cannot read '100s'"):
+        evaluate.main(_argv(**base, horizons="100s"))
+    with pytest.raises(evaluate.EvaluationError, match=r"--horizons 250 ms is 2\.5 frames at 10 fps"):
+        evaluate.main(_argv(**base, horizons="100,250"))
+    with pytest.raises(evaluate.EvaluationError, match="--baseline_train_stride must be >= 1 frame, got 0"):
+        evaluate.main(_argv(**base, baseline_train_stride=0))
+    with pytest.raises(evaluate.EvaluationError, match=r"--test_data: .*nowhere\.bvh.* neither a folder, a file"):
+        evaluate.main(_argv(**base, test_data=tmp_path / "nowhere.bvh"))
+    with pytest.raises(evaluate.EvaluationError, match=r"model folder .*nowhere does not exist.*or --baselines_only"):
         evaluate.main(_argv(**{**base, "model": tmp_path / "nowhere"}))
     (tmp_path / "empty").mkdir()
     with pytest.raises(evaluate.EvaluationError, match=r"empty is not a model folder \(no config.json\)"):

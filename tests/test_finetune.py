@@ -420,3 +420,39 @@ def test_conflicting_flags_and_missing_model(recipe, lm_dir, tmp_path):
         recipe.main(["--config", str(cfg), "--compare", "--from_scratch"])
     with pytest.raises(SystemExit, match="run `accelerate launch recipes/pretrain.py` first"):
         recipe.main(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])
+
+
+def test_window_spec_joints_default_to_the_models(recipe, lm_dir, tmp_path, walk_motion):
+    """``--joints auto`` (the default): the tokenizer's joint_names, else the pretraining record,
+    else each skeleton's core body joints by name; 'all', subsets and a,b,c are accepted too."""
+    core = ["Hips", "Spine", "Chest", "Neck", "Head", "UpperArm_L", "LowerArm_L", "Hand_L", "UpperArm_R", "LowerArm_R",
+            "Hand_R", "UpperLeg_L", "LowerLeg_L", "Foot_L", "UpperLeg_R", "LowerLeg_R", "Foot_R"]  # fmt: skip
+    assert recipe.DataArguments().joints == "auto"
+    named = hf_motion.MotionTokenizer(joint_names=core[:5])
+    plain = hf_motion.MotionTokenizer()
+
+    def spec(tok=plain, model_dir=lm_dir, **over):
+        return recipe.window_spec(recipe.DataArguments(**over), str(model_dir), tok)[0].joints
+
+    assert spec(named) == core[:5]  # the model's recorded joints
+    assert spec(plain) == "bandai-core"  # lm_dir's pretrain_summary.json
+    assert spec(plain, model_dir=tmp_path) == "auto"  # no record at all
+    assert spec(named, joints="all") is None and spec(named, joints="Hips,Spine") == ["Hips", "Spine"]
+    assert spec(named, joints="bandai-full") == "bandai-full"
+    with pytest.raises(SystemExit, match="unknown joint subset 'cmu-core'"):
+        spec(joints="cmu-core")
+    # 'auto' windows on Bandai are bandai-core windows.
+    tok = hf_motion.MotionTokenizer()
+    auto, _ = recipe.motion_windows(walk_motion, tok, recipe.WindowSpec(10.0, "auto", 4, 4, 3))
+    by_name, _ = recipe.motion_windows(walk_motion, tok, recipe.WindowSpec(10.0, core, 4, 4, 3))
+    assert [w.tolist() for w in auto] == [w.tolist() for w in by_name]
+
+
+def test_prepare_clips_refuses_clips_whose_auto_joints_differ(recipe, tmp_path):
+    from hf_motion.datasets import as_collection
+
+    cmu = REPO / "tests" / "fixtures" / "cmu_31joint.bvh"
+    clips = list(as_collection([BANDAI1 / "dataset-1_walk_normal_001.bvh", cmu]))
+    spec = recipe.WindowSpec(10.0, "auto", 2, 2, 1)
+    with pytest.raises(ValueError, match=r"--joints 'auto' gives 17 joints \(Hips, Spine, Chest.*for .*cmu_31joint\.bvh"):
+        recipe.prepare_clips(clips, hf_motion.MotionTokenizer(), spec, progress=False)

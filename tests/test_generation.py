@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import LogitsProcessorList
+from transformers import LogitsProcessor, LogitsProcessorList
 
 from hf_motion import Motion
 from hf_motion import skeletons as hf_skeletons
@@ -293,3 +293,267 @@ def test_processor_refuses_prompts_of_another_width(small_walk):
     proc = MotionLogitsProcessor(tok)
     with pytest.raises(MotionPromptError, match=r"15 tokens \(5 joints\), but the tokenizer was made for 17"):
         proc(torch.as_tensor(prompt)[None], torch.zeros((1, len(tok))))
+
+
+# ------------------------------------------------------------------ delta coding
+class _Push(LogitsProcessor):
+    """Favours the delta symbol ``max_step + change`` of both kinds (the constraint still applies after it)."""
+
+    def __init__(self, tok, change: int):
+        self.ids = [int(tok.delta_token_ids(k)[tok.max_steps[k] + change]) for k in ("angle", "position")]
+
+    def __call__(self, input_ids, scores):
+        scores = scores.clone()
+        scores[:, self.ids] += 1e4
+        return scores
+
+
+def _delta_range(tok, kind: str, level: int) -> set[int]:
+    """Delta ids whose change keeps ``level`` inside ``[0, n_bins)`` (computed from ids and bins alone)."""
+    ids = tok.delta_token_ids(kind)
+    M = tok.max_steps[kind]
+    n = (tok.angle_quantizer if kind == "angle" else tok.position_quantizer).n_bins
+    return {int(i) for s, i in enumerate(ids) if 0 <= level + s - M < n}
+
+
+def test_delta_allowed_tokens_follow_keyframes_kinds_and_levels(small_walk):
+    tok = MotionTokenizer.m5_delta(256, keyframe_interval=3)
+    proc = MotionLogitsProcessor(tok)
+    sep = tok.frame_separator_id
+    angle_abs = set(tok.angle_token_ids().tolist())
+    position_abs = set(tok.position_token_ids().tolist())
+    m = small_walk.slice(0, 30, 10)
+    la = tok.angle_quantizer.encode(m.rotations).reshape(len(m.rotations), -1)  # the levels, from the quantizer
+    pos = canonicalize_positions(m.positions(), m.skeleton.up_axis)
+    lp = tok.position_quantizer.encode(pos).reshape(len(pos), -1)
+
+    causal = tok.encode_motion(angles=m.rotations[:2], task=">")[:-1]  # angle frames 0 (key), 1
+    assert _allowed(proc, np.append(causal, sep)) == [_delta_range(tok, "angle", int(la[1, 0]))]
+    # One value into frame 2: slot 1's range follows slot 1's level in frame 1.
+    first = int(tok.delta_token_ids("angle")[255])
+    assert _allowed(proc, np.append(causal, [sep, first]), generated=2) == [_delta_range(tok, "angle", int(la[1, 1]))]
+    three = tok.encode_motion(angles=m.rotations[:3], task=">")[:-1]
+    assert _allowed(proc, np.append(three, sep)) == [angle_abs]  # frame 3: a keyframe (interval 3)
+    assert _allowed(proc, three) == [{sep, tok.eos_token_id}]
+
+    # FK: each stream counts its own frames; IK starts with positions.
+    fk = tok.encode_motion(m.rotations[:1], pos[:1], task="$")[:-1]  # A0 P0
+    assert _allowed(proc, np.append(fk, sep)) == [_delta_range(tok, "angle", int(la[0, 0]))]
+    ik = tok.encode_motion(m.rotations[:1], pos[:1], task="&")[:-1]  # P0 A0
+    assert _allowed(proc, np.append(ik, sep)) == [_delta_range(tok, "position", int(lp[0, 0]))]
+    ik3 = tok.encode_motion(m.rotations[:3], pos[:3], task="&")[:-1]  # P0 A0 P1 A1 P2 A2: next P3 is a keyframe
+    assert _allowed(proc, np.append(ik3, sep)) == [position_abs]
+    bare = MotionLogitsProcessor(tok, num_joints=len(SMALL_JOINTS))
+    assert _allowed(bare, [tok.bos_token_id, tok.task_token_ids["&"], sep]) == [position_abs]
+    assert _allowed(bare, [tok.bos_token_id, tok.task_token_ids["$"], sep]) == [angle_abs]
+
+
+def test_delta_levels_follow_the_generated_tokens(small_walk):
+    tok = MotionTokenizer.m5_delta(256)
+    proc = MotionLogitsProcessor(tok)
+    sep = tok.frame_separator_id
+    m = small_walk.slice(0, 10)
+    la = tok.angle_quantizer.encode(m.rotations[:1]).reshape(-1)
+    W = len(la)
+    prompt = tok.encode_motion(angles=m.rotations[:1], task=">")[:-1]
+    # Two generated frames: +5 levels on every slot, then -2.
+    plus5 = [int(tok.delta_token_ids("angle")[255 + 5])] * W
+    minus2 = [int(tok.delta_token_ids("angle")[255 - 2])] * W
+    gen = [sep, *plus5, sep, *minus2, sep]
+    seq = np.append(prompt, gen)
+    assert _allowed(proc, seq, generated=len(gen)) == [_delta_range(tok, "angle", int(la[0]) + 3)]
+    assert _allowed(proc, np.append(seq, minus2[0]), generated=len(gen) + 1) == [_delta_range(tok, "angle", int(la[1]) + 3)]
+    dec = tok.decode_motion(np.append(seq[:-1], tok.eos_token_id))
+    np.testing.assert_array_equal(tok.angle_quantizer.encode(dec.angles[-1]).reshape(-1), la + 3)
+
+
+def test_delta_prompt_with_a_broken_keyframe_schedule_is_refused(small_walk):
+    tok = MotionTokenizer.m5_delta(256)
+    ids = tok.encode_motion(angles=small_walk.rotations[:3], task=">")[:-1]
+    bad = ids.copy()
+    bad[3] = int(tok.delta_token_ids("angle")[255])  # frame 0 must be a keyframe
+    with pytest.raises(MotionPromptError, match=r"row 0: frame 0 \(angle frame 0, a keyframe\)"):
+        MotionLogitsProcessor(tok)(torch.as_tensor(bad)[None], torch.zeros((1, len(tok))))
+
+
+@pytest.mark.parametrize("interval, max_step", [(None, None), (2, None), (None, 7)])
+@pytest.mark.parametrize("layout", ["angles", "both", "ik"])
+def test_delta_constrained_sampling_always_decodes(interval, max_step, layout, small_walk):
+    tok = MotionTokenizer.m5_delta(256, keyframe_interval=interval, max_step=max_step)
+    model = _model(tok)
+    m = small_walk.slice(0, 30, 10)
+    pos = canonicalize_positions(m.positions(), m.skeleton.up_axis)
+    if layout == "angles":
+        prompt = tok.encode_motion(angles=m.rotations, task=">")[:-1]
+    else:
+        prompt = tok.encode_motion(m.rotations, pos, task="$" if layout == "both" else "&")[:-1]
+    prompt = torch.as_tensor(prompt)[None].repeat(6, 1)
+    new_frames = 5
+    n_new = new_frames * (len(SMALL_JOINTS) * 3 + 1)
+    kw = dict(max_new_tokens=n_new, min_new_tokens=n_new, do_sample=True, top_k=0,
+              attention_mask=torch.ones_like(prompt))  # fmt: skip
+    failures = 0
+    for seed in range(2):
+        torch.manual_seed(seed)
+        out = model.generate(prompt, logits_processor=LogitsProcessorList([MotionLogitsProcessor(tok)]), **kw)
+        for row in out.numpy():
+            dec = tok.decode_motion(np.append(row, tok.eos_token_id), strict=True)
+            frames = sum(len(x) for x in (dec.angles, dec.positions) if x is not None)
+            assert frames == 3 * (1 if layout == "angles" else 2) + new_frames
+            # The prompt's frames decode unchanged in front of the continuation.
+            np.testing.assert_array_equal(dec.angles[:3], tok.angle_quantizer.round_trip(m.rotations))
+            new = row[prompt.shape[1]:]
+            n_abs = int(np.sum(tok.token_codings[new] == 1))
+            keys = 0
+            for f in range(new_frames):  # which new frames are keyframes, counted per stream from the task token
+                if layout == "angles":
+                    t = 3 + f
+                else:
+                    t = 3 + f // 2
+                keys += (t == 0) if interval is None else (t % interval == 0)
+            assert n_abs == keys * len(SMALL_JOINTS) * 3
+        torch.manual_seed(seed)
+        for row in model.generate(prompt, **kw).numpy():
+            try:
+                tok.decode_motion(np.append(row, tok.eos_token_id), strict=True)
+            except MotionTokenizerError:
+                failures += 1
+    assert failures >= 0.75 * 12
+
+
+def test_delta_cached_equals_uncached_and_the_prompt_is_scanned_once(small_walk, monkeypatch):
+    tok = MotionTokenizer.m5_delta(256, keyframe_interval=4)
+    model = _model(tok, initializer_range=0.3)
+    m = small_walk.slice(0, 20, 10)
+    pos = canonicalize_positions(m.positions(), m.skeleton.up_axis)
+    prompt = torch.as_tensor(tok.encode_motion(m.rotations, pos, task="$")[:-1])[None]
+    calls = {"layout": 0, "levels": 0}
+    layout, levels = MotionLogitsProcessor.prompt_layout, MotionLogitsProcessor._prompt_levels
+
+    def count_layout(self, ids):
+        calls["layout"] += 1
+        return layout(self, ids)
+
+    def count_levels(self, ids, lay):
+        calls["levels"] += 1
+        return levels(self, ids, lay)
+
+    monkeypatch.setattr(MotionLogitsProcessor, "prompt_layout", count_layout)
+    monkeypatch.setattr(MotionLogitsProcessor, "_prompt_levels", count_levels)
+    kw = dict(max_new_tokens=64, do_sample=False, attention_mask=torch.ones_like(prompt))
+    a = model.generate(prompt, use_cache=True, logits_processor=LogitsProcessorList([MotionLogitsProcessor(tok)]), **kw)
+    assert calls == {"layout": 1, "levels": 1}  # 64 steps, one scan: each step folds in one token
+    b = model.generate(prompt, use_cache=False, logits_processor=LogitsProcessorList([MotionLogitsProcessor(tok)]), **kw)
+    assert torch.equal(a, b)
+    tok.decode_motion(a[0], strict=False)
+
+
+@pytest.mark.parametrize("interval", [None, 3])
+def test_predict_with_a_delta_tokenizer_end_to_end(bandai_motions, interval):
+    tok = MotionTokenizer.m5_delta(256, keyframe_interval=interval)
+    model = _model(tok)
+    context = bandai_motions[1].select_joints("bandai-core").slice(0, 4)
+    torch.manual_seed(0)
+    pred = predict(model, tok, context, seconds=0.2, do_sample=True)
+    assert isinstance(pred, Motion) and pred.num_frames == 6 and pred.skeleton == context.skeleton
+    np.testing.assert_allclose(tok.angle_quantizer.round_trip(pred.rotations), pred.rotations)
+    if interval is not None:
+        return
+    # Zero velocity, said with "no change" tokens: the prediction repeats the last context frame's levels.
+    last = tok.angle_quantizer.round_trip(context.rotations[-1:])
+    still = predict(model, tok, context, seconds=0.2, logits_processor=[_Push(tok, 0)])
+    np.testing.assert_array_equal(still.rotations, np.repeat(last, 6, axis=0))
+    with_ctx = predict(model, tok, context, seconds=0.1, include_context=True, logits_processor=[_Push(tok, 0)])
+    np.testing.assert_array_equal(with_ctx.rotations[:4], context.rotations)
+    np.testing.assert_array_equal(with_ctx.rotations[4:], np.repeat(last, 3, axis=0))
+    # A constant change of +2 levels per frame accumulates from the context's last frame.
+    levels = tok.angle_quantizer.encode(context.rotations[-1])
+    assert levels.max() + 2 * 3 < 256  # the push stays inside the range on this clip
+    climb = predict(model, tok, context, seconds=0.1, logits_processor=[_Push(tok, 2)])
+    for k in range(3):
+        np.testing.assert_array_equal(tok.angle_quantizer.encode(climb.rotations[k]), levels + 2 * (k + 1))
+    # FK text: the root comes from the predicted root position, held still by "no change".
+    both = predict(model, tok, context, seconds=0.1, representation="both", canonicalize="first",
+                   logits_processor=[_Push(tok, 0)])  # fmt: skip
+    root = context.positions()[:, 0]
+    offset = root[0].copy()
+    offset[1] = 0.0  # y is up: heights are not shifted
+    canon_last = tok.position_quantizer.round_trip(root[-1] - offset)
+    np.testing.assert_allclose(both.root_translation, np.repeat((canon_last + offset)[None], 3, axis=0), atol=1e-12)
+    np.testing.assert_array_equal(both.rotations, np.repeat(last, 3, axis=0))
+    positions = predict(model, tok, context, seconds=0.1, representation="positions", logits_processor=[_Push(tok, 0)])
+    assert isinstance(positions, MotionTokens) and positions.positions.shape == (3, 17, 3)
+    # From prompt ids: the new frames only, decoded after the prompt.
+    ids = tok.encode_motion(angles=context.rotations, task=">")
+    out = predict(model, tok, ids, seconds=0.1, fps=context.fps, logits_processor=[_Push(tok, 0)])
+    assert out.task == ">" and out.positions is None
+    np.testing.assert_array_equal(out.angles, np.repeat(last, 3, axis=0))
+    text = tok.motion_to_text(angles=context.rotations)
+    out = predict(model, tok, text, seconds=0.1, fps=context.fps, logits_processor=[_Push(tok, 0)])
+    np.testing.assert_array_equal(out.angles, np.repeat(last, 3, axis=0))
+
+
+def test_delta_generation_with_left_padding_and_eos(small_walk):
+    tok = MotionTokenizer.m5_delta(256, keyframe_interval=2)
+    model = _model(tok, seed=3)
+    long = _prompt(tok, small_walk, "both", frames=3)
+    short = _prompt(tok, small_walk, "both", frames=2)
+    batch = np.zeros((2, len(long)), dtype=np.int64)
+    batch[0], batch[1, len(long) - len(short):] = long, short
+    ids = torch.as_tensor(batch)
+    for seed in range(3):
+        torch.manual_seed(seed)
+        out = model.generate(ids, attention_mask=(ids != 0).long(), max_new_tokens=80, do_sample=True, top_k=0,
+                             logits_processor=LogitsProcessorList([MotionLogitsProcessor(tok)]))  # fmt: skip
+        for row, n_prompt in zip(out.numpy(), (3, 2)):
+            dec = tok.decode_motion(row, strict=True)  # rows may stop early with <eos> + padding
+            assert dec.angles.shape[1:] == (len(SMALL_JOINTS), 3) and len(dec.angles) >= n_prompt
+            np.testing.assert_array_equal(dec.angles[:n_prompt], tok.decode_motion(np.append(long if n_prompt == 3 else short, 2)).angles)
+
+
+# ------------------------------------------------------------------ expected-value decoding
+def test_expected_value_processor_picks_the_token_nearest_the_mean(small_walk):
+    from hf_motion.generation import ExpectedValueLogitsProcessor
+
+    tok = MotionTokenizer.m5_delta(256)
+    # Three frames and the separator that opens a fourth: the next slot takes a delta token.
+    ids = tok.encode_motion(angles=small_walk.rotations[:3], task=">")[:-1]
+    ids = torch.as_tensor(np.append(ids, tok.frame_separator_id))[None]
+    constrained = MotionLogitsProcessor(tok)(ids, torch.zeros(1, len(tok)))
+    delta = tok.delta_token_ids("angle")
+    assert torch.isfinite(constrained[0, delta]).sum() > 10  # the next slot is a delta slot
+    # A bimodal distribution: 60% on "no change", 40% on +10 levels. Greedy says no change; the mean is +4.
+    # Allowed tokens (the constraint's finite scores) get a negligible logit, two of them the mass.
+    scores = torch.where(torch.isfinite(constrained), torch.tensor(-40.0), torch.tensor(float("-inf")))
+    step = tok.max_step
+    no_change, plus_ten = delta[step], delta[step + 10]
+    scores[0, no_change], scores[0, plus_ten] = np.log(0.6), np.log(0.4)
+    out = ExpectedValueLogitsProcessor(tok)(ids, scores.clone())
+    assert int(out.argmax()) == delta[step + 4] and torch.isfinite(out).sum() == 1
+    assert int(scores.argmax()) == no_change  # what greedy decoding says
+    # Only allowed tokens are chosen: block +4 and the nearest allowed one (+3 or +5) wins.
+    scores[0, delta[step + 4]] = float("-inf")
+    probs = {no_change: 0.6, plus_ten: 0.4}
+    mean = sum(p * (int(tok.token_values[i]) - step) for i, p in probs.items())
+    allowed = [k for k in range(-step, step + 1) if k != 4]
+    nearest = min(allowed, key=lambda k: abs(k - mean))
+    assert int(ExpectedValueLogitsProcessor(tok)(ids, scores.clone()).argmax()) == delta[step + nearest]
+    # A separator slot (no value token allowed) passes through untouched.
+    sep_scores = torch.full((1, len(tok)), float("-inf"))
+    sep_scores[0, tok.frame_separator_id] = 0.0
+    np.testing.assert_array_equal(ExpectedValueLogitsProcessor(tok)(ids, sep_scores.clone()).numpy(), sep_scores.numpy())
+
+
+def test_predict_with_mean_decoding_decodes_and_differs_from_greedy_only_in_values(bandai_motions):
+    tok = MotionTokenizer.m5_delta(256)
+    model = _model(tok, seed=3)
+    context = bandai_motions[1].select_joints("bandai-core").slice(0, 4)
+    mean = predict(model, tok, context, seconds=0.2, decoding="mean")
+    greedy = predict(model, tok, context, seconds=0.2)
+    assert mean.num_frames == greedy.num_frames == 6
+    np.testing.assert_allclose(tok.angle_quantizer.round_trip(mean.rotations), mean.rotations)
+    assert not np.array_equal(mean.rotations, greedy.rotations)  # a random model's mean is not its mode
+    with pytest.raises(ValueError, match="decoding"):
+        predict(model, tok, context, seconds=0.2, decoding="median")
+    with pytest.raises(ValueError, match="constrained=True"):
+        predict(model, tok, context, seconds=0.2, decoding="mean", constrained=False)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
 
-import hf_motion  # noqa: F401  (registers the Auto classes)
+import hf_motion  # also registers the Auto classes
 from hf_motion.modeling import (
     MODEL_PRESETS,
     MotionGPT2Config,
@@ -17,6 +17,7 @@ from hf_motion.modeling import (
     count_parameters,
     motion_gpt2_config,
     motion_position_indices,
+    previous_frame_token_ids,
 )
 from hf_motion.tokenizer import MotionTokenizer
 
@@ -354,3 +355,297 @@ def test_sequence_classification_needs_a_pad_id_distinct_from_eos(tok, pad):
     with pytest.raises(ValueError, match=rf"pad_token_id={pad}, eos_token_id=2"):
         MotionGPT2ForSequenceClassification(cfg)
     MotionGPT2ForCausalLM(cfg)  # the causal LM does not pool, so it does not care
+
+
+# ------------------------------------------------------------------ previous-frame copy path
+SPECIALS = list(range(8))
+SEP, BOS, EOS, UNK, FK, IK, CAUSAL = 4, 1, 2, 3, 5, 6, 7
+NONE = 0
+
+
+def _reference_previous(ids, none=NONE, interleaved=(FK, IK)):
+    """Plain-Python reading of the copy-path rule, token by token: keep the frames of the current
+    document; a value's source is the same slot of the frame one back (two back in a $/& document)."""
+    out = []
+    for row in ids:
+        res = []
+        frames, current, stride = [], None, 1  # frames of the document; current frame (None: not in one)
+        for t in row:
+            t = int(t)
+            if t == BOS:
+                frames, current, stride = [], None, 1
+            elif t == SEP:
+                current = []
+                frames.append(current)
+            elif t == EOS:
+                current = None
+            if t in interleaved:
+                stride = 2
+            if t in SPECIALS or current is None:
+                res.append(none)
+                if current is not None and t not in (BOS, SEP, EOS):
+                    current.append(t)  # an unk/pad/task token inside a frame still takes a slot
+                continue
+            slot = len(current)
+            src = len(frames) - 1 - stride
+            value = none
+            if src >= 0 and slot < len(frames[src]) and frames[src][slot] not in SPECIALS:
+                value = frames[src][slot]
+            res.append(value)
+            current.append(t)
+        out.append(res)
+    return np.array(out)
+
+
+def _docs(tok, rng):
+    """Real-layout documents: '>', '$' and '&' texts of several widths, plus ragged hand-made frames."""
+    docs = []
+    for J in (1, 2, 5):
+        T = int(rng.integers(2, 6))
+        a = rng.uniform(-3, 3, (T, J, 3))
+        pos = rng.uniform(-1, 1, (T, J, 3))
+        docs.append(tok.encode_motion(angles=a, task=">").tolist())
+        docs.append(tok.encode_motion(angles=a, positions=pos, task="$").tolist())
+        docs.append(tok.encode_motion(angles=a, positions=pos, task="&").tolist())
+    for task in (CAUSAL, FK):  # frames of different lengths, an <unk> inside a frame
+        doc = [BOS, task]
+        for width in rng.integers(1, 8, size=6):
+            frame = rng.integers(8, len(tok), size=width).tolist()
+            if width > 2 and rng.random() < 0.5:
+                frame[1] = UNK
+            doc += [SEP, *frame]
+        docs.append(doc + [EOS])
+    return docs
+
+
+def _rows(tok, rng, length):
+    docs = _docs(tok, rng)
+    rows = []
+    for d in docs:  # one document, left- and right-padded
+        d = d[:length]
+        rows.append([0] * (length - len(d)) + d)
+        rows.append(d + [0] * (length - len(d)))
+    for _ in range(6):  # packed: several documents in one row, the first one cut at a random point
+        row: list[int] = []
+        first = docs[int(rng.integers(len(docs)))]
+        row += first[int(rng.integers(1, len(first))):]
+        while len(row) < length:
+            row += docs[int(rng.integers(len(docs)))]
+        rows.append(row[:length])
+    for _ in range(3):  # arbitrary ids: specials anywhere
+        rows.append(rng.integers(0, 12 if _ % 2 else len(tok), size=length).tolist())
+    return rows
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_previous_frame_ids_match_reference_on_random_rows(tok, seed):
+    rng = np.random.default_rng(seed)
+    rows = _rows(tok, rng, length=70)
+    got = previous_frame_token_ids(torch.tensor(rows), SEP, SPECIALS, BOS, EOS, (FK, IK), none_id=NONE)
+    np.testing.assert_array_equal(got.numpy(), _reference_previous(rows))
+    # Another none id and no interleaved tasks: the reference follows.
+    got = previous_frame_token_ids(torch.tensor(rows), SEP, SPECIALS, BOS, EOS, [], none_id=3)
+    np.testing.assert_array_equal(got.numpy(), _reference_previous(rows, none=3, interleaved=()))
+
+
+def test_previous_frame_ids_follow_each_stream(tok):
+    rng = np.random.default_rng(5)
+    T, J = 4, 2
+    a, pos = rng.uniform(-3, 3, (T, J, 3)), rng.uniform(-1, 1, (T, J, 3))
+    W = J * 3
+    causal = tok.encode_motion(angles=a, task=">")
+    fk = tok.encode_motion(angles=a, positions=pos, task="$")
+
+    def frames(ids):  # the value tokens of each frame, from the layout [bos, task, (sep, W values)*, eos]
+        return np.asarray(ids[2:-1]).reshape(-1, W + 1)[:, 1:]
+
+    out = previous_frame_token_ids(torch.as_tensor(causal)[None], SEP, SPECIALS, BOS, EOS).numpy()[0]
+    of = frames(out)
+    assert (of[0] == NONE).all() and (out[[0, 1, -1]] == NONE).all()
+    np.testing.assert_array_equal(of[1:], frames(causal)[:-1])  # '>': one frame back
+
+    out = previous_frame_token_ids(torch.as_tensor(fk)[None], SEP, SPECIALS, BOS, EOS).numpy()[0]
+    of, ff = frames(out), frames(fk)
+    assert (of[:2] == NONE).all()
+    np.testing.assert_array_equal(of[2:], ff[:-2])  # '$': angle from angle, position from position
+    assert set(of[2::2].ravel()) <= set(ff[0::2].ravel()) and set(of[3::2].ravel()) <= set(ff[1::2].ravel())
+
+    # Left/right padding and packing after another document change nothing for the real tokens.
+    n, pad = len(fk), 9
+    rows = torch.zeros((3, n + pad + len(causal)), dtype=torch.long)
+    rows[0, pad : pad + n] = torch.as_tensor(fk)
+    rows[1, :n] = torch.as_tensor(fk)
+    rows[2, : len(causal)] = torch.as_tensor(causal)
+    rows[2, len(causal) : len(causal) + n] = torch.as_tensor(fk)
+    got = previous_frame_token_ids(rows, SEP, SPECIALS, BOS, EOS).numpy()
+    np.testing.assert_array_equal(got[0, pad : pad + n], out)
+    np.testing.assert_array_equal(got[1, :n], out)
+    np.testing.assert_array_equal(got[2, len(causal) : len(causal) + n], out)
+    assert (got[0, :pad] == NONE).all() and (got[1, n:] == NONE).all()
+
+
+def test_previous_frame_ids_errors_and_empty():
+    with pytest.raises(ValueError, match=r"\(batch, length\)"):
+        previous_frame_token_ids(torch.zeros(5, dtype=torch.long), SEP, SPECIALS)
+    assert previous_frame_token_ids(torch.zeros((2, 0), dtype=torch.long), SEP, SPECIALS).shape == (2, 0)
+
+
+def test_previous_token_config_flag_is_saved_validated_and_counted(tok, tmp_path):
+    import json
+
+    cfg = motion_gpt2_config("tiny", tok, use_previous_token_embeddings=True)
+    assert cfg.use_previous_token_embeddings is True and cfg.interleaved_task_ids == [5, 6]
+    assert motion_gpt2_config("tiny", tok).use_previous_token_embeddings is False
+    with pytest.raises(ValueError, match="use_previous_token_embeddings must be True or False"):
+        motion_gpt2_config("tiny", tok, use_previous_token_embeddings="yes")
+    with pytest.raises(ValueError, match=r"interleaved_task_ids \[9\] are not in special_token_ids"):
+        motion_gpt2_config("tiny", tok, interleaved_task_ids=[9])
+    cfg.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["use_previous_token_embeddings"] is True
+    assert AutoConfig.from_pretrained(tmp_path).use_previous_token_embeddings is True
+    # A config.json written before the flag existed loads with the copy path off.
+    old = json.loads((tmp_path / "config.json").read_text())
+    del old["use_previous_token_embeddings"], old["interleaved_task_ids"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    again = AutoConfig.from_pretrained(tmp_path)
+    assert again.use_previous_token_embeddings is False and again.interleaved_task_ids == [5, 6]
+
+    plain = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok))
+    copy = MotionGPT2ForCausalLM(cfg)
+    assert plain.transformer.previous_token_embeddings is None
+    assert count_parameters(copy) - count_parameters(plain) == len(tok) * cfg.n_embd
+
+
+def _fk_prompt(tok, walk_motion, frames=4):
+    m = walk_motion.select_joints(SMALL_JOINTS).slice(0, 10 * frames, 10)
+    from hf_motion.kinematics import forward_kinematics
+
+    pos = forward_kinematics(m)
+    pos = pos - pos[:, :1]  # root-relative, inside the position box
+    return tok.encode_motion(angles=m.rotations, positions=pos, task="$")[:-1]
+
+
+def test_copy_path_cached_forward_needs_previous_ids_and_matches_full_forward(tok, walk_ids):
+    model = _random_tiny(tok, use_previous_token_embeddings=True)
+    ids = torch.as_tensor(walk_ids)[None]
+    k = 27  # inside the second frame: the new tokens copy from the first
+    with torch.no_grad():
+        full = model(ids).logits
+        j, f = model.transformer.motion_position_indices(ids)
+        prev = model.transformer.previous_frame_token_ids(ids)
+        assert (prev[0, k:] != NONE).any()
+        cache = model(ids[:, :k], use_cache=True).cache
+        with pytest.raises(ValueError, match="no previous_token_ids"):
+            model(ids[:, k:], cache=cache, joint_ids=j[:, k:], frame_ids=f[:, k:])
+        step = model(ids[:, k:], cache=cache, joint_ids=j[:, k:], frame_ids=f[:, k:],
+                     previous_token_ids=prev[:, k:]).logits  # fmt: skip
+        torch.testing.assert_close(step, full[:, k:], rtol=1e-4, atol=1e-4)
+        # The previous ids matter: all-none ids give other logits where a previous frame exists.
+        cache = model(ids[:, :k], use_cache=True).cache
+        wrong = model(ids[:, k:], cache=cache, joint_ids=j[:, k:], frame_ids=f[:, k:],
+                      previous_token_ids=torch.full_like(prev[:, k:], NONE)).logits  # fmt: skip
+        assert (wrong - full[:, k:]).abs().max() > 1e-2
+        # Explicit ids equal to the derived ones give the same uncached forward.
+        torch.testing.assert_close(model(ids, previous_token_ids=prev).logits, full)
+        with pytest.raises(ValueError, match=rf"previous_token_ids holds id {len(tok)}"):
+            model(ids, previous_token_ids=torch.full_like(prev, len(tok)))
+        with pytest.raises(ValueError, match="needs previous_token_ids when called with inputs_embeds"):
+            model(inputs_embeds=model.transformer.wte(ids), joint_ids=j, frame_ids=f)
+
+
+@pytest.mark.parametrize("task", [">", "$"])
+def test_copy_path_cached_and_uncached_generation_are_identical(tok, walk_ids, walk_motion, task):
+    model = _random_tiny(tok, use_previous_token_embeddings=True)
+    prompt = walk_ids if task == ">" else _fk_prompt(tok, walk_motion)
+    ids = torch.as_tensor(prompt)[None]
+    kw = {"max_new_tokens": 40, "do_sample": False, "attention_mask": torch.ones_like(ids), "output_scores": True,
+          "return_dict_in_generate": True}  # fmt: skip
+    with torch.no_grad():
+        cached = model.generate(ids, use_cache=True, **kw)
+        plain = model.generate(ids, use_cache=False, **kw)
+    assert torch.equal(cached.sequences, plain.sequences)
+    torch.testing.assert_close(torch.stack(cached.scores), torch.stack(plain.scores), rtol=1e-4, atol=1e-4)
+    assert len(set(cached.sequences[0, ids.shape[1]:].tolist())) > 1
+
+
+def test_copy_path_left_padded_batch_generates_like_single_prompts(tok, walk_ids):
+    model = _random_tiny(tok, seed=1, use_previous_token_embeddings=True)
+    a = torch.as_tensor(walk_ids)
+    b = a[: len(a) - 16]
+    batch = torch.zeros((2, len(a)), dtype=torch.long)
+    batch[0] = a
+    batch[1, 16:] = b
+    with torch.no_grad():
+        out = model.generate(batch, attention_mask=(batch != 0).long(), max_new_tokens=20, do_sample=False)
+        single = model.generate(b[None], attention_mask=torch.ones_like(b[None]), max_new_tokens=20, do_sample=False)
+    assert torch.equal(out[1, len(a):], single[0, len(b):])
+
+
+def test_copy_path_save_and_load_through_auto_classes(tok, walk_ids, tmp_path):
+    model = _random_tiny(tok, std=0.02, use_previous_token_embeddings=True)
+    model.save_pretrained(tmp_path / "copy")
+    ids = torch.as_tensor(walk_ids)[None]
+    loaded, info = AutoModelForCausalLM.from_pretrained(tmp_path / "copy", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    assert loaded.config.use_previous_token_embeddings is True
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.eval()(ids).logits, model(ids).logits)
+    name = "previous_token_embeddings.weight"
+    assert torch.equal(AutoModel.from_pretrained(tmp_path / "copy").state_dict()[name],
+                       model.transformer.state_dict()[name])  # fmt: skip
+    clf = AutoModelForSequenceClassification.from_pretrained(tmp_path / "copy", num_labels=2)
+    assert torch.equal(clf.transformer.state_dict()[name], model.transformer.state_dict()[name])
+
+    # The flag and the weights must agree: a checkpoint without the copy path does not silently
+    # grow a random one, and one with it does not silently lose it.
+    _random_tiny(tok, std=0.02).save_pretrained(tmp_path / "plain")
+    with pytest.raises(ValueError, match="previous_token_embeddings differ: check use_previous_token_embeddings=True"):
+        AutoModelForCausalLM.from_pretrained(tmp_path / "plain", use_previous_token_embeddings=True)
+    with pytest.raises(ValueError, match="previous_token_embeddings differ: check use_previous_token_embeddings=False"):
+        AutoModelForCausalLM.from_pretrained(tmp_path / "copy", use_previous_token_embeddings=False)
+    old = AutoModelForCausalLM.from_pretrained(tmp_path / "plain")  # old checkpoints: flag off
+    assert old.transformer.previous_token_embeddings is None
+
+
+def test_copy_path_sequence_classification_with_left_or_right_padding(tok, walk_ids):
+    torch.manual_seed(0)
+    cfg = motion_gpt2_config("tiny", tok, num_labels=3, use_previous_token_embeddings=True, initializer_range=0.3)
+    model = MotionGPT2ForSequenceClassification(cfg).eval()
+    seq = torch.as_tensor(np.append(walk_ids, 2))
+    left = torch.cat([torch.zeros(5, dtype=torch.long), seq])[None]
+    right = torch.cat([seq, torch.zeros(5, dtype=torch.long)])[None]
+    with torch.no_grad():
+        ref = model(seq[None]).logits
+        torch.testing.assert_close(model(left, attention_mask=(left != 0).long()).logits, ref, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(model(right, attention_mask=(right != 0).long()).logits, ref, rtol=1e-4, atol=1e-4)
+        prev = model.transformer.previous_frame_token_ids(seq[None])
+        other = model(seq[None], previous_token_ids=torch.full_like(prev, NONE)).logits
+    assert (other - ref).abs().max() > 1e-3  # the copy path reaches the pooled output
+
+
+def test_copy_path_trains_on_a_real_bandai_clip(tok, bandai_paths):
+    motion = hf_motion.resample_motion(hf_motion.load_bvh(bandai_paths[0]).select_joints("bandai-core"), 10)
+    ids = torch.as_tensor(tok.encode_motion(angles=motion.rotations[:12], task=">"))[None]
+    held_out = torch.as_tensor(tok.encode_motion(angles=motion.rotations[30:42], task=">"))[None]
+    assert ids.shape[1] == 12 * (17 * 3 + 1) + 3
+    torch.manual_seed(0)
+    model = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, use_previous_token_embeddings=True)).train()
+    with torch.no_grad():
+        before = model.eval()(held_out, labels=held_out).loss.item()
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(12):
+        loss = model(ids, labels=ids).loss
+        opt.zero_grad()
+        loss.backward()
+        if not losses:
+            grad = model.transformer.previous_token_embeddings.weight.grad
+            used = model.transformer.previous_frame_token_ids(ids).unique()
+            assert grad[used].abs().sum() > 0  # the copy table learns from the rows it looked up
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.85 * losses[0]
+    with torch.no_grad():
+        after = model.eval()(held_out, labels=held_out).loss.item()
+    assert after < 0.9 * before  # later frames of the clip, not trained on

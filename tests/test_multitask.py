@@ -325,3 +325,32 @@ def test_from_pretrained_refuses_a_backbone_that_does_not_fit(tok, tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({**config, "use_frame_embeddings": False}))
     with pytest.raises(ValueError, match=r"frame_embeddings differ: check use_frame_embeddings=False"):
         MotionGPT2ForMultiTask.from_pretrained(tmp_path, targets=TARGETS)
+
+
+def test_copy_path_backbone_loads_pools_and_trains(tok, batch, tmp_path):
+    ids, mask, rows = batch
+    torch.manual_seed(2)
+    lm = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, initializer_range=0.3, use_previous_token_embeddings=True))
+    lm.save_pretrained(tmp_path / "lm")
+    model = MotionGPT2ForMultiTask.from_pretrained(tmp_path / "lm", targets=TARGETS, lm_loss_weight=0.5, head_dropout=0.0)
+    assert model.config.use_previous_token_embeddings is True
+    name = "previous_token_embeddings.weight"
+    assert torch.equal(model.transformer.state_dict()[name], lm.transformer.state_dict()[name])
+    model.eval()
+    short = rows[2]
+    pad = torch.full((7,), tok.pad_token_id, dtype=torch.long)
+    with torch.no_grad():
+        alone = model(short[None]).logits
+        for padded, real in ((torch.cat([short, pad]), torch.arange(len(short) + 7) < len(short)),
+                             (torch.cat([pad, short]), torch.arange(len(short) + 7) >= 7)):  # fmt: skip
+            got = model(padded[None], attention_mask=real.long()[None]).logits
+            torch.testing.assert_close(got, alone, atol=1e-5, rtol=1e-4)
+        prev = model.transformer.previous_frame_token_ids(short[None])
+        other = model(short[None], previous_token_ids=torch.full_like(prev, tok.pad_token_id)).logits
+    assert (other - alone).abs().max() > 1e-3  # the copy path reaches the pooled representation
+
+    model.train()
+    labels = torch.tensor([[1.0, 2.0, 0.25], [0.0, 0.0, -1.5], [1.0, 1.0, 3.0]])
+    out = model(ids, attention_mask=mask, labels=labels)
+    out.loss.backward()
+    assert model.transformer.previous_token_embeddings.weight.grad.abs().sum() > 0

@@ -70,7 +70,10 @@ def test_loss_falls_and_model_reloads(pretrain, tmp_path):
     assert tok.joint_names == expected == summary["joint_names"]
     record = json.loads((out / "run_settings.json").read_text())
     assert record["settings"]["optimisation"]["learning_rate"] == 3e-3
-    assert record["settings"]["data"]["joints"] == expected and record["info"]["resumed_from"] is None
+    assert record["info"]["resumed_from"] is None
+    # The default joints='auto' is resolved per skeleton while building (the files themselves are
+    # fingerprinted in the record): the record holds the spec, the tokenizer the resolved names.
+    assert summary["dataset"]["joints"] == "auto" and record["settings"]["data"]["joints"] == ["auto"]
 
 
 def test_resume_after_a_kill_continues_the_same_loss_curve(pretrain, tmp_path):
@@ -192,3 +195,25 @@ def test_output_dir_decisions(pretrain, tmp_path):
     (out / "run_settings.json").write_text("{not json")
     with pytest.raises(pretrain.OutputDirConflict, match=r"run_settings\.json: unreadable run-settings record"):
         resolve(str(out), settings, "auto", False)
+
+
+def test_defaults_fit_a_folder_of_another_skeleton(pretrain, tmp_path):
+    """``--sources FOLDER`` of CMU-named BVH (inches, 120 fps) with no joint flags: 'auto' joints."""
+    import numpy as np
+
+    import hf_motion
+
+    m = hf_motion.load_bvh(REPO / "tests" / "fixtures" / "cmu_31joint.bvh")
+    src = tmp_path / "cmu"
+    src.mkdir()
+    for k in range(4):  # four 1-second takes (the fixture's 30 frames, repeated and shifted)
+        rot = np.roll(np.tile(m.rotations, (4, 1, 1)), 7 * k, axis=0)
+        take = hf_motion.Motion(rot, np.tile(m.root_translation, (4, 1)), m.skeleton, m.fps)
+        hf_motion.save_bvh(take, src / f"take_{k}.bvh", scale=0.0254)
+    out = tmp_path / "run"
+    summary = pretrain.main(["--sources", str(src)] + tiny(out, tmp_path / "cache", max_steps=2))
+    # By hand from the fixture's HIERARCHY, in file order.
+    expected = ["Hips", "LeftUpLeg", "LeftLeg", "LeftFoot", "RightUpLeg", "RightLeg", "RightFoot", "Spine", "Spine1",
+                "Neck", "Head", "LeftArm", "LeftForeArm", "LeftHand", "RightArm", "RightForeArm", "RightHand"]  # fmt: skip
+    assert summary["steps"] == 2 and summary["joint_names"] == expected
+    assert json.loads((out / "tokenizer_config.json").read_text())["joint_names"] == expected

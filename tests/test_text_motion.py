@@ -66,6 +66,7 @@ def _text_tokenizer(style: str) -> TokenizersBackend:
 MOTION_TOKENIZERS = {
     "m5": MotionTokenizer(),
     "coarse-fine": MotionTokenizer(digits=2, angle_bins=4096, position_bins=4096),
+    "m5-delta": MotionTokenizer.m5_delta(256),
 }
 
 
@@ -83,6 +84,8 @@ def test_text_with_motion_round_trips(style, mt_name, real_frames):
     n_text = len(text_tok)
     vocab = add_motion_tokens(text_tok, mt)
     n_alphabet = 2 * mt.digits * (256 if mt.digits == 1 else 64)
+    if mt.coding == "delta":
+        n_alphabet += 2 * (2 * mt.max_step + 1)  # a delta alphabet per kind: changes -max_step..max_step
     assert vocab.num_added == n_alphabet + 6 and len(text_tok) == n_text + n_alphabet + 6
 
     angles, positions = real_frames

@@ -86,6 +86,32 @@ def test_text_path_equals_array_path_on_real_data(m5, fine, real_windows, task):
             assert text.count(" ") == 2 * len(angles)  # one separator per frame, interleaved
 
 
+def test_ik_writes_the_position_frame_before_the_angle_frame(m5, fine, real_windows):
+    angles, positions = real_windows[2]
+    for tok in (m5, fine):
+        W = angles.shape[1] * tok.values_per_joint
+        kinds = {}
+        for task in ("$", "&"):
+            ids = tok.encode_motion(angles, positions, task=task)
+            body = ids[2:-1].reshape(2 * len(angles), W + 1)
+            assert np.all(body[:, 0] == tok.frame_separator_id)
+            kinds[task] = [set(tok.token_kinds[f[1:]].tolist()) for f in body]
+            # Frame by frame, the same characters as the angle-only and position-only texts.
+            only_a = tok.encode_motion(angles=angles)[2:-1].reshape(len(angles), W + 1)
+            only_p = tok.encode_motion(positions=positions)[2:-1].reshape(len(angles), W + 1)
+            first, second = (only_a, only_p) if task == "$" else (only_p, only_a)
+            np.testing.assert_array_equal(body[0::2], first)
+            np.testing.assert_array_equal(body[1::2], second)
+            assert tok(tok.motion_to_text(angles, positions, task=task))["input_ids"] == ids.tolist()
+        assert kinds["$"] == [{1}, {2}] * len(angles)  # FK: angle frame, then the positions it determines
+        assert kinds["&"] == [{2}, {1}] * len(angles)  # IK: position frame, then the angles inferred from it
+        fk = tok.decode_motion(tok.encode_motion(angles, positions, task="$"))
+        ik = tok.decode_motion(tok.encode_motion(angles, positions, task="&"))
+        assert (fk.task, ik.task) == ("$", "&")
+        np.testing.assert_array_equal(fk.angles, ik.angles)
+        np.testing.assert_array_equal(fk.positions, ik.positions)
+
+
 def test_decode_recovers_real_motion_within_half_a_bin(m5, fine, real_windows):
     for tok in (m5, fine):
         for angles, positions in real_windows:

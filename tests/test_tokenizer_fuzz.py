@@ -19,7 +19,12 @@ from hypothesis.extra import numpy as hnp
 from hf_motion import MotionTokenizer, MotionTokenizerError, MotionTokens
 
 REPO = Path(__file__).resolve().parents[1]
-FOLDERS = {"m5": REPO / "tokenizer_configs" / "m5-motion", "fine": REPO / "tokenizer_configs" / "m5-fine-motion"}
+FOLDERS = {
+    "m5": REPO / "tokenizer_configs" / "m5-motion",
+    "fine": REPO / "tokenizer_configs" / "m5-fine-motion",
+    "delta": REPO / "tokenizer_configs" / "m5-delta-motion",
+}
+NAMES = list(FOLDERS)
 TOKS = {name: MotionTokenizer.from_pretrained(str(folder)) for name, folder in FOLDERS.items()}
 # id -> token, from the saved file (model vocab + added tokens).
 ID_TO_TOKEN = {}
@@ -34,6 +39,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 # Elements: mostly plausible ids, plus everything that is not one.
 elements = st.one_of(
     st.integers(-3, 600),
+    st.integers(500, 1600),  # the delta tokenizer's delta alphabets (ids 520..1541) and just beyond
     st.integers(-(2**70), 2**70),
     st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63) - 1]),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -111,10 +117,24 @@ def _check_decode_motion(tok_name: str, ids) -> None:
     try:
         out = tok.decode_motion(ids)
     except MotionTokenizerError:
-        return  # valid ids in an invalid order (a structural error with its own message)
-    assert isinstance(out, MotionTokens)
-    for arr in (out.angles, out.positions):
-        assert arr is None or (arr.ndim == 3 and arr.shape[2] == 3 and np.isfinite(arr).all())
+        out = None  # valid ids in an invalid order (a structural error with its own message)
+    lenient = None
+    try:
+        lenient = tok.decode_motion(ids, strict=False)
+    except MotionTokenizerError:
+        assert out is None, "strict=False refused what strict=True decoded"
+    for dec in (out, lenient):
+        if dec is None:
+            continue
+        assert isinstance(dec, MotionTokens)
+        for kind, arr in (("angle", dec.angles), ("position", dec.positions)):
+            assert arr is None or (arr.ndim == 3 and arr.shape[2] == 3 and np.isfinite(arr).all())
+            if arr is not None:  # decoded values are always bin centres inside the quantizer's box
+                q = tok.angle_quantizer if kind == "angle" else tok.position_quantizer
+                assert np.all(arr >= q.low) and np.all(arr <= q.high)
+    if out is not None:  # strict decoding succeeded: every frame is complete, so strict=False agrees
+        for a, b in ((out.angles, lenient.angles), (out.positions, lenient.positions)):
+            assert (a is None and b is None) or np.array_equal(a, b)
 
 
 def _check_decode(tok_name: str, ids) -> None:
@@ -152,21 +172,21 @@ def _check_decode(tok_name: str, ids) -> None:
     assert tok.decode(ids) == "".join(table[int(i)] for i in rows)
 
 
-@pytest.mark.parametrize("tok_name", ["m5", "fine"])
+@pytest.mark.parametrize("tok_name", NAMES)
 @FUZZ
 @given(data=st.data())
 def test_fuzz_decode_motion_lists(tok_name, data):
     _check_decode_motion(tok_name, data.draw(_sequences(tok_name)))
 
 
-@pytest.mark.parametrize("tok_name", ["m5", "fine"])
+@pytest.mark.parametrize("tok_name", NAMES)
 @FUZZ
 @given(ids=arrays)
 def test_fuzz_decode_motion_arrays(tok_name, ids):
     _check_decode_motion(tok_name, ids)
 
 
-@pytest.mark.parametrize("tok_name", ["m5", "fine"])
+@pytest.mark.parametrize("tok_name", NAMES)
 @FUZZ
 @given(data=st.data())
 def test_fuzz_decode_lists_and_batches(tok_name, data):
@@ -174,14 +194,14 @@ def test_fuzz_decode_lists_and_batches(tok_name, data):
     _check_decode(tok_name, seq)
 
 
-@pytest.mark.parametrize("tok_name", ["m5", "fine"])
+@pytest.mark.parametrize("tok_name", NAMES)
 @FUZZ
 @given(ids=arrays)
 def test_fuzz_decode_arrays(tok_name, ids):
     _check_decode(tok_name, ids)
 
 
-@pytest.mark.parametrize("tok_name", ["m5", "fine"])
+@pytest.mark.parametrize("tok_name", NAMES)
 @pytest.mark.parametrize(
     "ids, fragment",
     [
@@ -205,3 +225,55 @@ def test_known_bad_ids_name_the_id_and_position(tok_name, ids, fragment):
         with pytest.raises(MotionTokenizerError) as info:
             call(ids)
         assert fragment in str(info.value)
+
+
+@st.composite
+def delta_streams(draw):
+    """Well-formed delta-coded ids with random changes: (ids, frame kinds, per-frame symbols)."""
+    tok = TOKS["delta"]
+    J = draw(st.integers(1, 2))
+    task = draw(st.sampled_from("$&>"))
+    n = draw(st.integers(1, 6))
+    kinds = ([1, 2] if task == "$" else [2, 1]) * n if task != ">" else [draw(st.sampled_from([1, 2]))] * n
+    big = st.integers(0, 510)
+    ids, symbols = [tok.bos_token_id, tok.task_token_ids[task]], []
+    seen = {1: 0, 2: 0}
+    for k in kinds:
+        kind = "angle" if k == 1 else "position"
+        key = seen[k] == 0
+        seen[k] += 1
+        vals = draw(st.lists(st.integers(0, 255) if key else big, min_size=3 * J, max_size=3 * J))
+        start = (tok.angle_token_ids() if k == 1 else tok.position_token_ids())[0] if key else tok.delta_token_ids(kind)[0]
+        ids += [tok.frame_separator_id] + [int(start) + v for v in vals]
+        symbols.append(vals)
+    return ids + [tok.eos_token_id], kinds, symbols
+
+
+@FUZZ
+@given(case=delta_streams())
+def test_fuzz_delta_changes_decode_strictly_in_range_and_saturate_otherwise(case):
+    tok = TOKS["delta"]
+    ids, kinds, symbols = case
+    out_of_range = False
+    saturated = {1: [], 2: []}
+    for k in (1, 2):
+        rows = [np.array(s) for s, kk in zip(symbols, kinds) if kk == k]
+        running, clipped = None, None
+        for t, s in enumerate(rows):
+            running = s if t == 0 else running + s - 255
+            clipped = s if t == 0 else np.clip(clipped + s - 255, 0, 255)
+            out_of_range |= bool(np.any((running < 0) | (running > 255)))
+            saturated[k].append(clipped)
+    lenient = tok.decode_motion(ids, strict=False)
+    for k, arr, q in ((1, lenient.angles, tok.angle_quantizer), (2, lenient.positions, tok.position_quantizer)):
+        if saturated[k]:
+            np.testing.assert_array_equal(q.encode(arr).reshape(len(saturated[k]), -1), np.stack(saturated[k]))
+        else:
+            assert arr is None
+    if out_of_range:
+        with pytest.raises(MotionTokenizerError, match=r"outside \[0, 256\)"):
+            tok.decode_motion(ids)
+    else:
+        strict = tok.decode_motion(ids)
+        for a, b in ((strict.angles, lenient.angles), (strict.positions, lenient.positions)):
+            assert (a is None and b is None) or np.array_equal(a, b)

@@ -11,7 +11,7 @@ task      token   text
 ``acm``   ``>``   angle frames (angular causal modelling: next frame of joint angles)
 ``pcm``   ``>``   position frames (positional causal modelling)
 ``fk``    ``$``   angle frame, position frame, angle frame, ... (forward kinematics)
-``ik``    ``&``   the same interleaving (inverse kinematics)
+``ik``    ``&``   position frame, angle frame, ... (inverse kinematics: position first)
 ========  ======  ==========================================================================
 
 M5 uses one-second windows for FK/IK: the default ``window`` is 30 frames at 30 fps. Positions are
@@ -37,8 +37,11 @@ Every clip must end up with the same joints in the same order: a build whose cli
 different skeletons (``joints=None`` over 22- and 31-joint files) stops with a
 :class:`MotionDatasetError` naming two such files, and a joint subset that a file's skeleton
 lacks stops it naming the file, the subset and the missing joints (``skip_bad`` does not skip
-either: they are configuration errors, not unreadable files). The dataset's joints, in token
-order, are in :attr:`BuildStats.joint_names`.
+either: they are configuration errors, not unreadable files). The default ``joints="auto"`` finds
+each file's core body joints by name (:func:`hf_motion.skeletons.auto_joint_subset`: Bandai-Namco,
+CMU, Mixamo, SMPL, ... names; ``bandai-core`` on Bandai-Namco); a skeleton where too few are found
+stops the build with a message listing what was found and what to pass instead. The dataset's
+joints, in token order, are in :attr:`BuildStats.joint_names`.
 
 Results are cached as Arrow under a key over the config (a joint subset by its joint names, not
 its registered name), tokenizer, file list (paths, sizes and SHA-256 of each file's bytes, so an
@@ -83,8 +86,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Bump when the output layout changes, so old caches are not reused (2: BuildStats.joint_names).
-_FORMAT_VERSION = 2
+# Bump when the output layout changes, so old caches are not reused (2: BuildStats.joint_names; 3: IK position-first, one sequence per window).
+_FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,11 @@ class MotionDatasetConfig:
             ``(T - window) // stride + 1`` windows.
         fps: resample every clip to this rate first (``None``: keep each clip's rate). Rates
             within 0.01% of it count as equal (BVH frame times are rounded) and are not resampled.
-        joints: registered joint subset name (see :data:`hf_motion.JOINT_SUBSETS`), list of joint
-            names, or ``None`` for every joint.
+        joints: ``"auto"`` (the default: each clip's core body joints found by name, see
+            :func:`hf_motion.skeletons.auto_joint_subset`; exactly ``bandai-core`` on Bandai-Namco; with
+            a tokenizer that records ``joint_names``, those joints when the clip has them), a
+            registered joint subset name (see :data:`hf_motion.JOINT_SUBSETS`), a list of joint names
+            or a string of comma-separated names, or ``None`` / ``"all"`` for every joint.
         canonicalize: per window, subtract the root's horizontal position averaged over the window
             (``"mean"``), at its first frame (``"first"``), or nothing (``"none"``).
         context_length: pack examples into rows of exactly this many tokens (``None``: one
@@ -159,7 +165,7 @@ class MotionDatasetConfig:
     window: int = 30
     stride: int | None = None
     fps: float | None = 30.0
-    joints: str | list[str] | None = "bandai-core"
+    joints: str | list[str] | None = "auto"
     canonicalize: str = "mean"
     context_length: int | None = None
     splits: dict[str, float] | str = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
@@ -191,16 +197,27 @@ class MotionDatasetConfig:
             self.fps = float(self.fps)
             if not (math.isfinite(self.fps) and self.fps > 0):
                 raise ValueError(f"fps must be a positive number or None, got {self.fps}")
+        if isinstance(self.joints, str):
+            spec = self.joints.strip()
+            if spec.lower() in ("auto", "all"):
+                self.joints = None if spec.lower() == "all" else "auto"
+            elif "," in spec:
+                self.joints = [j.strip() for j in spec.split(",") if j.strip()]
+            else:
+                self.joints = spec
         if isinstance(self.joints, (list, tuple)):
             self.joints = [str(j) for j in self.joints]
             if not self.joints:
-                raise ValueError("joints: an empty list; use None for every joint")
+                raise ValueError("joints: an empty list; use 'all' (or None) for every joint")
         elif self.joints is not None and not isinstance(self.joints, str):
-            raise ValueError(f"joints must be a subset name, a list of joint names or None, got {self.joints!r}")
-        if isinstance(self.joints, str):
+            raise ValueError(
+                f"joints must be 'auto', 'all' (or None), a subset name, a list of joint names or comma-separated names, "
+                f"got {self.joints!r}"
+            )
+        if self.joints is not None:
             from ..skeletons import resolve_joint_subset
 
-            resolve_joint_subset(self.joints)  # unknown names fail now, not per clip
+            resolve_joint_subset(self.joints)  # unknown subset names and duplicates fail now, not per clip
         self.seed = int(self.seed)
         if isinstance(self.canonicalize, bool):
             self.canonicalize = "mean" if self.canonicalize else "none"
@@ -427,12 +444,27 @@ class _Plan:
     window: int
     stride: int
     fps: float | None
-    joints: list[str] | None  # resolved in the parent: workers need no subset registry
+    joints: list[str] | str | None  # resolved in the parent (workers need no subset registry); "auto": per clip
     joints_label: str  # how messages name the subset ("'bandai-core'" or "of 3 joints")
     canonicalize: str
     seed: int
     task_names: list[str]
     task_probs: np.ndarray
+    auto_prefer: list[str] | None = None  # "auto": these joints (the tokenizer's) when a clip has them all
+
+
+def _auto_joints(motion, plan: _Plan, path: str) -> list[str]:
+    """``joints="auto"`` for one clip: the tokenizer's joints if it has them all, else its core body joints."""
+    names = motion.skeleton.names
+    if plan.auto_prefer is not None and all(n in names for n in plan.auto_prefer):
+        return list(plan.auto_prefer)
+    from ..motion import MotionError
+    from ..skeletons import auto_joint_subset
+
+    try:
+        return auto_joint_subset(motion.skeleton)
+    except MotionError as e:
+        raise _JointSubsetMismatch(f"{path}: {e}") from None
 
 
 _WORKER_PLAN: _Plan | None = None
@@ -460,22 +492,23 @@ def _encode_clip(clip: MotionClip, plan: _Plan) -> dict[str, Any]:
         from ..resample import resample_motion
 
         motion = resample_motion(motion, plan.fps)
-    if plan.joints is not None:
+    joints = _auto_joints(motion, plan, clip.path) if plan.joints == "auto" else plan.joints
+    if joints is not None:
         names = motion.skeleton.names
-        missing = [n for n in plan.joints if n not in names]
+        missing = [n for n in joints if n not in names]
         if missing:
             raise _JointSubsetMismatch(
                 f"joint subset {plan.joints_label} does not fit {clip.path}: its skeleton lacks {len(missing)} of the "
-                f"subset's {len(plan.joints)} joints ({_short_names(missing)}); the file has {len(names)} joints "
-                f"({_short_names(names)}). Choose a subset of joints that every file has, or build the files of "
-                "this skeleton separately"
+                f"subset's {len(joints)} joints ({_short_names(missing)}); the file has {len(names)} joints "
+                f"({_short_names(names)}). Choose a subset of joints that every file has (or joints='auto'), or build "
+                "the files of this skeleton separately"
             )
         # The identity subset is skipped: select_joints would run FK for nothing.
-        if list(plan.joints) != list(names):
+        if list(joints) != list(names):
             from ..motion import MotionError
 
             try:
-                motion = motion.select_joints(plan.joints)
+                motion = motion.select_joints(joints)
             except MotionError as e:  # e.g. the kept joints do not form one tree in this skeleton
                 raise _JointSubsetMismatch(f"joint subset {plan.joints_label} does not fit {clip.path}: {e}") from None
     T, J = motion.num_frames, motion.num_joints
@@ -516,7 +549,8 @@ def _encode_clip(clip: MotionClip, plan: _Plan) -> dict[str, Any]:
         with warnings.catch_warnings():
             # Clipped positions are counted above and reported once per build, not per call.
             warnings.simplefilter("ignore", UserWarning)
-            ids = tok.encode_motion(angles=angles, positions=pos, task=spec.token)
+            # Each window is its own sequence: under delta coding every window starts on a keyframe.
+            ids = tok.encode_motion(angles=angles, positions=pos, task=spec.token, frames_per_sequence=W)
         n = len(sel)
         body = ids[2:-1]
         if ids[0] != bos or ids[1] != tok.task_token_ids[spec.token] or ids[-1] != eos or body.size % n:
@@ -616,7 +650,7 @@ class MotionDatasetBuilder:
         self.tokenizer = tokenizer
         expected = getattr(tokenizer, "joint_names", None)
         names = self._joint_names()
-        if expected is not None and names is not None and list(names) != list(expected):
+        if expected is not None and isinstance(names, list) and list(names) != list(expected):
             raise MotionDatasetError(
                 f"the tokenizer {getattr(tokenizer, 'name_or_path', '') or ''} was saved for {len(expected)} joints "
                 f"{list(expected)}, but the dataset config selects {len(names)} joints {list(names)}; pass "
@@ -630,6 +664,10 @@ class MotionDatasetBuilder:
 
         config = self.config.to_dict()
         config["joints"] = self._joint_names()  # re-registering a subset name changes the key
+        if config["joints"] == "auto":  # resolved per file (fingerprinted below) by rules that may change
+            from ..skeletons import auto_rules_fingerprint
+
+            config["joints"] = ["auto", auto_rules_fingerprint()]
         rec = {
             "format": _FORMAT_VERSION,
             "hf_motion": __version__,
@@ -717,19 +755,26 @@ class MotionDatasetBuilder:
         return MotionDatasetBuild(dataset, stats, path)
 
     # -------------------------------------------------------------- internals
-    def _joint_names(self) -> list[str] | None:
-        """The configured joint subset as joint names (``None``: every clip keeps all its joints)."""
+    def _joint_names(self) -> list[str] | str | None:
+        """The configured joint subset as joint names (``None``: every clip keeps all its joints;
+        ``"auto"``: resolved per clip from its skeleton)."""
         from ..skeletons import resolve_joint_subset
 
-        return None if self.config.joints is None else resolve_joint_subset(self.config.joints)
+        joints = self.config.joints
+        if isinstance(joints, str) and joints.strip().lower() in ("auto", "all"):  # e.g. set after __init__
+            return None if joints.strip().lower() == "all" else "auto"
+        return None if joints is None else resolve_joint_subset(joints)
 
     def _plan(self) -> _Plan:
         c = self.config
         names = list(c.tasks)
         joints = self._joint_names()
         label = repr(c.joints) if isinstance(c.joints, str) else f"of {len(joints or [])} joints"
+        prefer = getattr(self.tokenizer, "joint_names", None) if joints == "auto" else None
+        if prefer is not None:
+            label = f"'auto' (the tokenizer's {len(prefer)} joints)"
         return _Plan(self.tokenizer, c.window, c.stride, c.fps, joints, label, c.canonicalize, c.seed, names,
-                     np.array([c.tasks[n] for n in names], dtype=np.float64))  # fmt: skip
+                     np.array([c.tasks[n] for n in names], dtype=np.float64), prefer)  # fmt: skip
 
     def _check_same_joints(self, ref: tuple[str, list[str]] | None, path: str, joints: list[str]) -> tuple[str, list[str]]:
         """Refuse a clip whose joints differ from the first clip's (``ref``: its path and joints)."""
@@ -743,11 +788,12 @@ class MotionDatasetBuilder:
             share = f"; these two share {len(common)} joint names ({_short_names(common)})"
         else:
             share = "; these two share no joint names"
-        how = (
-            "With joints=None (--joints all) every file keeps its own skeleton"
-            if self.config.joints is None
-            else f"The joint subset {self.config.joints!r} gives them their joints in different orders"
-        )
+        if self.config.joints is None:
+            how = "With joints=None (--joints all) every file keeps its own skeleton"
+        elif self.config.joints == "auto":
+            how = "joints='auto' (the default) finds each file's core body joints by name, and found different ones"
+        else:
+            how = f"The joint subset {self.config.joints!r} gives them their joints in different orders"
         raise MotionDatasetError(
             f"cannot mix skeletons in one dataset: {a} has {len(ja)} joints ({_short_names(ja)}) but {path} has "
             f"{len(joints)} joints ({_short_names(joints)}){share}. {how}, so token rows would "

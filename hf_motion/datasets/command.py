@@ -3,6 +3,7 @@
 Example::
 
     hf-motion build-dataset bandai-namco --out data/bandai-m5 --context-length 1024
+    hf-motion build-dataset /data/cmu-bvh --out data/cmu-m5 --fps 10   # joints 'auto': found by name
     hf-motion build-dataset /data/AMASS --pattern '**/*_poses.npz' --group-by parent \\
         --body-model /models/smplh --joints smpl-body --fps 30 --out data/amass-m5
 
@@ -39,9 +40,20 @@ def _optional_float(text: str) -> float | None:
 
 
 def _joints(text: str) -> str | list[str] | None:
+    """``all`` -> None (every joint), ``auto``, ``a,b,c`` -> a list, else a registered subset name."""
+    text = text.strip()
     if text.lower() == "all":
         return None
-    return [j.strip() for j in text.split(",") if j.strip()] if "," in text else text
+    if text.lower() == "auto":
+        return "auto"
+    if "," in text:
+        names = [j.strip() for j in text.split(",") if j.strip()]
+        if not names:
+            raise argparse.ArgumentTypeError(f"no joint names in {text!r}")
+        return names
+    if not text:
+        raise argparse.ArgumentTypeError("empty; pass auto, all, a registered subset or comma-separated joint names")
+    return text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,8 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stride", type=int, help="frames between window starts (default: the window)")
     parser.add_argument("--fps", type=_optional_float, default=argparse.SUPPRESS, help="resample to this rate ('none' keeps each clip's; default 30)")
     parser.add_argument("--joints", type=_joints, default=argparse.SUPPRESS,
-                        help="joint subset name (default bandai-core), comma-separated joint names, or 'all' "
-                             "('all' needs every file to share one skeleton)")  # fmt: skip
+                        help="'auto' (default: each file's core body joints - pelvis, spine, chest, neck, head, "
+                             "arms, legs - found by name in Bandai-Namco, CMU, Mixamo, SMPL, ... skeletons; "
+                             "bandai-core on Bandai-Namco), 'all' (every joint; every file must share one "
+                             "skeleton), a registered subset name (bandai-core, smpl-body, ...) or "
+                             "comma-separated joint names")  # fmt: skip
     parser.add_argument("--context-length", type=_optional_int, default=argparse.SUPPRESS,
                         help="pack examples into rows of this many tokens ('none': one example per row, the default)")  # fmt: skip
     parser.add_argument("--canonicalize", choices=["mean", "first", "none"],
