@@ -75,7 +75,7 @@ _PRETRAIN_DATA_DEFAULTS = {
     "seed": 42,
 }
 _DEFAULT_SOURCES = ["bandai-namco:dataset-1"]
-_DEFAULT_TOKENIZER = Path(__file__).resolve().parents[1] / "tokenizer_configs" / "m5-motion"  # pretrain.py's default
+_DEFAULT_TOKENIZER = Path(__file__).resolve().parents[1] / "tokenizer_configs" / "m5-delta-motion"  # pretrain.py's default
 
 METRICS = {
     # key: (title, short column name, unit, higher_is_better)

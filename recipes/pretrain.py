@@ -62,7 +62,7 @@ class DataArguments:
         default_factory=lambda: ["bandai-namco:dataset-1"],
         metadata={"help": "motion sources: folders of BVH/AMASS files, or 'bandai-namco', 'bandai-namco:dataset-1', ..."},
     )
-    tokenizer: str = field(default=str(REPO / "tokenizer_configs" / "m5-motion"), metadata={"help": "tokenizer folder or Hub id"})
+    tokenizer: str = field(default=str(REPO / "tokenizer_configs" / "m5-delta-motion"), metadata={"help": "tokenizer folder or Hub id"})
     tasks: str = field(default="acm=0.25,pcm=0.25,fk=0.25,ik=0.25", metadata={"help": "task proportions"})
     window: int = field(default=24, metadata={"help": "frames per example (at --fps): 2.4 s, enough for the 2 s + 0.4 s prediction benchmark"})
     stride: int | None = field(default=12, metadata={"help": "frames between window starts"})

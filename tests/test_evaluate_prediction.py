@@ -240,7 +240,7 @@ def test_baselines_only_needs_no_model_and_reproduces_the_baselines(evaluate, tr
 
 class CopyFrameBack:
     """A logits processor that only allows the token one frame back: the model then repeats the
-    last context frame, i.e. predicts zero velocity through the whole predict pipeline."""
+    last context frame, i.e. predicts zero velocity through the whole predict pipeline (absolute coding)."""
 
     def __init__(self, frame_tokens: int):
         self.frame_tokens = frame_tokens
@@ -250,6 +250,19 @@ class CopyFrameBack:
         out = torch.full_like(scores, float("-inf"))
         out[torch.arange(len(keep)), keep] = 0.0
         return out
+
+
+class NoChange:
+    """Delta coding's zero velocity: favour the "no change" symbol of both kinds (the constraint
+    still applies after it, so separators and eos come where they must)."""
+
+    def __init__(self, tok):
+        self.ids = [int(tok.delta_token_ids(k)[tok.max_steps[k]]) for k in ("angle", "position")]
+
+    def __call__(self, input_ids, scores):
+        scores = scores.clone()
+        scores[:, self.ids] += 1e4
+        return scores
 
 
 def test_model_predictions_line_up_with_the_future(evaluate, trained, bandai_paths):
@@ -264,7 +277,9 @@ def test_model_predictions_line_up_with_the_future(evaluate, trained, bandai_pat
     motions = {p.stem: evaluate.prepare_motion(hf_motion.load_bvh(p), 10.0, "bandai-core") for p in bandai_paths[:3]}
     windows = evaluate.draw_windows(motions, 20, 4, 4, max_windows=6, seed=1)
     J = windows.future.shape[2]
-    pred = evaluate.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[CopyFrameBack(J * 3 + 1)])
+    # The default pretraining tokenizer is delta-coded: "no change" tokens repeat the last frame.
+    forced = NoChange(tok) if tok.coding == "delta" else CopyFrameBack(J * 3 + 1)
+    pred = evaluate.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[forced])
     q = tok.angle_quantizer
     expected = np.repeat(q.decode(q.encode(windows.past[:, -1:])), 4, axis=1)
     np.testing.assert_allclose(pred, expected, atol=1e-12)
