@@ -559,7 +559,6 @@ def predict(
     if decoding == "mean":
         if not constrained:
             raise ValueError("decoding='mean' needs constrained=True (the expectation is over valid tokens)")
-        generate_kwargs = {**generate_kwargs, "_decoding": "mean"}
     motions, single = _as_motion_list(context)
     if motions:
         n_expected, names = _expected_joints(model, tokenizer)
@@ -569,7 +568,7 @@ def predict(
         for start in range(0, len(motions), batch_size):
             results += _predict_motions(
                 model, tokenizer, motions[start : start + batch_size], seconds, representation,
-                canonicalize, constrained, include_context, generate_kwargs,
+                canonicalize, constrained, decoding, include_context, generate_kwargs,
             )  # fmt: skip
         return results[0] if single else results
 
@@ -599,7 +598,7 @@ def predict(
         )
     frames_per_step = 2 if bool(layout.alternate[0]) else 1
     n_frames = _num_frames(seconds, fps) * frames_per_step
-    new = _generate(model, tokenizer, [ids], n_frames * (width + 1), constrained, generate_kwargs)[0]
+    new = _generate(model, tokenizer, [ids], n_frames * (width + 1), constrained, decoding, generate_kwargs)[0]
     task = next((t for t, i in tokenizer.task_token_ids.items() if i in ids[:3]), ">")
     eos = [tokenizer.eos_token_id]
     # Decoded with the prompt in front (delta coding: the new frames are changes from the prompt's),
@@ -622,7 +621,9 @@ def _num_frames(seconds: float, fps: float) -> int:
     return n
 
 
-def _generate(model, tokenizer, prompts: list[np.ndarray], max_new: int, constrained: bool, generate_kwargs) -> list[np.ndarray]:
+def _generate(
+    model, tokenizer, prompts: list[np.ndarray], max_new: int, constrained: bool, decoding: str, generate_kwargs
+) -> list[np.ndarray]:
     """Left-pad the prompts, generate exactly ``max_new`` tokens each, return the new ids per row."""
     device = next(model.parameters()).device
     L = max(len(p) for p in prompts)
@@ -635,7 +636,6 @@ def _generate(model, tokenizer, prompts: list[np.ndarray], max_new: int, constra
     kwargs = dict(do_sample=False, pad_token_id=pad, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id)
     kwargs.update(generate_kwargs)
     processors = LogitsProcessorList(kwargs.pop("logits_processor", None) or [])
-    decoding = kwargs.pop("_decoding", "greedy")
     if constrained:
         processors.append(MotionLogitsProcessor(tokenizer))
     if decoding == "mean":
@@ -659,7 +659,8 @@ def _generate(model, tokenizer, prompts: list[np.ndarray], max_new: int, constra
 
 
 def _predict_motions(
-    model, tokenizer, motions, seconds, representation, canonicalize, constrained, include_context, generate_kwargs
+    model, tokenizer, motions, seconds, representation, canonicalize, constrained, decoding, include_context,
+    generate_kwargs,
 ):
     J = motions[0].num_joints
     fps = motions[0].fps
@@ -683,7 +684,9 @@ def _predict_motions(
         offsets.append(offset)
     frames_per_step = 2 if representation == "both" else 1
     width = J * tokenizer.values_per_joint
-    news = _generate(model, tokenizer, prompts, n_new * frames_per_step * (width + 1), constrained, generate_kwargs)
+    news = _generate(
+        model, tokenizer, prompts, n_new * frames_per_step * (width + 1), constrained, decoding, generate_kwargs
+    )
     results = []
     for m, prompt, new, offset in zip(motions, prompts, news, offsets):
         # Decoded with the context in front (delta coding: the new frames are changes from the
