@@ -41,6 +41,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .rotations import axis_angle_to_matrix
+
 __all__ = [
     "encode_past",
     "future_offsets",
@@ -86,12 +88,6 @@ def _check_windows(past: np.ndarray, what: str = "past") -> np.ndarray:
     return past
 
 
-def _to_matrix(aa: np.ndarray) -> np.ndarray:
-    from scipy.spatial.transform import Rotation
-
-    return Rotation.from_rotvec(aa.reshape(-1, 3)).as_matrix().reshape(aa.shape[:-1] + (3, 3))
-
-
 def _six_d(mat: np.ndarray) -> np.ndarray:
     """``(..., 3, 3)`` -> ``(..., 6)``: the first two columns."""
     return np.concatenate([mat[..., :, 0], mat[..., :, 1]], axis=-1)
@@ -104,7 +100,7 @@ def encode_past(past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     frame ``t``; zero at ``t``); ``pose``: ``6D(R_t)`` of the last frame.
     """
     past = _check_windows(past)
-    R = _to_matrix(past)  # (N, P, J, 3, 3)
+    R = axis_angle_to_matrix(past)  # (N, P, J, 3, 3)
     last = R[:, -1:]
     rel = np.swapaxes(last, -1, -2) @ R
     return _six_d(rel) - _EYE6, _six_d(last[:, 0])
