@@ -48,7 +48,7 @@ from .modeling import (
     previous_frame_token_ids,
 )
 from .multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
-from .generation import MotionLogitsProcessor, MotionPromptError, predict
+from .generation import MotionLogitsProcessor, MotionPromptError, context_capacity, predict
 from .text_motion import (
     MotionTextVocab,
     add_motion_tokens,

@@ -39,7 +39,7 @@ from transformers import LogitsProcessor, LogitsProcessorList
 from .kinematics import canonicalize_positions
 from .motion import Motion, MotionError
 
-__all__ = ["MotionLogitsProcessor", "ExpectedValueLogitsProcessor", "MotionPromptError", "predict"]
+__all__ = ["MotionLogitsProcessor", "ExpectedValueLogitsProcessor", "MotionPromptError", "context_capacity", "predict"]
 
 _ANGLE, _POSITION = 1, 2  # MotionTokenizer.token_kinds codes
 _ABSOLUTE, _DELTA = 1, 2  # MotionTokenizer.token_codings codes
@@ -452,6 +452,9 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
             raise ValueError("the tokenizer's token_values must give one value per vocabulary id")
         self._values_np = values
         self._values: dict[torch.device, torch.Tensor] = {}
+        # Per call (one per generated token): expected minus chosen value, (batch,), 0 where the
+        # slot is not a value. predict(decoding="mean") adds it back, so it returns the expectation.
+        self.residuals: list[torch.Tensor] = []
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if scores.shape[-1] < len(self._values_np):
@@ -471,6 +474,7 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
         choice = distance.argmin(dim=-1)
         forced = torch.full_like(scores, float("-inf")).scatter(1, choice[:, None], 0.0)
         use = (value_mass > 0.5) & allowed.any(dim=-1)
+        self.residuals.append(torch.where(use, mean - values[choice], torch.zeros_like(mean)).detach().cpu())
         return torch.where(use[:, None], forced, scores)
 
 
@@ -508,6 +512,8 @@ def predict(
     include_context: bool = False,
     batch_size: int = 16,
     decoding: str = "greedy",
+    anchor: bool = False,
+    sliding: bool = False,
     **generate_kwargs: Any,
 ):
     """Predict the next ``seconds`` of motion with a causal motion language model.
@@ -529,8 +535,20 @@ def predict(
         include_context: for Motion input, return context + prediction instead of the prediction only.
         batch_size: prompts per ``generate`` call when a list of motions is given.
         decoding: ``"greedy"`` (the most likely token per slot, or whatever ``generate_kwargs`` ask
-            for) or ``"mean"`` (:class:`ExpectedValueLogitsProcessor`: the token nearest the expected
-            value per slot, the squared-error estimate; needs ``constrained=True``).
+            for) or ``"mean"`` (:class:`ExpectedValueLogitsProcessor`: the generated sequence takes
+            the token nearest the expected value per slot, and for Motion input the returned values
+            are the expected values themselves, not snapped to bin centres: the squared-error
+            estimate; needs ``constrained=True``).
+        anchor: for Motion input, continue from the context's *exact* last frame: the predicted
+            change (each predicted frame relative to the decoded last context frame, as a rotation
+            per joint and an offset per position) is applied to the true last frame. The context's
+            quantization error (up to half a bin per value) then does not enter the prediction,
+            and a model that predicts "no change" returns exactly the zero-velocity forecast.
+        sliding: for Motion input whose context plus prediction exceed the model's positions
+            (``config.n_positions``): keep only the most recent context frames that fit and
+            generate in chunks, each chunk reading the frames just before it (predicted ones
+            included), so any context and any horizon work on any skeleton. Off by default: the
+            call then raises, saying how many frames fit. See :func:`context_capacity`.
         **generate_kwargs: passed to ``model.generate`` (e.g. ``do_sample=True, top_k=20``); greedy by default.
 
     Returns:
@@ -564,11 +582,32 @@ def predict(
         n_expected, names = _expected_joints(model, tokenizer)
         for k, m in enumerate(motions):
             _check_motion_joints(m, k, n_expected, names)
+        n_new = _num_frames(seconds, motions[0].fps)
+        frame_tokens = context_capacity(model, tokenizer, motions[0].num_joints, representation)["tokens_per_frame"]
+        limit = getattr(getattr(model, "config", None), "n_positions", None)
+        longest = max(m.num_frames for m in motions)
+        if limit is not None and 2 + (longest + n_new) * frame_tokens > limit:
+            fit = (limit - 2) // frame_tokens
+            if not sliding:
+                raise ValueError(
+                    f"{longest} context frames plus {n_new} predicted frames of {motions[0].num_joints} joints are "
+                    f"{2 + (longest + n_new) * frame_tokens} tokens, more than the model's {limit} positions "
+                    f"({fit} frames in all fit); pass sliding=True to keep the most recent frames that fit and "
+                    "predict in chunks, or shorten the context"
+                )
+            if representation == "positions":
+                raise ValueError("sliding=True needs representation='angles' or 'both' (it feeds predictions back as context)")
+            if fit < 2:
+                raise ValueError(f"the model's {limit} positions hold {fit} frame(s) of this skeleton: too few to slide")
+            return _predict_sliding(
+                model, tokenizer, motions, single, n_new, fit, representation, canonicalize, constrained, decoding,
+                include_context, generate_kwargs, anchor, batch_size,
+            )  # fmt: skip
         results = []
         for start in range(0, len(motions), batch_size):
             results += _predict_motions(
                 model, tokenizer, motions[start : start + batch_size], seconds, representation,
-                canonicalize, constrained, decoding, include_context, generate_kwargs,
+                canonicalize, constrained, decoding, include_context, generate_kwargs, anchor,
             )  # fmt: skip
         return results[0] if single else results
 
@@ -609,6 +648,81 @@ def predict(
     return type(dec)(task, _after(dec.angles, n_angles), _after(dec.positions, n_positions))
 
 
+def context_capacity(model, tokenizer, num_joints: int, representation: str = "angles", fps: float | None = None) -> dict:
+    """How much motion fits in ``model``'s positions: tokens per frame (per time step: two frames
+    for ``"both"``), frames that fit (bos and task token aside) and, with ``fps``, tokens per
+    second of motion and seconds that fit."""
+    per_step = (num_joints * tokenizer.values_per_joint + 1) * (2 if representation == "both" else 1)
+    limit = getattr(getattr(model, "config", None), "n_positions", None)
+    out = {"tokens_per_frame": per_step, "positions": limit, "frames": None if limit is None else (limit - 2) // per_step}
+    if fps is not None:
+        out["tokens_per_second"] = per_step * fps
+        out["seconds"] = None if limit is None else out["frames"] / fps
+    return out
+
+
+def _predict_sliding(
+    model, tokenizer, motions, single, n_new, fit, representation, canonicalize, constrained, decoding,
+    include_context, generate_kwargs, anchor, batch_size,
+):
+    """Chunks of at most half the window, each from the most recent ``fit - chunk`` frames."""
+    fps = motions[0].fps
+    chunk = max(1, min(n_new, fit // 2))
+    current = list(motions)
+    done = 0
+    while done < n_new:
+        h = min(chunk, n_new - done)
+        keep = fit - h
+        window = [m.slice(max(0, m.num_frames - keep)) for m in current]
+        grown = []
+        for start in range(0, len(window), batch_size):
+            grown += _predict_motions(
+                model, tokenizer, window[start : start + batch_size], h / fps, representation, canonicalize,
+                constrained, decoding, False, generate_kwargs, anchor,
+            )  # fmt: skip
+        current = [_concat(m, g) for m, g in zip(current, grown)]
+        done += h
+    out = [m if include_context else m.slice(m.num_frames - n_new) for m in current]
+    return out[0] if single else out
+
+
+def _concat(a: Motion, b: Motion) -> Motion:
+    local = None if a.local_translations is None else np.concatenate([a.local_translations, b.local_translations])
+    return Motion(np.concatenate([a.rotations, b.rotations]), np.concatenate([a.root_translation, b.root_translation]),
+                  a.skeleton, a.fps, dict(a.labels), local)  # fmt: skip
+
+
+def _add_residuals(tokenizer, dec, new: np.ndarray, residual: np.ndarray, width: int):
+    """The expected values instead of the chosen bins: each new value moved by its residual
+    (expected minus chosen level) times the bin width, in the tokenizer's coordinates (relative to
+    the angle reference, when there is one)."""
+    kinds = np.asarray(tokenizer.token_kinds)
+    frames = new.reshape(-1, width + 1)[:, 1:]  # new ids are [sep, width values] per frame
+    res = residual.reshape(-1, width + 1)[:, 1:]
+    frame_kind = kinds[frames[:, 0]]
+    angles, positions = dec.angles, dec.positions
+    for code, kind in ((_ANGLE, "angle"), (_POSITION, "position")):
+        rows = np.flatnonzero(frame_kind == code)
+        arr = angles if kind == "angle" else positions
+        if not len(rows) or arr is None:
+            continue
+        r = res[rows].reshape(len(rows), -1, 3)
+        if tokenizer.digits != 1:  # coarse/fine: only the coarse digit carries the residual's scale
+            continue
+        q = tokenizer.angle_quantizer if kind == "angle" else tokenizer.position_quantizer
+        if kind == "angle":
+            ref = getattr(tokenizer, "angle_reference", None)
+            if ref is not None:
+                from .rotations import compose_rotation, relative_rotation
+
+                angles = compose_rotation(ref, relative_rotation(ref, arr) + r * q.delta)
+            else:
+                angles = arr + r * q.delta
+        else:
+            positions = arr + r * q.delta
+    return type(dec)(dec.task, angles, positions)
+
+
 def _after(arr: np.ndarray | None, n: int) -> np.ndarray | None:
     """The frames of ``arr`` after the first ``n`` (the prompt's), or None if there are none."""
     return None if arr is None or len(arr) <= n else arr[n:]
@@ -622,9 +736,12 @@ def _num_frames(seconds: float, fps: float) -> int:
 
 
 def _generate(
-    model, tokenizer, prompts: list[np.ndarray], max_new: int, constrained: bool, decoding: str, generate_kwargs
+    model, tokenizer, prompts: list[np.ndarray], max_new: int, constrained: bool, decoding: str, generate_kwargs,
+    residuals: list | None = None,
 ) -> list[np.ndarray]:
-    """Left-pad the prompts, generate exactly ``max_new`` tokens each, return the new ids per row."""
+    """Left-pad the prompts, generate exactly ``max_new`` tokens each, return the new ids per row
+    (and, with ``decoding="mean"`` and a ``residuals`` list, append per row the expected-minus-chosen
+    value of every new token)."""
     device = next(model.parameters()).device
     L = max(len(p) for p in prompts)
     pad = tokenizer.pad_token_id
@@ -638,8 +755,10 @@ def _generate(
     processors = LogitsProcessorList(kwargs.pop("logits_processor", None) or [])
     if constrained:
         processors.append(MotionLogitsProcessor(tokenizer))
+    expectation = None
     if decoding == "mean":
-        processors.append(ExpectedValueLogitsProcessor(tokenizer))
+        expectation = ExpectedValueLogitsProcessor(tokenizer)
+        processors.append(expectation)
     limit = getattr(getattr(model, "config", None), "n_positions", None)
     if limit is not None and L + max_new > limit:
         raise ValueError(
@@ -655,12 +774,16 @@ def _generate(
             logits_processor=processors,
             **kwargs,
         )
-    return [row.cpu().numpy() for row in out[:, L:]]
+    rows = [row.cpu().numpy() for row in out[:, L:]]
+    if residuals is not None:
+        res = torch.stack(expectation.residuals, dim=1).numpy() if expectation.residuals else np.zeros((len(rows), 0))
+        residuals.extend(res[b, : len(rows[b])] for b in range(len(rows)))
+    return rows
 
 
 def _predict_motions(
     model, tokenizer, motions, seconds, representation, canonicalize, constrained, decoding, include_context,
-    generate_kwargs,
+    generate_kwargs, anchor=False,
 ):
     J = motions[0].num_joints
     fps = motions[0].fps
@@ -675,20 +798,23 @@ def _predict_motions(
     # The training tasks: angle-only or position-only frames are causal text (">"); interleaved
     # angle/position frames are forward-kinematics text ("$"), which continues frame by frame.
     task = "$" if representation == "both" else ">"
-    prompts, offsets = [], []
+    prompts, offsets, last_positions = [], [], []
     for m in motions:
         pos, offset = _context_positions(m, canonicalize) if representation != "angles" else (None, None)
         angles = m.rotations if representation != "positions" else None
         ids = tokenizer.encode_motion(angles=angles, positions=pos, task=task)
         prompts.append(ids[:-1])  # drop <eos>: generation continues the last frame
         offsets.append(offset)
+        last_positions.append(None if pos is None else pos[-1])
     frames_per_step = 2 if representation == "both" else 1
     width = J * tokenizer.values_per_joint
+    residuals: list[np.ndarray] | None = [] if decoding == "mean" else None
     news = _generate(
-        model, tokenizer, prompts, n_new * frames_per_step * (width + 1), constrained, decoding, generate_kwargs
-    )
+        model, tokenizer, prompts, n_new * frames_per_step * (width + 1), constrained, decoding, generate_kwargs,
+        residuals,
+    )  # fmt: skip
     results = []
-    for m, prompt, new, offset in zip(motions, prompts, news, offsets):
+    for b, (m, prompt, new, offset, last_pos) in enumerate(zip(motions, prompts, news, offsets, last_positions)):
         # Decoded with the context in front (delta coding: the new frames are changes from the
         # context's); then the context's frames are dropped from each stream.
         seq = np.concatenate([prompt, new, [tokenizer.eos_token_id]])
@@ -696,6 +822,15 @@ def _predict_motions(
         n_angles = m.num_frames if representation != "positions" else 0
         n_positions = m.num_frames if representation != "angles" else 0
         dec = type(full)(full.task, _after(full.angles, n_angles), _after(full.positions, n_positions))
+        if residuals is not None:
+            dec = _add_residuals(tokenizer, dec, new, residuals[b], width)
+        if anchor and dec.angles is not None and n_angles:
+            from .rotations import compose_rotation, relative_rotation
+
+            step = relative_rotation(np.broadcast_to(full.angles[n_angles - 1], dec.angles.shape), dec.angles)
+            dec = type(dec)(dec.task, compose_rotation(np.broadcast_to(m.rotations[-1], step.shape), step), dec.positions)
+        if anchor and dec.positions is not None and n_positions:
+            dec = type(dec)(dec.task, dec.angles, dec.positions - full.positions[n_positions - 1] + last_pos)
         for name, arr in (("angle", dec.angles), ("position", dec.positions)):
             wanted = representation == "both" or representation == name + "s"
             if wanted and (arr is None or len(arr) != n_new):

@@ -10,11 +10,12 @@ training data needs no extra columns. During ``model.generate`` with the KV cach
 sees the new token, so :meth:`MotionGPT2ForCausalLM.prepare_inputs_for_generation` computes the
 indices from the whole history and passes them in as ``joint_ids`` / ``frame_ids``.
 
-Optionally (``use_previous_token_embeddings=True``) a copy path adds
-``prev_emb[token at the same slot one frame earlier]`` (see :func:`previous_frame_token_ids`), so
-that "repeat the last frame" is one embedding lookup away instead of an attention pattern 52
-positions back; it is derived from the ids and passed during generation the same way
-(``previous_token_ids``).
+Optionally (``use_previous_token_embeddings=True``) a copy path adds, at each position,
+``prev_emb[the previous frame's value at the slot of the token predicted there]`` (the *next*
+token's slot: position ``i`` predicts token ``i + 1``; see :meth:`MotionGPT2Model.previous_frame_token_ids`),
+so that "repeat the last frame" (or, under delta coding, "keep the last velocity") is one
+embedding lookup away instead of an attention pattern a frame back; it is derived from the ids
+and passed during generation the same way (``previous_token_ids``).
 
 Importing ``hf_motion`` registers the classes with ``AutoConfig``, ``AutoModel``,
 ``AutoModelForCausalLM`` and ``AutoModelForSequenceClassification`` (``model_type="motion_gpt2"``).
@@ -29,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import (
@@ -55,6 +57,7 @@ __all__ = [
     "motion_gpt2_config",
     "motion_position_indices",
     "previous_frame_token_ids",
+    "init_ordinal_embeddings",
     "count_parameters",
 ]
 
@@ -535,17 +538,29 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         return int(pad) if pad is not None else int(self.config.special_token_ids[0])
 
     def previous_frame_token_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """:func:`previous_frame_token_ids` of ``input_ids`` under this model's config (no host sync)."""
+        """The copy path's ids: at each position ``i``, the previous frame's id at the slot of token
+        ``i + 1`` (the token predicted at ``i``), i.e. :func:`previous_frame_token_ids` of the
+        *following* token; at the last position, of a value token that would follow (no host sync).
+
+        Looking up the input token's own previous-frame id instead would hand the model the
+        neighbouring slot's history, one slot off from what it must predict.
+        """
         eos = self.config.eos_token_id if isinstance(self.config.eos_token_id, int) else None
+        # One placeholder value token after the row stands for the token about to be predicted.
+        # Where the next token is really a separator or eos its slot lies outside the previous
+        # frame, so it gets none_id either way.
+        specials = set(int(i) for i in self.config.special_token_ids)
+        placeholder = next(i for i in range(self.config.vocab_size) if i not in specials)
+        ext = torch.cat([input_ids, torch.full_like(input_ids[:, :1], placeholder)], dim=1)
         return previous_frame_token_ids(
-            input_ids,
+            ext,
             self.config.frame_separator_id,
             self._id_tensor(input_ids, "special_token_ids"),
             bos_token_id=self.config.bos_token_id,
             eos_token_id=eos,
             interleaved_task_ids=self._id_tensor(input_ids, "interleaved_task_ids"),
             none_id=self.previous_none_id,
-        )
+        )[:, 1:]
 
     def _raise_on_checks(self, checks: list[tuple[str, torch.Tensor, torch.Tensor]], total: int | None = None) -> None:
         """Evaluate scalar checks with one host sync; raise ``ValueError`` for the first that fails.
@@ -871,6 +886,58 @@ def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -
     kw.setdefault("max_frames", max(1, int(n_pos) // (vpj + 1)))
     kw.setdefault("attn_implementation", "sdpa")
     return MotionGPT2Config(**kw)
+
+
+def _ordinal_features(values: np.ndarray, n_levels: int, delta: bool) -> np.ndarray:
+    """Smooth features of a value token's number: nearby values get nearby features."""
+    v = values.astype(np.float64)
+    if delta:  # a change in levels: linear and log magnitude, signed, plus a few periods
+        feats = [v / 8.0, np.sign(v) * np.log1p(np.abs(v)), np.log1p(np.abs(v))]
+        feats += [f(2 * np.pi * v / p) for p in (8, 16, 32, 64) for f in (np.cos, np.sin)]
+    else:  # a level in [0, n_levels): its position in the box and low-order cosines
+        x = v / max(n_levels - 1, 1)
+        feats = [2 * x - 1] + [np.cos(np.pi * k * x) for k in range(1, 8)]
+    f = np.stack(feats, axis=-1)
+    return (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-8)
+
+
+def init_ordinal_embeddings(model: nn.Module, tokenizer, strength: float = 1.0, seed: int = 0) -> None:
+    """Give value tokens ordinal embeddings: each alphabet's rows (and the copy path's) become a
+    random projection of smooth features of the token's value, plus half their random init.
+
+    Why: a token model sees 256 levels and 511 changes as unrelated symbols and must learn from
+    data that level 120 is next to 121. With the (tied) output layer ordinal as well, shifting
+    the predicted distribution towards larger changes is one direction of the hidden state,
+    which a small model finds in a few hundred steps. Only initialisation; nothing is frozen.
+    Scaled to ``config.initializer_range`` (times ``strength``) per dimension.
+    """
+    if not hasattr(tokenizer, "token_values"):
+        raise TypeError(f"init_ordinal_embeddings needs a MotionTokenizer, got {type(tokenizer).__name__}")
+    values = np.asarray(tokenizer.token_values)
+    kinds, codings = np.asarray(tokenizer.token_kinds), np.asarray(tokenizer.token_codings)
+    digits = np.asarray(tokenizer.token_digits)
+    backbone = model.transformer if hasattr(model, "transformer") else model
+    tables = [backbone.wte.weight]
+    if getattr(backbone, "previous_token_embeddings", None) is not None:
+        tables.append(backbone.previous_token_embeddings.weight)
+    if tables[0].shape[0] < len(values):
+        raise ValueError(f"the model's {tables[0].shape[0]} embeddings do not cover the tokenizer's {len(values)} ids")
+    std = float(getattr(model.config, "initializer_range", 0.02)) * strength
+    rng = np.random.default_rng(seed)
+    dim = tables[0].shape[1]
+    groups = sorted({(int(k), int(c), int(d)) for k, c, d in zip(kinds, codings, digits) if k > 0})
+    with torch.no_grad():
+        for table in tables:
+            for kind, coding, digit in groups:
+                ids = np.flatnonzero((kinds == kind) & (codings == coding) & (digits == digit))
+                delta = coding == 2
+                v = values[ids] - (tokenizer.max_steps[("angle", "position")[kind - 1]] if delta else 0)
+                n_levels = int(values[ids].max()) + 1
+                feats = _ordinal_features(v, n_levels, delta)
+                proj = rng.normal(0.0, 1.0, (feats.shape[1], dim)) / np.sqrt(feats.shape[1])
+                rows = torch.as_tensor(feats @ proj * std, dtype=table.dtype, device=table.device)
+                idx = torch.as_tensor(ids, device=table.device)
+                table[idx] = 0.5 * table[idx] + rows
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -28,6 +28,9 @@ __all__ = [
     "euler_to_matrix",
     "matrix_to_euler",
     "geodesic_angle",
+    "mean_rotation",
+    "relative_rotation",
+    "compose_rotation",
     "axis_angle_to_matrix_torch",
 ]
 
@@ -103,6 +106,38 @@ def geodesic_angle(aa_a: np.ndarray, aa_b: np.ndarray) -> np.ndarray:
         raise ValueError(f"shape mismatch: {np.shape(aa_a)} vs {np.shape(aa_b)}")
     rel = Rotation.from_rotvec(fb).inv() * Rotation.from_rotvec(fa)
     return rel.magnitude().reshape(lead)
+
+
+def mean_rotation(matrix_sum: np.ndarray) -> np.ndarray:
+    """The chordal L2 mean rotation from a sum of rotation matrices ``(..., 3, 3)``, as axis-angle ``(..., 3)``.
+
+    The mean is the rotation nearest (Frobenius norm) to the summed matrices, found by SVD; sums
+    from several batches may be added before calling (the mean is streaming-friendly).
+    """
+    flat, lead = _flat(matrix_sum, (3, 3), finite=True)
+    u, _, vt = np.linalg.svd(flat)
+    d = np.ones((len(flat), 3))
+    d[:, 2] = np.sign(np.linalg.det(u @ vt))
+    d[d == 0] = 1.0
+    return Rotation.from_matrix((u * d[:, None, :]) @ vt).as_rotvec().reshape(lead + (3,))
+
+
+def relative_rotation(reference: np.ndarray, aa: np.ndarray) -> np.ndarray:
+    """``log(R_ref^T R)``: the rotation ``aa`` (``(..., J, 3)``) as a change from ``reference`` (``(J, 3)``).
+
+    Far from the reference's antipode the result is continuous, so motions whose raw axis-angle
+    sits near a rotation of pi (where its sign flips) come out small and smooth.
+    """
+    fa, lead = _flat(aa, (3,))
+    ref = np.broadcast_to(np.asarray(reference, dtype=np.float64), lead + (3,)).reshape(-1, 3)
+    return (Rotation.from_rotvec(ref).inv() * Rotation.from_rotvec(fa)).as_rotvec().reshape(lead + (3,))
+
+
+def compose_rotation(reference: np.ndarray, rel: np.ndarray) -> np.ndarray:
+    """``log(R_ref R_rel)``: the inverse of :func:`relative_rotation`."""
+    fr, lead = _flat(rel, (3,))
+    ref = np.broadcast_to(np.asarray(reference, dtype=np.float64), lead + (3,)).reshape(-1, 3)
+    return (Rotation.from_rotvec(ref) * Rotation.from_rotvec(fr)).as_rotvec().reshape(lead + (3,))
 
 
 def axis_angle_to_matrix_torch(aa: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,14 @@ API is the same for both codings. It is saved in ``tokenizer_config.json`` as
 ``quantization.coding = {"type": "delta", "keyframe_interval": K, "max_step": M}`` (absent:
 absolute).
 
+Angle reference (optional, both codings): with ``angle_reference`` (one axis-angle rotation per
+joint, e.g. the training data's mean pose from :func:`fit_angle_reference`), each joint's angles
+are written as the rotation *from its reference*, ``log(R_ref^T R)``, and decoded back as
+``R_ref R_rel``. Raw axis-angle flips sign near a rotation of pi, where many rigs' arms sit (a
+frame-to-frame change of a few degrees can then jump by 2 pi in a component); relative to the
+mean pose the values stay far from pi, so changes are small and smooth. It is saved as
+``quantization.angle_reference`` (a ``J x 3`` list; absent: none) and needs ``joint_names``.
+
 Ids: 0 ``<pad>``, 1 ``<bos>``, 2 ``<eos>``, 3 ``<unk>``, 4 ``" "`` (frame separator), 5 ``$``,
 6 ``&``, 7 ``>``, then the absolute alphabets (angle, position), then (delta coding) the angle and
 position delta alphabets. The special tokens are fixed (``pad_token`` can never be ``eos_token``:
@@ -214,6 +222,8 @@ class MotionTokenizer(TokenizersBackend):
             ``n_bins - 1``: never saturates, decoding gives the quantized levels exactly; smaller
             values catch up over the next frames). The delta alphabets hold ``2 * max_step + 1``
             characters each (at most 5586: ``max_step <= 2792``).
+        angle_reference: ``(J, 3)`` axis-angle per joint (see the module docstring): angles are
+            quantized relative to it. Needs ``joint_names`` of the same length. None: raw angles.
 
     The special tokens are fixed (``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, ``<unk>`` 3); passing
     other values (e.g. ``pad_token="<eos>"``) raises :class:`MotionTokenizerError`.
@@ -237,19 +247,22 @@ class MotionTokenizer(TokenizersBackend):
         coding: str | None = None,
         keyframe_interval: int | None = None,
         max_step: int | None = None,
+        angle_reference: Any = None,
         **kwargs: Any,
     ) -> None:
         if quantization is not None:
             given = [n for n, v in (("digits", digits), ("angle_quantizer", angle_quantizer),
                                     ("position_quantizer", position_quantizer), ("angle_bins", angle_bins),
                                     ("position_bins", position_bins), ("coding", coding),
-                                    ("keyframe_interval", keyframe_interval), ("max_step", max_step))
+                                    ("keyframe_interval", keyframe_interval), ("max_step", max_step),
+                                    ("angle_reference", angle_reference))
                      if v is not None]  # fmt: skip
             if given:
                 raise MotionTokenizerError(f"pass either quantization or {', '.join(given)}, not both")
             digits, angle_quantizer, position_quantizer, (coding, keyframe_interval, max_step) = (
                 self._parse_quantization(quantization)
             )
+            angle_reference = quantization.get("angle_reference")
         digits = 1 if digits is None else digits
         if not _is_int(digits) or digits not in (1, 2):
             raise MotionTokenizerError(f"digits must be 1 (M5) or 2 (coarse/fine), got {digits!r}")
@@ -272,6 +285,9 @@ class MotionTokenizer(TokenizersBackend):
                 "max_step": steps.pop() if len(steps) == 1 else None,
             }  # fmt: skip
         self._joint_names = _check_joint_names(joint_names)
+        self._angle_reference = self._check_angle_reference(angle_reference, self._joint_names)
+        if self._angle_reference is not None:  # absent without one: today's folders stay byte-identical
+            self.quantization["angle_reference"] = self._angle_reference.tolist()
         self._bases = {"angle": _digit_base(aq.n_bins, digits, "angle"), "position": _digit_base(pq.n_bins, digits, "position")}
         self._build_tables()
 
@@ -296,9 +312,11 @@ class MotionTokenizer(TokenizersBackend):
         missing = [k for k in ("digits", "angle", "position") if k not in q]
         if missing:
             raise MotionTokenizerError(f"quantization lacks {missing} (it needs digits, angle and position)")
-        unknown = sorted(set(q) - {"digits", "angle", "position", "coding"})
+        unknown = sorted(set(q) - {"digits", "angle", "position", "coding", "angle_reference"})
         if unknown:
-            raise MotionTokenizerError(f"quantization has unknown fields {unknown} (digits, angle, position, coding)")
+            raise MotionTokenizerError(
+                f"quantization has unknown fields {unknown} (digits, angle, position, coding, angle_reference)"
+            )
         for kind in _KINDS:
             if not isinstance(q[kind], Mapping):
                 raise MotionTokenizerError(f"quantization.{kind} must be a dict (low, high, n_bins), got {q[kind]!r}")
@@ -328,6 +346,50 @@ class MotionTokenizer(TokenizersBackend):
                 f"quantization.coding.type must be one of {list(CODINGS)}, got {c['type']!r}"
             )
         return q["digits"], q["angle"], q["position"], coding
+
+    @staticmethod
+    def _check_angle_reference(reference: Any, joint_names: list[str] | None) -> np.ndarray | None:
+        if reference is None:
+            return None
+        try:
+            ref = np.asarray(reference, dtype=np.float64)
+        except (ValueError, TypeError) as e:
+            raise MotionTokenizerError(f"angle_reference must be a (J, 3) array of axis-angle radians: {e}") from None
+        if ref.ndim != 2 or ref.shape[1] != 3 or ref.shape[0] == 0:
+            raise MotionTokenizerError(f"angle_reference must have shape (J, 3), got {ref.shape}")
+        if joint_names is None:
+            raise MotionTokenizerError(
+                "angle_reference needs joint_names (the reference is per joint); pass joint_names=[...] too"
+            )
+        if len(ref) != len(joint_names):
+            raise MotionTokenizerError(
+                f"angle_reference has {len(ref)} joints, joint_names {len(joint_names)} {_preview(joint_names)}"
+            )
+        bad = np.flatnonzero(~np.isfinite(ref).all(axis=1) | (np.linalg.norm(ref, axis=1) > np.pi + 1e-6))
+        if bad.size:
+            j = int(bad[0])
+            raise MotionTokenizerError(
+                f"angle_reference of joint {j} ({joint_names[j]}) is {ref[j].tolist()}: expected finite "
+                "axis-angle with an angle of at most pi"
+            )
+        return ref
+
+    @property
+    def angle_reference(self) -> np.ndarray | None:
+        """``(J, 3)`` reference rotation per joint that angles are written relative to, or None."""
+        return None if self._angle_reference is None else self._angle_reference.copy()
+
+    def with_angle_reference(self, reference: Any, joint_names: Sequence[str] | None = None) -> "MotionTokenizer":
+        """A copy of this tokenizer writing angles relative to ``reference`` (``(J, 3)``; None: raw).
+
+        ``joint_names`` default to this tokenizer's. The vocabulary is unchanged, so ids keep
+        their meaning as characters; what an angle character stands for changes.
+        """
+        q = {k: v for k, v in self.quantization.items() if k != "angle_reference"}
+        if reference is not None:
+            q["angle_reference"] = np.asarray(reference, dtype=np.float64).tolist()
+        names = self._joint_names if joint_names is None else list(joint_names)
+        return type(self)(quantization=q, joint_names=names)
 
     @staticmethod
     def _check_coding(
@@ -840,6 +902,10 @@ class MotionTokenizer(TokenizersBackend):
                 f"{name} has {x.shape[0]} frames, not a whole number of sequences of frames_per_sequence="
                 f"{frames_per_sequence} frames"
             )
+        if kind == "angle" and self._angle_reference is not None:
+            from .rotations import relative_rotation
+
+            x = relative_rotation(self._angle_reference, x)
         q = self.angle_quantizer if kind == "angle" else self.position_quantizer
         bins = q.encode(x, name=name)
         base = self._bases[kind]
@@ -1035,6 +1101,10 @@ class MotionTokenizer(TokenizersBackend):
             base = self._bases[kind]
             bins = vals[..., 0] if self.digits == 1 else vals[..., 0] * base + vals[..., 1]
             out[kind] = q.decode(bins)
+        if out["angle"] is not None and self._angle_reference is not None:
+            from .rotations import compose_rotation
+
+            out["angle"] = compose_rotation(self._angle_reference, out["angle"])
         return MotionTokens(task, out["angle"], out["position"])
 
     def _check_frame_codings(

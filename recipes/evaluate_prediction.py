@@ -134,6 +134,11 @@ class EvaluationArguments:
         default="mean",
         metadata={"help": "'mean' (token nearest the expected value per slot: the squared-error estimate) or 'greedy'"},
     )
+    anchor: bool = field(
+        default=True,
+        metadata={"help": "continue from the exact last context frame (hf_motion.predict(anchor=True)): the model's "
+                          "predicted change is applied to it, so the context's quantization error is not scored"},
+    )
     device: str = field(default="auto", metadata={"help": "'auto' (cuda when available), 'cpu', 'cuda', ..."})
     euler_order: str = field(default="ZXY", metadata={"help": "Euler order for the Euler RMSE (upper case = intrinsic)"})
     joint_reduction: str = field(default="sum", metadata={"help": "joint-angle error over joints: 'sum' (Aksan et al.) or 'mean'"})
@@ -788,7 +793,8 @@ def main(argv: list[str] | EvaluationArguments | None = None) -> dict:
         model_name = f"{model_dir.name} ({size})" if model_dir.name == preset else f"{model_dir.name} ({preset}, {size})"
         t_pred = time.perf_counter()
         predictions[model_name] = predict_windows(
-            model, tokenizer, windows, n_future, fps, args.batch_size, args.progress, decoding=args.decoding
+            model, tokenizer, windows, n_future, fps, args.batch_size, args.progress, decoding=args.decoding,
+            anchor=args.anchor,
         )
         predict_s = time.perf_counter() - t_pred
         if summary.get("train_runtime_s") is not None:

@@ -63,7 +63,16 @@ class DataArguments:
         metadata={"help": "motion sources: folders of BVH/AMASS files, or 'bandai-namco', 'bandai-namco:dataset-1', ..."},
     )
     tokenizer: str = field(default=str(REPO / "tokenizer_configs" / "m5-delta-motion"), metadata={"help": "tokenizer folder or Hub id"})
-    tasks: str = field(default="acm=0.25,pcm=0.25,fk=0.25,ik=0.25", metadata={"help": "task proportions"})
+    tasks: str = field(
+        default="acm=0.7,pcm=0.1,fk=0.1,ik=0.1",
+        metadata={"help": "task proportions (M5 used equal shares; angle continuation gets most of the short "
+                          "CPU budget here, because it is what motion prediction reads)"},
+    )
+    task_loss_weights: str = field(
+        default="",
+        metadata={"help": "per-task weights of the training loss, e.g. 'acm=2,ik=0.5' (unnamed tasks weigh 1; "
+                          "default: every token weighs the same). Evaluation loss stays unweighted"},
+    )
     window: int = field(default=24, metadata={"help": "frames per example (at --fps): 2.4 s, enough for the 2 s + 0.4 s prediction benchmark"})
     stride: int | None = field(default=12, metadata={"help": "frames between window starts"})
     fps: float = field(default=10.0, metadata={"help": "resample every clip to this rate"})
@@ -71,6 +80,11 @@ class DataArguments:
         default="auto",
         metadata={"help": "'auto' (each skeleton's core body joints found by name; bandai-core on Bandai-Namco), "
                           "'all', a registered joint subset or comma-separated joint names"},
+    )
+    angle_reference: str = field(
+        default="train-mean",
+        metadata={"help": "'train-mean': write angles relative to each joint's mean rotation over the training split "
+                          "(no axis-angle flip near pi; saved in the tokenizer); 'none': raw axis-angle"},
     )
     context_length: int = field(default=1280, metadata={"help": "pack examples into rows of this many tokens (longer examples continue in the next row)"})
     max_clips: int | None = field(default=None, metadata={"help": "use at most this many clips (quick runs)"})
@@ -85,7 +99,14 @@ class ModelArguments:
     use_joint_embeddings: bool = field(default=True, metadata={"help": "add joint-index embeddings"})
     use_frame_embeddings: bool = field(default=True, metadata={"help": "add frame-index embeddings"})
     use_previous_token_embeddings: bool = field(
-        default=False, metadata={"help": "copy path: add an embedding of the token at the same slot one frame earlier"}
+        default=True,
+        metadata={"help": "copy path: at each position, an embedding of the previous frame's token at the slot being "
+                          "predicted (hf_motion.modeling.MotionGPT2Model.previous_frame_token_ids)"},
+    )
+    ordinal_embeddings: bool = field(
+        default=True,
+        metadata={"help": "initialise value-token embeddings (tied with the output layer) from smooth features of "
+                          "their values (hf_motion.modeling.init_ordinal_embeddings)"},
     )
     attn_pdrop: float = field(
         default=0.0,
@@ -122,6 +143,7 @@ class PretrainArguments(TrainingArguments):
     dataloader_num_workers: int = field(default=0)
     dataloader_pin_memory: bool = field(default=torch.cuda.is_available())
     seed: int = field(default=42)
+    remove_unused_columns: bool = field(default=False)  # token_task reaches compute_loss
     disable_tqdm: bool = field(default=False)
     overwrite_output_dir: bool = field(
         default=False,
@@ -135,11 +157,25 @@ class OutputDirConflict(SystemExit):
 
 
 class MotionTrainer(Trainer):
-    """``Trainer`` that logs bits per frame and writes checkpoints atomically."""
+    """``Trainer`` that logs bits per frame, weights the training loss per task
+    (``task_loss_weights``, one per task index of the rows' ``token_task``; None: plain) and
+    writes checkpoints atomically."""
 
-    def __init__(self, *args, tokens_per_frame: int, **kwargs):
+    def __init__(self, *args, tokens_per_frame: int, task_loss_weights: list[float] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.tokens_per_frame = tokens_per_frame
+        self.task_loss_weights = task_loss_weights
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        token_task = inputs.pop("token_task", None)
+        if self.task_loss_weights is None or token_task is None or not model.training:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        from hf_motion.task_loss import task_weighted_lm_loss
+
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = task_weighted_lm_loss(outputs.logits, labels, token_task, self.task_loss_weights)
+        return (loss, outputs) if return_outputs else loss
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         # Cross-entropy per token (nats) -> bits per frame, M5's unit.
@@ -188,6 +224,7 @@ def dataset_config(data_args: DataArguments, seed: int):
         joints=data_args.joints,
         context_length=data_args.context_length,
         seed=seed,
+        angle_reference=None if data_args.angle_reference in (None, "none") else data_args.angle_reference,
     )
 
 
@@ -244,6 +281,7 @@ def run_settings(data_args: DataArguments, model_args: ModelArguments, train_arg
             "n_clips": len(collection),
             "max_clips": data_args.max_clips,
             "skip_bad": data_args.skip_bad,
+            "task_loss_weights": data_args.task_loss_weights,
             "tokenizer": tokenizer_fingerprint(tokenizer),
             **dataset,
         },
@@ -252,6 +290,7 @@ def run_settings(data_args: DataArguments, model_args: ModelArguments, train_arg
             "use_joint_embeddings": model_args.use_joint_embeddings,
             "use_frame_embeddings": model_args.use_frame_embeddings,
             "use_previous_token_embeddings": model_args.use_previous_token_embeddings,
+            "ordinal_embeddings": model_args.ordinal_embeddings,
             "attn_pdrop": model_args.attn_pdrop,
             "n_positions": model_args.n_positions,
             "init_from": model_args.init_from,
@@ -423,8 +462,11 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     """
     data_args, model_args, train_args = parse_args(argv)
     import hf_motion  # noqa: F401  (registers the Auto classes)
-    from hf_motion.modeling import MODEL_PRESETS, MotionGPT2ForCausalLM, count_parameters, motion_gpt2_config
+    from hf_motion.modeling import (
+        MODEL_PRESETS, MotionGPT2ForCausalLM, count_parameters, init_ordinal_embeddings, motion_gpt2_config,
+    )  # fmt: skip
     from hf_motion import MotionTokenizer
+    from hf_motion.task_loss import parse_task_loss_weights
 
     if torch.cuda.is_available() and not (train_args.bf16 or train_args.fp16) and torch.cuda.is_bf16_supported():
         train_args = dataclasses.replace(train_args, bf16=True)
@@ -433,6 +475,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     if not hasattr(tokenizer, "encode_motion"):
         raise SystemExit(f"{data_args.tokenizer} is not a MotionTokenizer folder")
 
+    parse_task_loss_weights(data_args.task_loss_weights, list(dataset_config(data_args, 0).tasks))  # fail early
     t0 = time.perf_counter()
     # Settings first: a rerun with other settings is refused before the dataset is built.
     collection = load_collection(data_args)
@@ -447,9 +490,11 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
             "%s records joint_names %s, but the training data has %s; the saved tokenizer records the latter",
             data_args.tokenizer, tokenizer.joint_names, build.stats.joint_names,
         )  # fmt: skip
-    tokenizer = MotionTokenizer.from_pretrained(data_args.tokenizer, joint_names=build.stats.joint_names)
+    tokenizer = build.tokenizer  # with the fitted angle reference, if any
+    if tokenizer.joint_names is None:
+        tokenizer = MotionTokenizer.from_pretrained(data_args.tokenizer, joint_names=build.stats.joint_names)
     ds = build.dataset
-    keep = ["input_ids", "attention_mask", "labels"]
+    keep = ["input_ids", "attention_mask", "labels", "token_task"]
     train_ds = ds["train"].select_columns(keep)
     eval_ds = ds["validation"].select_columns(keep) if "validation" in ds else None
 
@@ -466,6 +511,8 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
             attn_pdrop=model_args.attn_pdrop,
         )
         model = MotionGPT2ForCausalLM(config)
+        if model_args.ordinal_embeddings:
+            init_ordinal_embeddings(model, tokenizer, seed=train_args.seed)
     n_params = count_parameters(model)
     J = len(build.stats.joint_names)
     tokens_per_frame = J * tokenizer.values_per_joint + 1
@@ -478,6 +525,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         processing_class=tokenizer,
         data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
         tokens_per_frame=tokens_per_frame,
+        task_loss_weights=parse_task_loss_weights(data_args.task_loss_weights, list(data_config.tasks)),
         callbacks=callbacks,
     )
     initial = trainer.evaluate() if (eval_ds is not None and resume is None) else {}

@@ -263,9 +263,15 @@ def test_packing_concatenates_shuffled_examples(clips, tok):
             last = int(np.searchsorted(ends, (r + 1) * L - 1, side="right"))
             assert rows[r]["tasks"] == ex["task"][first : last + 1]
             assert rows[r]["clips"] == ex["clip"][first : last + 1]
+        # token_task: every token carries the task of the plain example it came from.
+        names = list(MotionDatasetConfig(**cfg).tasks)  # the config's task order
+        per_token = [names.index(t) for t, ids in zip(ex["task"], ex["input_ids"]) for _ in ids]
+        assert [t for r in rows["token_task"] for t in r] == per_token[: n * L]
         dropped += len(flat) - n * L
     assert packed.stats.dropped_tokens == dropped
-    assert set(packed.dataset["train"].column_names) == {"input_ids", "attention_mask", "labels", "tasks", "clips", "groups"}
+    assert set(packed.dataset["train"].column_names) == {
+        "input_ids", "attention_mask", "labels", "token_task", "tasks", "clips", "groups"
+    }  # fmt: skip
 
 
 # ----------------------------------------------------------------- bad input, caching

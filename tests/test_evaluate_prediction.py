@@ -280,9 +280,16 @@ def test_model_predictions_line_up_with_the_future(evaluate, trained, bandai_pat
     # The default pretraining tokenizer is delta-coded: "no change" tokens repeat the last frame.
     forced = NoChange(tok) if tok.coding == "delta" else CopyFrameBack(J * 3 + 1)
     pred = evaluate.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[forced])
-    q = tok.angle_quantizer
-    expected = np.repeat(q.decode(q.encode(windows.past[:, -1:])), 4, axis=1)
-    np.testing.assert_allclose(pred, expected, atol=1e-12)
+    # The last context frame through the tokenizer (its angle reference, fitted by pretraining, included).
+    last = windows.past[:, -1]
+    rt = tok.decode_motion(tok.encode_motion(angles=last, task=">")).angles
+    expected = np.repeat(rt[:, None], 4, axis=1)
+    np.testing.assert_allclose(pred, expected, atol=1e-9)
+    # Anchored (the benchmark's default): exactly the last context frame, i.e. zero velocity.
+    anchored = evaluate.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[forced], anchor=True)
+    from hf_motion.rotations import geodesic_angle
+
+    assert geodesic_angle(anchored, np.repeat(last[:, None], 4, axis=1)).max() < 1e-9
     # ... and it is no prediction of the true future (which moves).
     assert np.abs(pred - windows.future).max() > 0.05
 

@@ -525,6 +525,30 @@ def _fk_prompt(tok, walk_motion, frames=4):
     return tok.encode_motion(angles=m.rotations, positions=pos, task="$")[:-1]
 
 
+def test_copy_path_looks_up_the_history_of_the_token_being_predicted(tok):
+    """Position i predicts token i + 1: its copy id is the previous frame's value at *that* token's
+    slot (one frame back for '>' text), so "repeat the last frame" is a lookup of the right slot."""
+    rng = np.random.default_rng(7)
+    T, J = 4, 2
+    W = J * 3
+    ids = tok.encode_motion(angles=rng.uniform(-3, 3, (T, J, 3)), task=">")
+    model = _random_tiny(tok, use_previous_token_embeddings=True)
+    got = model.transformer.previous_frame_token_ids(torch.as_tensor(ids)[None]).numpy()[0]
+    # Independent oracle from the layout [bos, task, (sep, W values) x T, eos].
+    frames = np.asarray(ids[2:-1]).reshape(T, W + 1)[:, 1:]
+    for i in range(len(ids)):
+        nxt = i + 1  # the token predicted at i
+        k = nxt - 2  # its offset in the frame area
+        if 0 <= k < T * (W + 1) and k % (W + 1) and k // (W + 1) >= 1:
+            f, slot = k // (W + 1), k % (W + 1) - 1
+            assert got[i] == frames[f - 1, slot], i
+        else:  # predicting a separator, eos, or a value of the first frame: nothing to copy
+            assert got[i] == model.transformer.previous_none_id, i
+    # At the very end (generation): the next token is frame T's first value, from frame T-1.
+    open_row = torch.as_tensor(np.concatenate([ids[:-1], [tok.frame_separator_id]]))[None]
+    assert model.transformer.previous_frame_token_ids(open_row)[0, -1] == frames[-1, 0]
+
+
 def test_copy_path_cached_forward_needs_previous_ids_and_matches_full_forward(tok, walk_ids):
     model = _random_tiny(tok, use_previous_token_embeddings=True)
     ids = torch.as_tensor(walk_ids)[None]

@@ -87,7 +87,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # Bump when the output layout changes, so old caches are not reused (2: BuildStats.joint_names; 3: IK position-first, one sequence per window).
-_FORMAT_VERSION = 3
+_FORMAT_VERSION = 4
+ANGLE_REFERENCES = (None, "train-mean")
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,11 @@ class MotionDatasetConfig:
             example per row).
         splits: split name -> fraction of frames, assigned by group.
         seed: drives task draws, split assignment and shuffling (same seed, same dataset).
+        angle_reference: ``"train-mean"``: before tokenizing, fit each joint's mean rotation over
+            the *training* split's frames and write angles relative to it (see
+            :meth:`MotionTokenizer.with_angle_reference`; the build's ``tokenizer`` carries it and
+            must be saved with the model). ``None`` (default): the tokenizer as given. A tokenizer
+            that already has a reference keeps it.
     """
 
     tasks: dict[str, float] | str = field(default_factory=lambda: {"acm": 0.25, "pcm": 0.25, "fk": 0.25, "ik": 0.25})
@@ -170,8 +176,11 @@ class MotionDatasetConfig:
     context_length: int | None = None
     splits: dict[str, float] | str = field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     seed: int = 0
+    angle_reference: str | None = None
 
     def __post_init__(self) -> None:
+        if self.angle_reference not in ANGLE_REFERENCES:
+            raise ValueError(f"angle_reference must be one of {list(ANGLE_REFERENCES)}, got {self.angle_reference!r}")
         tasks = _parse_weights(self.tasks, "tasks")
         unknown = sorted(set(tasks) - set(MOTION_TASKS))
         if unknown:
@@ -338,6 +347,7 @@ class MotionDatasetBuild:
     dataset: Any  # datasets.DatasetDict
     stats: BuildStats
     cache_path: Path | None = None
+    tokenizer: Any = None  # the tokenizer the ids were made with (with its fitted angle reference)
 
 
 # ------------------------------------------------------------------ sources
@@ -451,6 +461,7 @@ class _Plan:
     task_names: list[str]
     task_probs: np.ndarray
     auto_prefer: list[str] | None = None  # "auto": these joints (the tokenizer's) when a clip has them all
+    reference_only: bool = False  # pass 1 of angle_reference="train-mean": frames and rotation sums only
 
 
 def _auto_joints(motion, plan: _Plan, path: str) -> list[str]:
@@ -481,11 +492,8 @@ def _init_worker(plan: _Plan) -> None:
         pass
 
 
-def _encode_clip(clip: MotionClip, plan: _Plan) -> dict[str, Any]:
-    """Load one clip and tokenize all its windows (one ``encode_motion`` call per task)."""
-    from ..kinematics import canonicalize_positions
-
-    tok = plan.tokenizer
+def _prepared_motion(clip: MotionClip, plan: _Plan):
+    """A clip loaded, resampled to ``plan.fps`` and cut to the plan's joints."""
     motion = clip.load()
     # BVH frame times are rounded (0.0333333 s): rates within 0.01% are the same rate.
     if plan.fps is not None and not math.isclose(motion.fps, plan.fps, rel_tol=1e-4):
@@ -511,6 +519,20 @@ def _encode_clip(clip: MotionClip, plan: _Plan) -> dict[str, Any]:
                 motion = motion.select_joints(joints)
             except MotionError as e:  # e.g. the kept joints do not form one tree in this skeleton
                 raise _JointSubsetMismatch(f"joint subset {plan.joints_label} does not fit {clip.path}: {e}") from None
+    return motion
+
+
+def _encode_clip(clip: MotionClip, plan: _Plan) -> dict[str, Any]:
+    """Load one clip and tokenize all its windows (one ``encode_motion`` call per task)."""
+    from ..kinematics import canonicalize_positions
+
+    tok = plan.tokenizer
+    motion = _prepared_motion(clip, plan)
+    if plan.reference_only:
+        from ..rotations import axis_angle_to_matrix
+
+        return {"frames": motion.num_frames, "fps": motion.fps, "error": None, "joints": list(motion.skeleton.names),
+                "rotation_sum": axis_angle_to_matrix(motion.rotations).sum(axis=0)}  # fmt: skip
     T, J = motion.num_frames, motion.num_joints
     W, S = plan.window, plan.stride
     out: dict[str, Any] = {
@@ -715,28 +737,54 @@ class MotionDatasetBuilder:
             cached = self._load_cached(cache_path)
             if cached is not None:
                 return cached
-        dataset, stats = self._build_in_memory(collection, num_proc, skip_bad, progress, key)
+        dataset, stats, tokenizer = self._build_in_memory(collection, num_proc, skip_bad, progress, key)
         if cache_path is not None:
             # Written under a temporary name and renamed when complete: a crash leaves no trusted cache.
             with atomic_directory(cache_path, overwrite=True) as tmp:
                 # An empty split saved with 0 shards cannot be loaded back (IndexError in datasets): give it one.
                 dataset.save_to_disk(str(tmp), num_shards={s: 1 for s in dataset if len(dataset[s]) == 0})
                 stats.seconds = time.perf_counter() - t0
-                atomic_write_text(tmp / "build_info.json", json.dumps(self.build_info(stats), indent=1, default=str))
+                info = self.build_info(stats, tokenizer)
+                atomic_write_text(tmp / "build_info.json", json.dumps(info, indent=1, default=str))
             dataset = datasets.load_from_disk(str(cache_path))
         stats.seconds = time.perf_counter() - t0
-        return MotionDatasetBuild(dataset, stats, cache_path)
+        return MotionDatasetBuild(dataset, stats, cache_path, tokenizer)
 
-    def build_info(self, stats: BuildStats) -> dict[str, Any]:
-        """Provenance written beside a built dataset: versions, config, tokenizer settings, statistics."""
+    def build_info(self, stats: BuildStats, tokenizer: Any = None) -> dict[str, Any]:
+        """Provenance written beside a built dataset: versions, config, tokenizer settings (of the
+        tokenizer the ids were made with: ``tokenizer``, default the builder's), statistics."""
         from .. import __version__
 
         return {
             "hf_motion": __version__,
             "config": self.config.to_dict(),
-            "tokenizer": getattr(self.tokenizer, "quantization", None),
+            "tokenizer": getattr(tokenizer if tokenizer is not None else self.tokenizer, "quantization", None),
             "stats": stats.to_dict(),
         }
+
+    def _fits_reference(self) -> bool:
+        return self.config.angle_reference == "train-mean" and getattr(self.tokenizer, "angle_reference", None) is None
+
+    def fit_angle_reference(self, clips: list[MotionClip], results: list[dict[str, Any] | None]) -> Any:
+        """The builder's tokenizer with each joint's chordal mean rotation over the training
+        split's frames as its angle reference (``results``: pass 1's per-clip frames and sums)."""
+        from ..rotations import mean_rotation
+
+        used = [i for i, r in enumerate(results) if r is not None]
+        if not used:
+            raise MotionDatasetError("no clip could be read to fit the angle reference")
+        weights: dict[str, float] = {}
+        for i in used:
+            weights[clips[i].group] = weights.get(clips[i].group, 0.0) + results[i]["frames"]
+        split_of_group = assign_splits(weights, self.config.splits, self.config.seed)
+        train = [i for i in used if split_of_group[clips[i].group] == "train"]
+        if not train:
+            raise MotionDatasetError(
+                f"angle_reference='train-mean' needs a 'train' split with frames; the splits are {self.config.splits}"
+            )
+        total = sum(results[i]["rotation_sum"] for i in train)
+        names = list(results[used[0]]["joints"])
+        return self.tokenizer.with_angle_reference(mean_rotation(total), names)
 
     def _load_cached(self, path: Path) -> MotionDatasetBuild | None:
         import datasets
@@ -751,8 +799,13 @@ class MotionDatasetBuilder:
             logger.warning("ignoring damaged dataset cache %s (%s); rebuilding", path, e)
             return None
         stats.from_cache = True
+        tokenizer = self.tokenizer
+        if self._fits_reference():
+            tokenizer = self.tokenizer.with_angle_reference(
+                json.loads(info_file.read_text(encoding="utf-8"))["tokenizer"]["angle_reference"], stats.joint_names
+            )
         logger.info("loaded motion dataset from cache %s", path)
-        return MotionDatasetBuild(dataset, stats, path)
+        return MotionDatasetBuild(dataset, stats, path, tokenizer)
 
     # -------------------------------------------------------------- internals
     def _joint_names(self) -> list[str] | str | None:
@@ -765,7 +818,7 @@ class MotionDatasetBuilder:
             return None if joints.strip().lower() == "all" else "auto"
         return None if joints is None else resolve_joint_subset(joints)
 
-    def _plan(self) -> _Plan:
+    def _plan(self, tokenizer: Any = None, reference_only: bool = False) -> _Plan:
         c = self.config
         names = list(c.tasks)
         joints = self._joint_names()
@@ -773,8 +826,9 @@ class MotionDatasetBuilder:
         prefer = getattr(self.tokenizer, "joint_names", None) if joints == "auto" else None
         if prefer is not None:
             label = f"'auto' (the tokenizer's {len(prefer)} joints)"
-        return _Plan(self.tokenizer, c.window, c.stride, c.fps, joints, label, c.canonicalize, c.seed, names,
-                     np.array([c.tasks[n] for n in names], dtype=np.float64), prefer)  # fmt: skip
+        return _Plan(tokenizer if tokenizer is not None else self.tokenizer, c.window, c.stride, c.fps, joints, label,
+                     c.canonicalize, c.seed, names, np.array([c.tasks[n] for n in names], dtype=np.float64), prefer,
+                     reference_only)  # fmt: skip
 
     def _check_same_joints(self, ref: tuple[str, list[str]] | None, path: str, joints: list[str]) -> tuple[str, list[str]]:
         """Refuse a clip whose joints differ from the first clip's (``ref``: its path and joints)."""
@@ -801,16 +855,20 @@ class MotionDatasetBuilder:
             "or a registered subset name), or build each skeleton's files separately"
         )
 
-    def _run_clips(self, clips: list[MotionClip], num_proc: int | None, skip_bad: bool, progress: bool, stats: BuildStats):
+    def _run_clips(
+        self, clips: list[MotionClip], num_proc: int | None, skip_bad: bool, progress: bool, stats: BuildStats,
+        tokenizer: Any = None, reference_only: bool = False,
+    ):  # fmt: skip
         from tqdm.auto import tqdm
 
-        plan = self._plan()
+        plan = self._plan(tokenizer, reference_only)
         if num_proc is None:
             num_proc = min(os.cpu_count() or 1, 8)
         num_proc = max(1, min(int(num_proc), len(clips)))
         results: list[dict[str, Any] | None] = [None] * len(clips)
         items = list(enumerate(clips))
-        bar = tqdm(total=len(clips), desc="tokenizing motion clips", unit="clip", disable=not progress)
+        desc = "fitting the angle reference" if reference_only else "tokenizing motion clips"
+        bar = tqdm(total=len(clips), desc=desc, unit="clip", disable=not progress)
         pool = None
         try:
             if num_proc == 1:
@@ -857,7 +915,11 @@ class MotionDatasetBuilder:
         cfg = self.config
         clips = list(collection)
         stats = BuildStats(clips=len(clips) + len(collection.skipped), skipped=list(collection.skipped))
-        results = self._run_clips(clips, num_proc, skip_bad, progress, stats)
+        tokenizer = self.tokenizer
+        if self._fits_reference():  # pass 1: the training split's mean pose, before any id is made
+            first = BuildStats()
+            tokenizer = self.fit_angle_reference(clips, self._run_clips(clips, num_proc, skip_bad, progress, first, reference_only=True))
+        results = self._run_clips(clips, num_proc, skip_bad, progress, stats, tokenizer)
         used = [i for i, r in enumerate(results) if r is not None]
         if not used:
             raise MotionDatasetError(f"no clip could be read ({len(stats.skipped)} skipped); see the errors above")
@@ -875,7 +937,7 @@ class MotionDatasetBuilder:
 
         stats.clips_used = len(used)
         stats.joint_names = list(results[used[0]]["joints"])
-        expected = getattr(self.tokenizer, "joint_names", None)
+        expected = getattr(tokenizer, "joint_names", None)
         if expected is not None and stats.joint_names != list(expected):
             raise MotionDatasetError(
                 f"{clips[used[0]].path}: its joints {stats.joint_names} are not the {len(expected)} joints "
@@ -954,7 +1016,7 @@ class MotionDatasetBuilder:
             fingerprint = hashlib.sha256(f"{key}:{split}".encode()).hexdigest()[:16]
             splits[split] = datasets.Dataset(InMemoryTable(table), split=datasets.NamedSplit(split), fingerprint=fingerprint)
         stats.context_length = cfg.context_length
-        return datasets.DatasetDict(splits), stats
+        return datasets.DatasetDict(splits), stats, tokenizer
 
     def _example_table(self, flat, offsets, order, ex_clip, ex_start, ex_task, clip_cols, task_arr):
         import pyarrow as pa
@@ -996,6 +1058,9 @@ class MotionDatasetBuilder:
             "input_ids": _list_array(row_off, ids),
             "attention_mask": _list_array(row_off, np.ones(ids.size, np.int8)),
             "labels": _list_array(row_off, ids.copy()),
+            # Per token, the index (into the config's tasks) of the example it belongs to: what
+            # per-task loss weights need, also where a row starts inside an example.
+            "token_task": _list_array(row_off, np.repeat(ex_task[order].astype(np.int8), np.diff(offsets))[: n_rows * L]),
             "tasks": pa.ListArray.from_arrays(lo, task_arr.take(pa.array(ex_task[ex]))),
             "clips": pa.ListArray.from_arrays(lo, clip_cols["clip"].take(pa.array(ex_clip[ex]))),
             "groups": pa.ListArray.from_arrays(lo, clip_cols["group"].take(pa.array(ex_clip[ex]))),
