@@ -696,6 +696,8 @@ def _add_residuals(tokenizer, dec, new: np.ndarray, residual: np.ndarray, width:
     """The expected values instead of the chosen bins: each new value moved by its residual
     (expected minus chosen level) times the bin width, in the tokenizer's coordinates (relative to
     the angle reference, when there is one)."""
+    if tokenizer.digits != 1:  # coarse/fine: a residual of the fine digit alone has no single scale
+        return dec
     kinds = np.asarray(tokenizer.token_kinds)
     frames = new.reshape(-1, width + 1)[:, 1:]  # new ids are [sep, width values] per frame
     res = residual.reshape(-1, width + 1)[:, 1:]
@@ -707,8 +709,6 @@ def _add_residuals(tokenizer, dec, new: np.ndarray, residual: np.ndarray, width:
         if not len(rows) or arr is None:
             continue
         r = res[rows].reshape(len(rows), -1, 3)
-        if tokenizer.digits != 1:  # coarse/fine: only the coarse digit carries the residual's scale
-            continue
         q = tokenizer.angle_quantizer if kind == "angle" else tokenizer.position_quantizer
         if kind == "angle":
             ref = getattr(tokenizer, "angle_reference", None)
@@ -827,8 +827,8 @@ def _predict_motions(
         if anchor and dec.angles is not None and n_angles:
             from .rotations import compose_rotation, relative_rotation
 
-            step = relative_rotation(np.broadcast_to(full.angles[n_angles - 1], dec.angles.shape), dec.angles)
-            dec = type(dec)(dec.task, compose_rotation(np.broadcast_to(m.rotations[-1], step.shape), step), dec.positions)
+            step = relative_rotation(full.angles[n_angles - 1], dec.angles)  # per joint, from the decoded last frame
+            dec = type(dec)(dec.task, compose_rotation(m.rotations[-1], step), dec.positions)
         if anchor and dec.positions is not None and n_positions:
             dec = type(dec)(dec.task, dec.angles, dec.positions - full.positions[n_positions - 1] + last_pos)
         for name, arr in (("angle", dec.angles), ("position", dec.positions)):
@@ -847,14 +847,5 @@ def _predict_motions(
         root = dec.positions[:, 0] + offset if representation == "both" else np.repeat(m.root_translation[-1:], n_new, axis=0)
         local = None if m.local_translations is None else np.repeat(m.local_translations[-1:], n_new, axis=0)
         pred = Motion(dec.angles, root, m.skeleton, fps, dict(m.labels), local)
-        if include_context:
-            pred = Motion(
-                np.concatenate([m.rotations, pred.rotations]),
-                np.concatenate([m.root_translation, pred.root_translation]),
-                m.skeleton,
-                fps,
-                dict(m.labels),
-                None if local is None else np.concatenate([m.local_translations, local]),
-            )
-        results.append(pred)
+        results.append(_concat(m, pred) if include_context else pred)
     return results

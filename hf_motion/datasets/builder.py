@@ -762,6 +762,13 @@ class MotionDatasetBuilder:
             "stats": stats.to_dict(),
         }
 
+    def _split_of_groups(self, clips: list[MotionClip], results: list, used: list[int]) -> dict[str, str]:
+        """Splits by group, weighted by the frames each group's clips hold."""
+        weights: dict[str, float] = {}
+        for i in used:
+            weights[clips[i].group] = weights.get(clips[i].group, 0.0) + results[i]["frames"]
+        return assign_splits(weights, self.config.splits, self.config.seed)
+
     def _fits_reference(self) -> bool:
         return self.config.angle_reference == "train-mean" and getattr(self.tokenizer, "angle_reference", None) is None
 
@@ -773,10 +780,7 @@ class MotionDatasetBuilder:
         used = [i for i, r in enumerate(results) if r is not None]
         if not used:
             raise MotionDatasetError("no clip could be read to fit the angle reference")
-        weights: dict[str, float] = {}
-        for i in used:
-            weights[clips[i].group] = weights.get(clips[i].group, 0.0) + results[i]["frames"]
-        split_of_group = assign_splits(weights, self.config.splits, self.config.seed)
+        split_of_group = self._split_of_groups(clips, results, used)
         train = [i for i in used if split_of_group[clips[i].group] == "train"]
         if not train:
             raise MotionDatasetError(
@@ -966,11 +970,7 @@ class MotionDatasetBuilder:
                 stacklevel=3,
             )
 
-        # Splits by group, weighted by frames.
-        weights: dict[str, float] = {}
-        for i in used:
-            weights[clips[i].group] = weights.get(clips[i].group, 0.0) + results[i]["frames"]
-        split_of_group = assign_splits(weights, cfg.splits, cfg.seed)
+        split_of_group = self._split_of_groups(clips, results, used)
         clip_split = {i: split_of_group[clips[i].group] for i in used}
 
         # Per-clip column values, gathered per example with Arrow ``take``.
