@@ -60,6 +60,22 @@ from .cv import TaskSpec, aggregate_window_predictions, group_folds, inner_valid
 from .features import clip_features, feature_matrix, kinematic_features
 from .model_card import build_model_card, push_to_hub, save_for_hub, validate_model_card
 
+# Learned tokenizer (VQ-VAE), the generator over its codes, and generation metrics.
+from .pose_features import PoseFeatureLayout
+from .models.motion_vq import MotionVQConfig, MotionVQOutput, MotionVQProcessor, MotionVQVAE, code_vocabulary
+from .code_gpt import MotionCodeGPTConfig, MotionCodeGPTForCausalLM, generate_codes, train_code_gpt
+from .generation_metrics import (
+    GenerationMetrics,
+    MotionEvaluator,
+    MotionEvaluatorConfig,
+    diversity,
+    evaluate_generation,
+    frechet_distance,
+    multimodality,
+    real_floor,
+    train_evaluator,
+)
+
 # AutoTokenizer finds MotionTokenizer by the class name in tokenizer_config.json once it is
 # registered; registration needs a config class, so it goes through the model configs.
 from transformers import AutoTokenizer as _AutoTokenizer

@@ -325,6 +325,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=_bvh_scale, default="auto",
                    help="BVH length scale to metres: 'auto' (default: inferred from the body's height) or a number (0.01 for cm)")
     p.add_argument("--tokenizer", type=Path, default=None, help="tokenizer folder, to decode a token file")
+    p.add_argument("--vq-model", type=Path, default=None,
+                   help="a motion VQ-VAE folder (recipes/train_vq.py), to decode learned codes: .txt "
+                        "(<motion_start><motion_id_N>...<motion_end>) or .npy (steps x codes per step)")
     p.add_argument("--reference", type=Path, default=None,
                    help="BVH file whose skeleton (with --joints) gives the bones of decoded tokens")
     p.add_argument("--fps", type=float, default=None, help="frame rate of a token file (default 30)")
@@ -436,6 +439,32 @@ def _decode_tokens(args: argparse.Namespace) -> tuple[np.ndarray, list[int] | No
     return positions, sk.parents.tolist(), list(sk.names), up_axis, fps
 
 
+def _decode_codes(args: argparse.Namespace) -> Motion:
+    """A motion from learned codes (text or ``.npy``) and the VQ-VAE folder that made them."""
+    from transformers import AutoModel, AutoProcessor
+
+    from .models.motion_vq import MotionVQProcessor
+
+    if not args.vq_model.is_dir():
+        raise FileNotFoundError(f"VQ model folder not found: {args.vq_model}")
+    model, processor = AutoModel.from_pretrained(args.vq_model), AutoProcessor.from_pretrained(args.vq_model)
+    if not isinstance(processor, MotionVQProcessor):
+        raise ValueError(f"{args.vq_model} holds no MotionVQProcessor (preprocessor_config.json); is it a VQ-VAE folder?")
+    if args.input.suffix == ".txt":
+        codes = processor.text_to_codes(args.input.read_text(encoding="utf-8"))
+    elif args.input.suffix == ".npy":
+        codes = np.load(args.input, allow_pickle=False)
+    else:
+        raise ValueError(f"{args.input}: learned codes are read from .txt or .npy, not {args.input.suffix!r}")
+    if codes.ndim == 1:
+        codes = codes[:, None]
+    if codes.ndim != 2 or codes.shape[1] != processor.tokens_per_step or len(codes) == 0:
+        raise ValueError(
+            f"{args.input}: expected codes shaped (steps, {processor.tokens_per_step}), got {codes.shape}"
+        )
+    return processor.decode(model, codes)
+
+
 def _check_joint_count(J: int, skeleton_motion: Motion, args: argparse.Namespace) -> None:
     if J != skeleton_motion.num_joints:
         raise ValueError(
@@ -468,6 +497,13 @@ def _run(args: argparse.Namespace) -> int:
         positions = motion.positions()
         parents, names = motion.skeleton.parents.tolist(), list(motion.skeleton.names)
         up_axis, fps = args.up_axis or motion.skeleton.up_axis, args.fps or motion.fps
+    elif args.vq_model is not None:
+        motion = _decode_codes(args)
+        if _is_static_anchor(motion):
+            motion = motion.select_joints(motion.skeleton.names[1:])
+        positions = motion.positions()
+        parents, names = motion.skeleton.parents.tolist(), list(motion.skeleton.names)
+        up_axis, fps = args.up_axis or motion.skeleton.up_axis, motion.fps
     elif suffix in TOKEN_SUFFIXES:
         positions, parents, names, up_axis, fps = _decode_tokens(args)
     else:

@@ -1,0 +1,1 @@
+"""Model families, one folder each with one file per role (as transformers lays them out)."""
