@@ -494,14 +494,17 @@ def train_evaluator(
     lr: float = 1e-3,
     weight_decay: float = 0.01,
     crop: int | None = None,
+    min_std: float = 1e-2,
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: bool = True,
 ) -> MotionEvaluator:
     """Train a :class:`MotionEvaluator` on real ``(T_i, D)`` sequences and their labels.
 
-    Normalisation statistics come from all training frames (features that never vary get std 1,
-    e.g. the root of root-relative positions). Each step draws ``batch_size`` sequences, takes a
+    Normalisation statistics come from all training frames, with every std raised to at least
+    ``min_std`` (features that never vary get std 1, e.g. the root of root-relative positions).
+    The floor matters for generated motion: a joint that real clips never rotate has a std near 0,
+    and a codec's tiny error on it would otherwise dominate every embedding and the FID. Each step draws ``batch_size`` sequences, takes a
     random window of ``crop`` frames from each longer one (``crop=None``: whole sequences), and
     minimises the sum of the heads' cross-entropies with AdamW. The result is deterministic for a
     ``seed`` on a given device and leaves the global RNG state as it was.
@@ -539,6 +542,9 @@ def train_evaluator(
     frames = np.concatenate(seqs).astype(np.float64)
     mean, std = frames.mean(axis=0), frames.std(axis=0)
     std[std < 1e-6] = 1.0
+    if not min_std > 0:
+        raise ValueError(f"min_std must be positive, got {min_std!r}")
+    std = np.maximum(std, min_std)
     targets = {k: torch.tensor([label_names[k].index(v) for v in vals]) for k, vals in labels.items()}
 
     with torch.random.fork_rng(devices=[]):

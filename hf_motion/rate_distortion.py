@@ -33,6 +33,7 @@ import numpy as np
 
 from .fileio import atomic_file
 from .kinematics import forward_kinematics
+from .metrics import _pair
 from .motion import Motion
 from .rotations import geodesic_angle
 from .tokenizer import MotionTokenizer
@@ -90,12 +91,7 @@ def root_relative_errors(pred: np.ndarray, true: np.ndarray, root: int = 0) -> n
     joint's position (``root``) subtracted before the distance, so a global offset of the whole
     body costs nothing and the root joint's own error is always 0.
     """
-    pred = np.asarray(pred, dtype=np.float64)
-    true = np.asarray(true, dtype=np.float64)
-    if pred.shape != true.shape:
-        raise ValueError(f"positions differ in shape: prediction {pred.shape}, truth {true.shape}")
-    if pred.ndim < 2 or pred.shape[-1] != 3:
-        raise ValueError(f"positions must have shape (..., J, 3), got {pred.shape}")
+    pred, true = _pair(pred, true, "positions")
     J = pred.shape[-2]
     if not -J <= root < J:
         raise ValueError(f"root joint {root} is out of range for {J} joints")

@@ -43,14 +43,14 @@ class VQModelArguments:
     num_quantizers: int = field(default=4, metadata={"help": "residual layers or product factors"})
     codebook_size: int = 512
     codebook_dim: int = 256
-    lookup_dim: int | None = field(default=None, metadata={"help": "width of the code search (factorized codes; None: codebook_dim)"})
+    lookup_dim: int | None = field(default=32, metadata={"help": "width of the code search (factorized codes; None: codebook_dim)"})
     hidden_size: int = 256
     depth: int = 2
     downsample: int = 4
     causal: bool = field(default=False, metadata={"help": "causal encoder (PoseGPT): codes never see the future"})
     quantize_dropout: float = 0.2
     ema_decay: float = 0.99
-    dead_code_threshold: float = 2.0
+    dead_code_threshold: float = 0.5
 
 
 @dataclass
@@ -128,6 +128,10 @@ def main(argv=None) -> dict:
     name = f"VQ {config.quantizer} {config.num_quantizers}x{config.codebook_size}"
     points = [rec.rate_distortion_point(name, f"x{config.downsample}, {'causal' if config.causal else 'non-causal'}",
                                         config.codebook_size * config.tokens_per_step)]  # fmt: skip
+    if config.quantizer == "residual":  # the first layers alone are the same model at a lower rate
+        for layers in range(1, config.num_quantizers):
+            coarse = evaluate_reconstruction(model, processor, motions["test"], num_layers=layers)
+            points.append(coarse.rate_distortion_point(name, f"first {layers} layer(s)", config.codebook_size * layers))
     bins = [int(b) for b in data.rate_distortion_bins.split(",") if b.strip()]
     if bins:  # M5 codes the same held-out clips; the trajectory joint's static ancestors are left out
         keep = [processor.layout.joint_names[j] for j in [processor.layout.root] + processor.layout.body_joints]

@@ -272,7 +272,18 @@ def test_vq_shapes_and_code_ranges(quantizer, L, downsample):
     with pytest.raises(ValueError, match=r"\[0, 8\)"):
         model.decode(bad)
     with pytest.raises(ValueError, match="shaped"):
-        model.decode(codes[..., :1] if L > 1 else torch.cat([codes, codes], -1))
+        model.decode(torch.cat([codes, codes], -1))
+    if L > 1 and quantizer != "residual":
+        with pytest.raises(ValueError, match="shaped"):
+            model.decode(codes[..., :1])
+    if quantizer == "residual":
+        # The first layer alone is the coarser code: the sum of fewer codebook vectors.
+        coarse = model.quantized_from_codes(codes[..., :1])
+        full = model.quantized_from_codes(codes)
+        assert coarse.shape == full.shape and not torch.allclose(coarse, full)
+        assert isinstance(model.quantizer.project_out, torch.nn.Identity)  # no lookup_dim here
+        torch.testing.assert_close(coarse, model.quantizer.codebooks[0][codes[..., 0]])
+        assert model.decode(codes[..., :1]).shape == out.shape
 
 
 def test_residual_quantize_dropout_trains():

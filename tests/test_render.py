@@ -280,3 +280,56 @@ def test_cli_help_lists_render(capsys):
     with pytest.raises(SystemExit):
         main(["render", "--help"])
     assert "--tokenizer" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- learned codes
+
+
+@pytest.fixture(scope="module")
+def tiny_vq_folder(tmp_path_factory):
+    """A tiny (untrained but initialised) VQ-VAE + processor saved on a real clip's skeleton."""
+    import torch
+
+    import hf_motion
+    from hf_motion.models.motion_vq import MotionVQConfig, MotionVQProcessor, MotionVQVAE
+
+    motion = hf_motion.resample_motion(hf_motion.bandai_namco(subsets="dataset-1", progress=False).load(0), 20)
+    processor = MotionVQProcessor.from_motion(motion, fps=20)
+    config = MotionVQConfig(input_dim=processor.layout.dim, hidden_size=16, codebook_size=16, codebook_dim=16,
+                            quantizer="residual", num_quantizers=2)  # fmt: skip
+    processor = MotionVQProcessor.from_motion(motion, fps=20, config=config)
+    model = MotionVQVAE(config)
+    model(features=processor(motion)["features"])  # k-means initialises the codebooks
+    folder = tmp_path_factory.mktemp("vq")
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    with torch.no_grad():
+        codes = processor.encode(model, motion)
+    return folder, processor, codes
+
+
+def test_cli_renders_learned_codes(tiny_vq_folder, tmp_path, capsys):
+    folder, processor, codes = tiny_vq_folder
+    text = tmp_path / "codes.txt"
+    text.write_text(processor.codes_to_text(codes))
+    npy = tmp_path / "codes.npy"
+    np.save(npy, codes)
+    for src in (text, npy):
+        prefix = tmp_path / src.stem / src.suffix[1:]
+        assert main(["render", str(src), "--vq-model", str(folder), "--out", str(prefix), "--strip", "3",
+                     "--max-gif-frames", "1000"]) == 0
+        # 4 frames per code step, all drawn (the GIF keeps every frame of a short clip).
+        assert len(gif_frames(f"{prefix}.gif")) == 4 * len(codes)
+        assert Image.open(f"{prefix}.png").size[0] > 0
+
+
+def test_cli_learned_codes_errors(tiny_vq_folder, tmp_path, capsys):
+    folder, processor, codes = tiny_vq_folder
+    bad = tmp_path / "bad.npy"
+    np.save(bad, codes[:, :1])  # one code per step, the model has two
+    assert main(["render", str(bad), "--vq-model", str(folder)]) == 2
+    assert "expected codes shaped (steps, 2)" in capsys.readouterr().err
+    good = tmp_path / "good.npy"
+    np.save(good, codes)
+    assert main(["render", str(good), "--vq-model", str(tmp_path / "missing")]) == 2
+    assert "VQ model folder not found" in capsys.readouterr().err

@@ -13,7 +13,7 @@ _TEMPLATE = """---
 A learned motion tokenizer: a 1-D convolutional VQ-VAE ({{ quantizer }}, {{ layers }} x {{ codebook_size }} codes,
 x{{ downsample }} temporal downsampling, {{ 'causal' if causal else 'non-causal' }} encoder) over pose features
 (6D joint rotations, root velocity and height, root-relative joint positions) of a {{ num_joints }}-joint skeleton at
-{{ fps }} fps. Built with [hf_motion](https://github.com/) (`pip install hf_motion`); loading needs `import hf_motion`.
+{{ fps }} fps. Built with hf_motion (`pip install hf_motion`); loading needs `import hf_motion`.
 
 ## How to use
 

@@ -196,15 +196,21 @@ class MotionVQVAE(PreTrainedModel):
         return self._codes(indices).long()
 
     def quantized_from_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        """``(B, S, L)`` code ids -> ``(B, S, codebook_dim)`` quantized latents."""
+        """``(B, S, L)`` code ids -> ``(B, S, codebook_dim)`` quantized latents.
+
+        A residual model also takes the first ``l < L`` layers, ``(B, S, l)``: the coarser code
+        (quantizer dropout trains the decoder for it)."""
         L = self.config.tokens_per_step
-        if codes.ndim != 3 or codes.shape[-1] != L:
+        coarse = self.config.quantizer == "residual" and codes.ndim == 3 and 1 <= codes.shape[-1] < L
+        if codes.ndim != 3 or (codes.shape[-1] != L and not coarse):
             raise ValueError(f"codes must be shaped (B, S, {L}), got {tuple(codes.shape)}")
         if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= self.config.codebook_size):
             raise ValueError(f"code ids must be in [0, {self.config.codebook_size}), got [{int(codes.min())}, {int(codes.max())}]")
         idx = codes.long().to(self.feature_mean.device)
         if self.config.quantizer == "vq":
             idx = idx[..., 0]
+        elif coarse:  # -1 marks a dropped layer, as the quantizer's own dropout does
+            idx = torch.nn.functional.pad(idx, (0, L - idx.shape[-1]), value=-1)
         return self.quantizer.get_output_from_indices(idx)
 
     def _decode_latent(self, q):

@@ -96,15 +96,20 @@ class VQReconstruction:
 
 
 @torch.no_grad()
-def evaluate_reconstruction(model: MotionVQVAE, processor: MotionVQProcessor, motions: Sequence[Motion]) -> VQReconstruction:
-    """Encode and decode every clip (at the processor's rate) and measure the errors and code use."""
+def evaluate_reconstruction(
+    model: MotionVQVAE, processor: MotionVQProcessor, motions: Sequence[Motion], num_layers: int | None = None
+) -> VQReconstruction:
+    """Encode and decode every clip (at the processor's rate) and measure the errors and code use.
+
+    ``num_layers`` (residual models): decode from the first layers only, a lower rate."""
     if not motions:
         raise ValueError("no clip to evaluate")
     model.eval()
     layout, c = processor.layout, model.config
     device = next(model.parameters()).device
     pos_err, fk_err, ang_err, n_frames, seconds = [], [], [], 0, 0.0
-    counts = np.zeros((c.tokens_per_step, c.codebook_size), dtype=np.int64)
+    L = c.tokens_per_step if num_layers is None else num_layers
+    counts = np.zeros((L, c.codebook_size), dtype=np.int64)
     t_enc = t_dec = 0.0
     for i, motion in enumerate(motions):
         feats = processor.features(motion, f"clip {i}")
@@ -112,11 +117,13 @@ def evaluate_reconstruction(model: MotionVQVAE, processor: MotionVQProcessor, mo
         batch = processor([processor.prepare(motion)])["features"].to(device)
         t0 = time.perf_counter()
         codes = model.encode(batch)
+        if num_layers is not None:
+            codes = codes[..., :num_layers]
         t1 = time.perf_counter()
         recon = model.decode(codes)[0, :T].cpu().numpy()
         t2 = time.perf_counter()
         t_enc, t_dec = t_enc + t1 - t0, t_dec + t2 - t1
-        for layer in range(c.tokens_per_step):
+        for layer in range(L):
             counts[layer] += np.bincount(codes[0, :, layer].cpu().numpy(), minlength=c.codebook_size)
         true_pos = layout.positions(feats)
         pos_err.append(np.linalg.norm(layout.positions(recon) - true_pos, axis=-1).reshape(-1))
@@ -138,7 +145,7 @@ def evaluate_reconstruction(model: MotionVQVAE, processor: MotionVQProcessor, mo
         angle_error_deg=float(np.degrees(np.concatenate(ang_err).mean())),
         code_usage=float(np.mean(usage)),
         perplexity=float(np.mean(perps)),
-        tokens_per_second=processor.fps / c.downsample * c.tokens_per_step,
+        tokens_per_second=processor.fps / c.downsample * L,
         num_clips=len(motions),
         num_frames=n_frames,
         encode_realtime=seconds / max(t_enc, 1e-9),
