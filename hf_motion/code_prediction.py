@@ -25,12 +25,8 @@ def encode_clips(vq, processor, motions: Sequence[Motion], batch_size: int = 32)
     vq.eval()
     device = next(vq.parameters()).device
     feats = [processor.features(m, f"clip {i}") for i, m in enumerate(motions)]
-    codes = []
-    d = vq.config.downsample
-    for f in feats:
-        T = -(-len(f) // d) * d
-        x = np.concatenate([f, np.repeat(f[-1:], T - len(f), axis=0)])
-        codes.append(vq.encode(torch.from_numpy(x)[None].to(device))[0].cpu().numpy())
+    # One clip per call: padding a batch to its longest clip would change the codes of the shorter ones.
+    codes = [vq.encode(processor.pad([f])["features"].to(device))[0].cpu().numpy() for f in feats]
     return feats, codes
 
 

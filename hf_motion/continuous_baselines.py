@@ -41,6 +41,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .pose_features import six_d
 from .rotations import axis_angle_to_matrix
 
 __all__ = [
@@ -88,11 +89,6 @@ def _check_windows(past: np.ndarray, what: str = "past") -> np.ndarray:
     return past
 
 
-def _six_d(mat: np.ndarray) -> np.ndarray:
-    """``(..., 3, 3)`` -> ``(..., 6)``: the first two columns."""
-    return np.concatenate([mat[..., :, 0], mat[..., :, 1]], axis=-1)
-
-
 def encode_past(past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Past windows ``(N, P, J, 3)`` (axis-angle) -> ``(relative (N, P, J, 6), pose (N, J, 6))``.
 
@@ -103,7 +99,7 @@ def encode_past(past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     R = axis_angle_to_matrix(past)  # (N, P, J, 3, 3)
     last = R[:, -1:]
     rel = np.swapaxes(last, -1, -2) @ R
-    return _six_d(rel) - _EYE6, _six_d(last[:, 0])
+    return six_d(rel) - _EYE6, six_d(last[:, 0])
 
 
 def future_offsets(last: np.ndarray, future: np.ndarray) -> np.ndarray:

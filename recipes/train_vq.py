@@ -86,6 +86,7 @@ def main(argv=None) -> dict:
     from hf_motion.datasets import as_collection
     from hf_motion.fileio import atomic_write_text
     from hf_motion.models.motion_vq import MotionVQConfig, MotionVQProcessor, MotionVQVAE
+    from hf_motion.pose_features import PoseFeatureLayout
     from hf_motion.models.motion_vq.training_motion_vq import (
         FeatureWindows, evaluate_reconstruction, feature_statistics, load_motions, split_clips,
     )  # fmt: skip
@@ -101,13 +102,12 @@ def main(argv=None) -> dict:
         collection = collection[: data.max_clips]
     split = split_clips(collection, fractions, data.split_seed)
     motions = {name: load_motions(clips, data.fps, desc=f"{name} clips") for name, clips in split.items()}
-    processor = MotionVQProcessor.from_motion(motions["train"][0], fps=data.fps)
-    feats = {name: [processor.layout.encode(m, f"{name} clip {i}") for i, m in enumerate(ms)] for name, ms in motions.items()}
-    pos = processor.layout.channels["positions"]
-    config = MotionVQConfig(
-        input_dim=processor.layout.dim, position_channel=[pos.start, pos.stop], **asdict(margs)
-    )
-    processor = MotionVQProcessor.from_motion(motions["train"][0], fps=data.fps, config=config)
+    layout = PoseFeatureLayout.from_motion(motions["train"][0])
+    feats = {name: [layout.encode(m, f"{name} clip {i}") for i, m in enumerate(ms)] for name, ms in motions.items()}
+    pos = layout.channels["positions"]
+    config = MotionVQConfig(input_dim=layout.dim, position_channel=[pos.start, pos.stop], **asdict(margs))
+    processor = MotionVQProcessor(layout, fps=data.fps, downsample=config.downsample, codebook_size=config.codebook_size,
+                                  tokens_per_step=config.tokens_per_step)  # fmt: skip
     model = MotionVQVAE(config)
     model.set_normalization(*feature_statistics(feats["train"]))
     train_ds = FeatureWindows(feats["train"], data.window, data.stride, config.downsample)

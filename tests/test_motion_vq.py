@@ -454,7 +454,7 @@ def test_save_reload_with_auto_classes(tmp_path, clips, layout, quantizer, L):
 
 
 def test_code_vocabulary_and_text_errors(layout):
-    tok = code_vocabulary(6).tokenizer
+    tok = code_vocabulary(6)
     assert tok.convert_tokens_to_ids(["<pad>", "<unk>", "<motion_start>", "<motion_end>", "<motion_mask>", "<motion_id_5>"]) == [0, 1, 2, 3, 4, 10]
     proc = MotionVQProcessor(layout, fps=FPS, codebook_size=3, tokens_per_step=2)
     codes = np.array([[0, 2], [1, 0]])

@@ -7,7 +7,6 @@ not match it, as wav2vec2's feature extractor refuses another sampling rate.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -111,16 +110,27 @@ class MotionVQProcessor(FeatureExtractionMixin):
         items = motions if isinstance(motions, (list, tuple)) else [motions]
         if not items:
             raise ValueError("no clip given")
-        feats = [self.features(m, f"clip {i}" if not isinstance(m, (str, os.PathLike)) else str(m)) for i, m in enumerate(items)]
-        T = max(len(f) for f in feats)
+        return self.pad(
+            [self.features(m, f"clip {i}" if not isinstance(m, (str, os.PathLike)) else str(m)) for i, m in enumerate(items)],
+            return_tensors,
+        )
+
+    def pad(self, features: Sequence[np.ndarray], return_tensors: str | None = "pt") -> BatchFeature:
+        """Batch ``(T_i, D)`` feature arrays: padded by repeating the last frame to a common length
+        that is a multiple of ``downsample``, with an ``attention_mask`` over the real frames."""
+        if not features:
+            raise ValueError("no feature sequence given")
+        T = max(len(f) for f in features)
         T = -(-T // self.downsample) * self.downsample
-        batch = np.zeros((len(feats), T, self.layout.dim), dtype=np.float32)
-        mask = np.zeros((len(feats), T), dtype=np.int64)
-        for i, f in enumerate(feats):
+        batch = np.zeros((len(features), T, self.layout.dim), dtype=np.float32)
+        mask = np.zeros((len(features), T), dtype=np.int64)
+        for i, f in enumerate(features):
+            if len(f) == 0 or np.shape(f)[1:] != (self.layout.dim,):
+                raise ValueError(f"features[{i}] has shape {np.shape(f)}, expected (T >= 1, {self.layout.dim})")
             batch[i, : len(f)] = f
             batch[i, len(f):] = f[-1]
             mask[i, : len(f)] = 1
-        data = {"features": batch, "attention_mask": mask, "num_frames": np.array([len(f) for f in feats])}
+        data = {"features": batch, "attention_mask": mask, "num_frames": np.array([len(f) for f in features])}
         return BatchFeature(data, tensor_type=return_tensors)
 
     # ------------------------------------------------------------------ codes
@@ -179,7 +189,8 @@ class MotionVQProcessor(FeatureExtractionMixin):
 
     def save_code_vocabulary(self, directory: str | os.PathLike) -> Path:
         """Write a ``tokenizer.json`` of the code tokens that a plain ``AutoTokenizer`` loads."""
-        return code_vocabulary(self.codebook_size * self.tokens_per_step).save_pretrained(directory)
+        code_vocabulary(self.codebook_size * self.tokens_per_step).save_pretrained(directory)
+        return Path(directory)
 
 
 def code_vocabulary(num_codes: int):
@@ -194,25 +205,10 @@ def code_vocabulary(num_codes: int):
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex(r"<[^>]+>"), behavior="isolated")]
     )
-    return _CodeTokenizerFiles(PreTrainedTokenizerFast(
+    # Saved with "tokenizer_class": "TokenizersBackend", which AutoTokenizer loads without hf_motion.
+    return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token=_PAD, unk_token=_UNK, additional_special_tokens=[MOTION_START, MOTION_END, MOTION_MASK]
-    ))
-
-
-class _CodeTokenizerFiles:
-    """Saves the tokenizer as ``TokenizersBackend`` files, which ``AutoTokenizer`` loads without hf_motion."""
-
-    def __init__(self, tokenizer) -> None:
-        self.tokenizer = tokenizer
-
-    def save_pretrained(self, directory: str | os.PathLike) -> Path:
-        directory = Path(directory)
-        self.tokenizer.save_pretrained(directory)
-        cfg_path = directory / "tokenizer_config.json"
-        cfg = json.loads(cfg_path.read_text())
-        cfg["tokenizer_class"] = "TokenizersBackend"
-        cfg_path.write_text(json.dumps(cfg, indent=2))
-        return directory
+    )
 
 
 AutoFeatureExtractor.register(MotionVQConfig, MotionVQProcessor, exist_ok=True)

@@ -114,7 +114,7 @@ def evaluate_reconstruction(
     for i, motion in enumerate(motions):
         feats = processor.features(motion, f"clip {i}")
         T = len(feats)
-        batch = processor([processor.prepare(motion)])["features"].to(device)
+        batch = processor.pad([feats])["features"].to(device)
         t0 = time.perf_counter()
         codes = model.encode(batch)
         if num_layers is not None:
