@@ -76,6 +76,27 @@ from .generation_metrics import (
     train_evaluator,
 )
 
+# Text and motion in one model (MotionGPT style): instruction tasks, the T5 family, its metrics.
+from .instructions import caption_from_labels, load_caption_file, load_caption_templates, load_tasks, parse_caption
+from .models.motion_t5 import (
+    MotionSpanLogitsProcessor,
+    TextMotionProcessor,
+    build_text_motion_model,
+    build_text_motion_tokenizer,
+    check_embedding_tying,
+    continue_motion_codes,
+    generate_motion_codes,
+    generate_text,
+    inbetween_codes,
+    merge_motion_vocabulary,
+    motion_to_text,
+    motion_vocabulary_tokens,
+    resize_text_motion_embeddings,
+    text_to_motion,
+    train_text_tokenizer,
+)
+from .text_motion_metrics import TextMotionEvaluator, TextMotionEvaluatorConfig, train_text_motion_evaluator
+
 # AutoTokenizer finds MotionTokenizer by the class name in tokenizer_config.json once it is
 # registered; registration needs a config class, so it goes through the model configs.
 from transformers import AutoTokenizer as _AutoTokenizer

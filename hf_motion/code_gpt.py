@@ -499,6 +499,8 @@ def generate_codes(
     temperature: float = 1.0,
     top_k: int | None = None,
     greedy: bool = False,
+    guidance_scale: float = 1.0,
+    guide: Sequence[str] = ("action", "style", "duration"),
     seed: int = 0,
     batch_size: int = 64,
 ) -> np.ndarray:
@@ -515,6 +517,15 @@ def generate_codes(
         num_samples: number of sequences.
         temperature, top_k: sampling parameters (``top_k=None``: no top-k cut); ignored when greedy.
         greedy: take the most likely code at every position (``do_sample=False``).
+        guidance_scale: classifier-free guidance (Ho & Salimans 2022). Above 1 the next-token
+            log-probabilities become ``u + s * (c - u)``, with ``c`` from the conditioned header and
+            ``u`` from the all-null header (same past and duration), which sharpens the conditions
+            at some cost in diversity. It needs a model trained with ``condition_dropout > 0``, so
+            that the null header means "any motion". It runs through transformers'
+            ``generate(guidance_scale=..., negative_prompt_ids=...)``. ``1.0`` turns it off.
+        guide: the conditions that guidance strengthens; the unconditional branch nulls these and
+            keeps the others. The default nulls the whole header, which training sees with
+            ``header_dropout`` (:func:`train_code_gpt`); the length stays constrained either way.
         seed: seeds the sampling; the same seed gives the same codes (the caller's torch RNG state
             is left untouched).
         batch_size: sequences per ``generate`` call.
@@ -533,6 +544,13 @@ def generate_codes(
             raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
         if top_k is not None and (not _is_int(top_k) or int(top_k) < 1):
             raise ValueError(f"top_k must be None or an integer >= 1, got {top_k!r}")
+    if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, (int, float)) or not (
+        math.isfinite(guidance_scale) and guidance_scale >= 0
+    ):
+        raise ValueError(f"guidance_scale must be a finite number >= 0 (1.0: no guidance), got {guidance_scale!r}")
+    conditions = ("action", "style", "duration")
+    if isinstance(guide, str) or not set(guide) <= set(conditions) or not list(guide):
+        raise ValueError(f"guide must be a non-empty list of conditions from {conditions}, got {guide!r}")
     steps, num_samples, batch_size = int(steps), int(num_samples), int(batch_size)
     L = config.tokens_per_step
 
@@ -557,6 +575,15 @@ def generate_codes(
         )
     header = _header(config, action, style, total if duration else None)
     prompt = np.concatenate([np.tile(np.asarray(header)[None, :], (num_samples, 1)), past_ids], axis=1)
+    # The guidance's unconditional branch: every condition null, the same past.
+    null_header = _header(
+        config,
+        None if "action" in guide else action,
+        None if "style" in guide else style,
+        None if "duration" in guide or not duration else total,
+    )
+    null_prompt = np.concatenate([np.tile(np.asarray(null_header)[None, :], (num_samples, 1)), past_ids], axis=1)
+    guided = float(guidance_scale) != 1.0
     prompt_length = prompt.shape[1]
     length = prompt_length + steps * L + 1
     if length > config.n_positions:
@@ -591,10 +618,19 @@ def generate_codes(
             for start in range(0, num_samples, batch_size):
                 chunk = torch.from_numpy(prompt[start : start + batch_size]).to(device)
                 processor = CodeLogitsProcessor(config, prompt_length, steps)
+                guidance = {}
+                if guided:
+                    negative = torch.from_numpy(null_prompt[start : start + batch_size]).to(device)
+                    guidance = dict(
+                        guidance_scale=float(guidance_scale),
+                        negative_prompt_ids=negative,
+                        negative_prompt_attention_mask=torch.ones_like(negative),
+                    )
                 seqs = model.generate(
                     input_ids=chunk,
                     attention_mask=torch.ones_like(chunk),
                     logits_processor=LogitsProcessorList([processor]),
+                    **guidance,
                     **kwargs,
                 )
                 for row in seqs.cpu().numpy():
@@ -622,6 +658,10 @@ class CodeSequenceDataset(torch.utils.data.Dataset):
         condition_dropout: probability, drawn independently for the action, style and duration
             token of each item, of replacing it by its null token (``1.0``: every header is null,
             the unconditioned baseline).
+        header_dropout: probability of replacing the whole header (action, style and duration) by
+            null tokens at once. Independent dropout alone almost never shows the all-null header
+            (``0.1 ** 3``), which classifier-free guidance (:func:`generate_codes`) uses as its
+            unconditional branch.
         crop_steps: sequences longer than this are cut to a random window of ``crop_steps`` steps
             (the duration token is then the window's length). Without it every sequence must fit
             ``max_steps``.
@@ -636,6 +676,7 @@ class CodeSequenceDataset(torch.utils.data.Dataset):
         styles: Sequence[str | None] | None = None,
         *,
         condition_dropout: float = 0.0,
+        header_dropout: float = 0.0,
         crop_steps: int | None = None,
         seed: int = 0,
     ) -> None:
@@ -646,6 +687,8 @@ class CodeSequenceDataset(torch.utils.data.Dataset):
             raise ValueError("no sequences to train on")
         if not isinstance(condition_dropout, (int, float)) or not 0.0 <= condition_dropout <= 1.0:
             raise ValueError(f"condition_dropout must be a probability in [0, 1], got {condition_dropout!r}")
+        if isinstance(header_dropout, bool) or not isinstance(header_dropout, (int, float)) or not 0.0 <= header_dropout <= 1.0:
+            raise ValueError(f"header_dropout must be a probability in [0, 1], got {header_dropout!r}")
         if crop_steps is not None and (not _is_int(crop_steps) or not 1 <= int(crop_steps) <= config.max_steps):
             raise ValueError(
                 f"crop_steps must be None or an integer in [1, max_steps={config.max_steps}], got {crop_steps!r}"
@@ -663,6 +706,7 @@ class CodeSequenceDataset(torch.utils.data.Dataset):
         self.actions = self._labels("actions", actions, config.action_token_id)
         self.styles = self._labels("styles", styles, config.style_token_id)
         self.condition_dropout = float(condition_dropout)
+        self.header_dropout = float(header_dropout)
         self.crop_steps = None if crop_steps is None else int(crop_steps)
         self.rng = np.random.default_rng(seed)
 
@@ -690,6 +734,8 @@ class CodeSequenceDataset(torch.utils.data.Dataset):
             start = int(self.rng.integers(0, len(codes) - self.crop_steps + 1))
             codes = codes[start : start + self.crop_steps]
         drop = self.rng.random(3) < self.condition_dropout
+        if self.header_dropout and self.rng.random() < self.header_dropout:
+            drop[:] = True
         action = None if drop[0] else self.actions[index]
         style = None if drop[1] else self.styles[index]
         return {"input_ids": encode_sequence(self.config, codes, action, style, duration=not drop[2])}
@@ -735,6 +781,7 @@ def train_code_gpt(
     warmup_steps: int | None = None,
     weight_decay: float = 0.01,
     condition_dropout: float = 0.1,
+    header_dropout: float = 0.0,
     crop_steps: int | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
@@ -744,8 +791,8 @@ def train_code_gpt(
 
     A plain torch loop: AdamW, linear warmup (``warmup_steps``, default 5% of ``steps``) then cosine
     decay to 10% of ``lr``, gradient clipping at 1.0, batches drawn by shuffled epochs. The loss
-    covers code tokens and eos (:class:`CodeSequenceCollator`). ``condition_dropout`` and
-    ``crop_steps`` are those of :class:`CodeSequenceDataset`. The per-step training losses are
+    covers code tokens and eos (:class:`CodeSequenceCollator`). ``condition_dropout``,
+    ``header_dropout`` and ``crop_steps`` are those of :class:`CodeSequenceDataset`. The per-step training losses are
     kept in ``model.train_loss_history`` (a list of floats; not saved with the model).
     """
     for name, value in (("steps", steps), ("batch_size", batch_size)):
@@ -761,7 +808,14 @@ def train_code_gpt(
         raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps!r}")
 
     dataset = CodeSequenceDataset(
-        sequences, config, actions, styles, condition_dropout=condition_dropout, crop_steps=crop_steps, seed=seed
+        sequences,
+        config,
+        actions,
+        styles,
+        condition_dropout=condition_dropout,
+        header_dropout=header_dropout,
+        crop_steps=crop_steps,
+        seed=seed,
     )
     collate = CodeSequenceCollator(config)
     torch.manual_seed(seed)

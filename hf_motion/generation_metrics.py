@@ -280,6 +280,28 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
+def check_feature_statistics(config, problems: list[str]) -> None:
+    """Validate ``config.feature_mean``/``feature_std`` (both or neither, ``input_dim`` finite numbers,
+    a positive std), appending what is wrong to ``problems``; valid ones become plain float lists
+    (JSON-serialisable). Shared by the evaluator configs."""
+    if (config.feature_mean is None) != (config.feature_std is None):
+        problems.append("feature_mean and feature_std must be given together (or both None)")
+    for name in ("feature_mean", "feature_std"):
+        v = getattr(config, name)
+        if v is None:
+            continue
+        try:
+            arr = np.asarray(v, dtype=np.float64) if isinstance(v, (Sequence, np.ndarray)) else None
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.ndim != 1 or (_is_int(config.input_dim) and len(arr) != config.input_dim):
+            problems.append(f"{name} must be a list of input_dim={config.input_dim} numbers")
+        elif not np.isfinite(arr).all() or (name == "feature_std" and (arr <= 0).any()):
+            problems.append(f"{name} must be finite{' and positive' if name == 'feature_std' else ''}")
+        else:
+            setattr(config, name, [float(x) for x in arr])
+
+
 class MotionEvaluatorConfig(PretrainedConfig):
     r"""Configuration of :class:`MotionEvaluator`.
 
@@ -329,23 +351,7 @@ class MotionEvaluatorConfig(PretrainedConfig):
                     )
             if not problems:
                 self.label_names = {k: list(v) for k, v in names.items()}
-        if (self.feature_mean is None) != (self.feature_std is None):
-            problems.append("feature_mean and feature_std must be given together (or both None)")
-        for name in ("feature_mean", "feature_std"):
-            v = getattr(self, name)
-            if v is None:
-                continue
-            try:
-                arr = np.asarray(v, dtype=np.float64) if isinstance(v, (Sequence, np.ndarray)) else None
-            except (TypeError, ValueError):
-                arr = None
-            if arr is None or arr.ndim != 1 or (_is_int(self.input_dim) and len(arr) != self.input_dim):
-                problems.append(f"{name} must be a list of input_dim={self.input_dim} numbers")
-            elif not np.isfinite(arr).all() or (name == "feature_std" and (arr <= 0).any()):
-                problems.append(f"{name} must be finite{' and positive' if name == 'feature_std' else ''}")
-            else:
-                # Plain floats so the config stays JSON-serialisable.
-                setattr(self, name, [float(t) for t in arr])
+        check_feature_statistics(self, problems)
         if problems:
             raise ValueError("invalid MotionEvaluatorConfig: " + "; ".join(problems))
 

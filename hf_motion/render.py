@@ -30,7 +30,7 @@ from .bvh import load_bvh
 from .fileio import atomic_file, atomic_write_bytes
 from .motion import Motion, MotionError
 
-__all__ = ["render_positions", "render_motion", "RenderResult", "add_arguments", "run"]
+__all__ = ["render_positions", "render_motion", "render_side_by_side", "RenderResult", "add_arguments", "run"]
 
 _AXES = "xyz"
 # Colours: left side, right side, centre line (colour-blind-safe blue / orange / grey).
@@ -301,6 +301,48 @@ def render_motion(
 
 
 # ----------------------------------------------------------------------------- command line
+
+
+def render_side_by_side(
+    motions: Sequence[Motion],
+    names: Sequence[str],
+    gif_path: str | os.PathLike | None = None,
+    png_path: str | os.PathLike | None = None,
+    spacing: float | None = None,
+    title: str | None = None,
+    **kwargs,
+) -> RenderResult:
+    """Draw several motions of one skeleton type in one scene, side by side (e.g. a generated
+    motion beside a real one). Each motion keeps its own trajectory and is shifted along the first
+    horizontal axis by ``spacing`` (default: 2 x the widest pose, at least 1 m); they are cut to
+    the shortest. ``names`` label them in the title, in order of increasing shift."""
+    if len(motions) != len(names) or not motions:
+        raise ValueError(f"render_side_by_side needs one name per motion, got {len(motions)} motions and {len(names)} names")
+    fps, up = motions[0].fps, motions[0].skeleton.up_axis
+    for k, m in enumerate(motions):
+        if m.fps != fps or m.skeleton.up_axis != up:
+            raise ValueError(f"motion {k} ({names[k]}) is at {m.fps:g} fps with up axis {m.skeleton.up_axis!r}; "
+                             f"motion 0 is at {fps:g} fps with up axis {up!r}: resample it first")  # fmt: skip
+    motions = [m.select_joints(m.skeleton.names[1:]) if _is_static_anchor(m) else m for m in motions]
+    T = min(m.num_frames for m in motions)
+    positions = [m.positions()[:T] for m in motions]
+    up_i = _AXES.index(up)
+    side = [a for a in range(3) if a != up_i][0]
+    if spacing is None:
+        width = max(float(np.ptp(p[..., side], axis=1).max()) for p in positions)
+        spacing = max(2.0 * width, 1.0)
+    parents, joint_names, placed = [], [], []
+    for k, (m, p) in enumerate(zip(motions, positions)):
+        shifted = p.copy()
+        shifted[..., side] += k * spacing
+        placed.append(shifted)
+        offset = sum(q.shape[1] for q in positions[:k])
+        parents += [int(q) + offset if q >= 0 else -1 for q in m.skeleton.parents]
+        joint_names += list(m.skeleton.names)
+    label = " | ".join(names) + f" (shifted along {_AXES[side]})"
+    title = f"{title}\n{label}" if title else label
+    return render_positions(np.concatenate(placed, axis=1), parents, gif_path, png_path, fps=fps, up_axis=up,
+                            title=title, joint_names=joint_names, **kwargs)  # fmt: skip
 
 
 def _bvh_scale(text: str) -> str | float:

@@ -36,6 +36,9 @@ class GeneratorArguments:
     batch_size: int = 32
     learning_rate: float = 5e-4
     condition_dropout: float = 0.1
+    header_dropout: float = field(default=0.1, metadata={"help": "probability of an all-null header (guidance's unconditional branch)"})
+    guidance_scales: str = field(default="1,1.5,2,3", metadata={"help": "classifier-free guidance scales tried on validation clips; 1: none"})
+    guidance_clips: int = field(default=96, metadata={"help": "validation clips that choose the guidance scale"})
     evaluator_steps: int = 1500
     evaluator_crop: int = 40
     temperature: float = 1.0
@@ -74,16 +77,24 @@ def main(argv=None) -> dict:
     if vq_summary.get("max_clips") is not None:  # the tokenizer split only its first N clips: the same split
         collection = collection[: vq_summary["max_clips"]]
     split = split_clips(collection, fractions, vq_summary["split_seed"])
-    clips = {k: split[k][: args.max_clips] for k in ("train", "test")}
+    scales = [float(x) for x in args.guidance_scales.split(",")]
+    if len(scales) > 1 and not split.get("validation"):
+        raise SystemExit(f"guidance_scales={args.guidance_scales} needs validation clips to choose from, and the tokenizer's "
+                         f"split {vq_summary['splits']} has none; pass one scale (--guidance_scales 1)")  # fmt: skip
+    clips = {k: split.get(k, [])[: args.max_clips] for k in ("train", "validation", "test")}
     motions = {k: load_motions(v, processor.fps, desc=f"{k} clips") for k, v in clips.items()}
     labels = {k: {h: [str(m.labels[h]) for m in ms] for h in ("content", "style")} for k, ms in motions.items()}
     contents, styles = sorted(set(labels["train"]["content"])), sorted(set(labels["train"]["style"]))
-    known = [i for i, (c, s) in enumerate(zip(labels["test"]["content"], labels["test"]["style"])) if c in contents and s in styles]
-    if len(known) < len(motions["test"]):  # the evaluator and the GPT only know the training labels
-        print(f"held-out: {len(motions['test']) - len(known)} clips dropped, their content or style is not in the training split")
-        motions["test"] = [motions["test"][i] for i in known]
-        labels["test"] = {h: [v[i] for i in known] for h, v in labels["test"].items()}
-    (feats_tr, codes_tr), (feats_te, codes_te) = (encode_clips(vq, processor, motions[k]) for k in ("train", "test"))
+    for part in ("validation", "test"):  # the evaluator and the GPT only know the training labels
+        known = [i for i, (c, s) in enumerate(zip(labels[part]["content"], labels[part]["style"])) if c in contents and s in styles]
+        if len(known) < len(motions[part]):
+            print(f"{part}: {len(motions[part]) - len(known)} clips dropped, their content or style is not in the training split")
+            motions[part] = [motions[part][i] for i in known]
+            labels[part] = {h: [v[i] for i in known] for h, v in labels[part].items()}
+    motions["validation"] = motions["validation"][: args.guidance_clips]
+    labels["validation"] = {h: v[: args.guidance_clips] for h, v in labels["validation"].items()}
+    (feats_tr, codes_tr), (feats_va, codes_va), (feats_te, codes_te) = (
+        encode_clips(vq, processor, motions[k]) if motions[k] else ([], []) for k in ("train", "validation", "test"))  # fmt: skip
 
     print(f"evaluator: {len(feats_tr)} training clips, {len(contents)} contents, {len(styles)} styles")
     evaluator = train_evaluator(feats_tr, labels["train"], steps=args.evaluator_steps, crop=args.evaluator_crop, seed=args.seed)
@@ -101,21 +112,39 @@ def main(argv=None) -> dict:
     config_kw = dict(codebook_size=vq.config.codebook_size, tokens_per_step=vq.config.tokens_per_step, action_labels=contents,
                      style_labels=styles, max_steps=S, n_layer=args.gpt_layers, n_embd=args.gpt_width, n_head=4,
                      n_positions=4 + S * vq.config.tokens_per_step + 1, attn_pdrop=0.0)  # fmt: skip
-    gpts, rows, times = {}, {}, {}
-    steps_te = [min(len(c), S) for c in codes_te]
-    for name, dropout in (("conditioned", args.condition_dropout), ("unconditioned", 1.0)):
-        t = time.perf_counter()
-        gpt = train_code_gpt(codes_tr, labels["train"]["content"], labels["train"]["style"], MotionCodeGPTConfig(**config_kw),
-                             steps=args.gpt_steps, batch_size=args.batch_size, lr=args.learning_rate, condition_dropout=dropout,
-                             crop_steps=S, seed=args.seed)  # fmt: skip
-        gpt.save_pretrained(out / f"gpt-{name}")
+    def generate(gpt, part, codes_part, cond, scale):
         gen, gen_codes = [], []
-        for k, (c, s, n) in enumerate(zip(labels["test"]["content"], labels["test"]["style"], steps_te)):
-            cond = name == "conditioned"
-            codes = generate_codes(gpt, action=c if cond else None, style=s if cond else None, steps=n, duration=cond,
-                                   temperature=args.temperature, top_k=args.top_k, seed=args.seed + k)[0]  # fmt: skip
+        for k, (c, s, real_codes) in enumerate(zip(labels[part]["content"], labels[part]["style"], codes_part)):
+            codes = generate_codes(gpt, action=c if cond else None, style=s if cond else None, steps=min(len(real_codes), S),
+                                   duration=cond, temperature=args.temperature, top_k=args.top_k, guidance_scale=scale,
+                                   seed=args.seed + k)[0]  # fmt: skip
             gen.append(decode_codes_to_features(vq, codes))
             gen_codes.append(codes)
+        return gen, gen_codes
+
+    gpts, rows, times, guidance = {}, {}, {}, {}
+    for name, dropout in (("conditioned", args.condition_dropout), ("unconditioned", 1.0)):
+        t = time.perf_counter()
+        cond = name == "conditioned"
+        gpt = train_code_gpt(codes_tr, labels["train"]["content"], labels["train"]["style"], MotionCodeGPTConfig(**config_kw),
+                             steps=args.gpt_steps, batch_size=args.batch_size, lr=args.learning_rate, condition_dropout=dropout,
+                             header_dropout=args.header_dropout if cond else 0.0, crop_steps=S, seed=args.seed)  # fmt: skip
+        gpt.save_pretrained(out / f"gpt-{name}")
+        scale = 1.0
+        if cond and len(scales) == 1:
+            guidance_scale = scale = scales[0]
+        elif cond:  # the guidance scale with the best mean recognition on validation clips; the test clips stay unseen
+            real_va = [f[: S * d] for f in feats_va]
+            ref_va = evaluator.embed(real_va)
+            for g in scales:
+                r = evaluate_generation(evaluator, generate(gpt, "validation", codes_va, True, g)[0], labels["validation"],
+                                        reference_embeddings=ref_va, seed=args.seed)  # fmt: skip
+                guidance[g] = r
+                print(f"validation, guidance {g:g}: FID {r.fid:.2f}, " + ", ".join(f"{h} {a:.3f}" for h, a in r.accuracy.items()))
+            scale = max(guidance, key=lambda g: np.mean(list(guidance[g].accuracy.values())))
+            print(f"guidance scale {scale:g} (best mean recognition on {len(real_va)} validation clips)")
+            guidance_scale = scale
+        gen, gen_codes = generate(gpt, "test", codes_te, cond, scale)
         rows[name] = evaluate_generation(evaluator, gen, labels["test"], reference_embeddings=reference, seed=args.seed)
         gpts[name], times[name] = (gpt, gen, gen_codes), time.perf_counter() - t
         print(f"{name} GPT: {times[name] / 60:.1f} min")
@@ -140,7 +169,7 @@ def main(argv=None) -> dict:
              "|---|---:|---:|---:|" + "---:|" * len(heads)]  # fmt: skip
     for name, r in (("real held-out (ceiling)", real), ("real vs real, two halves (floor)", floor),
                     ("real held-out through the VQ-VAE", codec),
-                    ("conditioned GPT", rows["conditioned"]), ("unconditioned GPT", rows["unconditioned"])):  # fmt: skip
+                    (f"conditioned GPT (guidance {guidance_scale:g})", rows["conditioned"]), ("unconditioned GPT", rows["unconditioned"])):  # fmt: skip
         mm = "-" if r.multimodality is None else f"{r.multimodality:.2f}"
         table.append(f"| {name} | {r.fid:.2f} | {r.diversity:.2f} | {mm} | " + " | ".join(f"{r.accuracy[h]:.3f}" for h in heads) + " |")
     table = "\n".join(table)
@@ -148,6 +177,7 @@ def main(argv=None) -> dict:
     gaps = {h: real.accuracy[h] - cond.accuracy[h] for h in heads}
     summary = {
         "generation": {k: v.to_dict() for k, v in (("real", real), ("floor", floor), ("codec", codec), *rows.items())},
+        "guidance": {"scale": guidance_scale, "validation": {str(g): r.to_dict() for g, r in guidance.items()}},
         "prediction": prediction.to_dict(), "strips": strips, "gpt_minutes": {k: v / 60 for k, v in times.items()},
         "clips": {k: len(v) for k, v in motions.items()}, "total_minutes": (time.perf_counter() - t0) / 60,
     }  # fmt: skip

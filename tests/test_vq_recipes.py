@@ -167,7 +167,11 @@ def test_train_generator_on_the_vq_folder(train_generator, vq_run, tmp_path, mon
     for strip in summary["strips"]:
         assert Path(strip).parent == out and Path(strip).read_bytes()[:8] == PNG_MAGIC
     md = (out / "generation.md").read_text()
-    for row in ("| real held-out (ceiling) |", "| conditioned GPT |", "| unconditioned GPT |", "| GPT over VQ codes |",
+    # The guidance scale is chosen on validation clips, never on the held-out ones.
+    assert {c.clip_id for c in loaded["validation"]} <= {c.clip_id for c in vq_split["validation"]}
+    assert set(summary["guidance"]["validation"]) == {"1.0", "1.5", "2.0", "3.0"}
+    assert summary["guidance"]["scale"] in (1.0, 1.5, 2.0, 3.0)
+    for row in ("| real held-out (ceiling) |", f"| conditioned GPT (guidance {summary['guidance']['scale']:g}) |", "| unconditioned GPT |", "| GPT over VQ codes |",
                 "| zero-velocity |", "| constant-velocity |"):  # fmt: skip
         assert row in md
 
@@ -187,3 +191,46 @@ def test_train_generator_without_a_vq_folder_names_the_recipe_to_run(train_gener
     with pytest.raises(SystemExit, match=r"train the tokenizer first \(python recipes/train_vq.py\)"):
         train_generator.main(["--vq_model", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "gen")])
     assert not (tmp_path / "gen").exists()
+
+
+@pytest.fixture(scope="module")
+def train_text_motion():
+    return import_recipe(REPO / "recipes" / "train_text_motion.py")
+
+
+def test_train_text_motion_on_the_vq_folder(train_text_motion, vq_run, tmp_path):
+    from transformers import AutoModelForSeq2SeqLM
+
+    from hf_motion.models.motion_t5 import TextMotionProcessor, text_to_motion
+
+    vq_dir, _ = vq_run
+    out = tmp_path / "t2m"
+    argv = [
+        "--vq_model", str(vq_dir), "--max_clips", str(MAX_CLIPS), "--pretrain_steps", "3", "--max_steps", "3",
+        "--d_model", "32", "--d_ff", "32", "--num_layers", "1", "--num_heads", "2", "--text_vocab_size", "300",
+        "--evaluator_steps", "3", "--r_precision_pool", "3", "--save_steps", "2", "--logging_steps", "1",
+        "--per_device_train_batch_size", "4", "--eval_batch_size", "4", "--disable_tqdm", "true", "--output_dir", str(out),
+    ]  # fmt: skip
+    summary = train_text_motion.main(argv)
+    assert json.loads((out / "text_motion_summary.json").read_text()) == json.loads(json.dumps(summary, default=str))
+    ev = summary["evaluation"]
+    assert set(ev["text_to_motion"]) == {"real held-out (ceiling)", "random training clip, same content", "generated"}
+    for row in ev["text_to_motion"].values():
+        assert 0 <= row["r_precision_top1"] <= row["r_precision_top2"] <= row["r_precision_top3"] <= 1
+    assert ev["text_to_motion"]["real held-out (ceiling)"]["fid"] == pytest.approx(0, abs=1e-6)
+    for name in ("generated captions", "majority-class caption"):
+        assert 0 <= ev["motion_to_text"][name]["content"] <= 1
+    for table in (ev["prediction"], ev["inbetweening"]):
+        for row in table.values():
+            assert row["ade"] >= 0 and row["fde"] >= 0
+    assert summary["reload_identical"] is True
+    assert Path(summary["gif"]).read_bytes()[:3] == b"GIF"
+    card = (out / "README.md").read_text()
+    assert "library_name: transformers" in card and "| generated |" in card
+    # Stages resume: a rerun loads the finished stages instead of training again.
+    model = AutoModelForSeq2SeqLM.from_pretrained(out)
+    processor = TextMotionProcessor.from_pretrained(out)
+    motion = text_to_motion(model, processor, "a person bows", seconds=1.0, seed=0)
+    assert motion.num_frames == processor.steps_for_seconds(1.0) * processor.motion_processor.downsample
+    again = train_text_motion.main(argv)
+    assert again["minutes"]["stage1-pretrain"] < summary["minutes"]["stage1-pretrain"] + 1
