@@ -3,7 +3,7 @@
 plus the learned motion codes, pretrained on caption-motion pairs, then instruction-tuned.
 
     python recipes/train_vq.py                                   # first: the motion tokenizer (runs/vq)
-    accelerate launch recipes/train_text_motion.py               # Bandai-Namco, captions from the labels
+    accelerate launch --num_cpu_threads_per_process 2 recipes/train_text_motion.py   # Bandai-Namco, captions from labels
     accelerate launch recipes/train_text_motion.py --captions my_captions.csv   # your own captions (clip,text)
 
 1. Loads the tokenizer's clips with its own group split, encodes them to codes, and captions them
