@@ -302,6 +302,28 @@ def check_feature_statistics(config, problems: list[str]) -> None:
             setattr(config, name, [float(x) for x in arr])
 
 
+def masked_conv_pool(features: torch.Tensor, attention_mask: torch.Tensor | None, config, convs, dropout) -> torch.Tensor:
+    """The evaluators' motion encoder body: normalise ``(B, T, D)`` features with the config's
+    statistics, run the 1-D convolutions (GELU, dropout) and mean-pool over the real frames.
+    Shared by :class:`MotionEvaluator` and the text-motion evaluator; returns ``(B, channels)``."""
+    if features.ndim != 3 or features.shape[-1] != config.input_dim:
+        raise ValueError(f"features must be (batch, frames, {config.input_dim}), got {tuple(features.shape)}")
+    x = features.float()
+    if attention_mask is None:
+        attention_mask = torch.ones(x.shape[:2], device=x.device)
+    if attention_mask.shape != x.shape[:2]:
+        raise ValueError(f"attention_mask {tuple(attention_mask.shape)} does not match features {tuple(x.shape[:2])}")
+    mask = attention_mask.to(x.dtype).unsqueeze(1)  # (B, 1, T)
+    if config.feature_mean is not None:
+        x = (x - x.new_tensor(config.feature_mean)) / x.new_tensor(config.feature_std)
+    h = x.transpose(1, 2) * mask
+    for conv in convs:
+        # Re-zeroing the padding makes the next convolution see what zero "same" padding of the
+        # unpadded sequence would give it.
+        h = dropout(F.gelu(conv(h))) * mask
+    return h.sum(-1) / mask.sum(-1).clamp(min=1.0)
+
+
 class MotionEvaluatorConfig(PretrainedConfig):
     r"""Configuration of :class:`MotionEvaluator`.
 
@@ -416,24 +438,7 @@ class MotionEvaluator(PreTrainedModel):
             labels: optional ``{head: (B,) class indices}``; any subset of the heads.
         """
         cfg = self.config
-        if features.ndim != 3 or features.shape[-1] != cfg.input_dim:
-            raise ValueError(f"features must be (batch, frames, {cfg.input_dim}), got {tuple(features.shape)}")
-        x = features.float()
-        if attention_mask is None:
-            attention_mask = torch.ones(x.shape[:2], device=x.device)
-        if attention_mask.shape != x.shape[:2]:
-            raise ValueError(
-                f"attention_mask {tuple(attention_mask.shape)} does not match features {tuple(x.shape[:2])}"
-            )
-        mask = attention_mask.to(x.dtype).unsqueeze(1)  # (B, 1, T)
-        if cfg.feature_mean is not None:
-            x = (x - x.new_tensor(cfg.feature_mean)) / x.new_tensor(cfg.feature_std)
-        h = x.transpose(1, 2) * mask
-        for conv in self.convs:
-            # Re-zeroing the padding makes the next convolution see what zero "same" padding of the
-            # unpadded sequence would give it.
-            h = self.dropout(F.gelu(conv(h))) * mask
-        pooled = h.sum(-1) / mask.sum(-1).clamp(min=1.0)
+        pooled = masked_conv_pool(features, attention_mask, cfg, self.convs, self.dropout)
         embeddings = self.projection(pooled)
         logits = {k: head(self.dropout(embeddings)) for k, head in self.heads.items()}
         loss = None

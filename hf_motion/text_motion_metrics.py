@@ -39,7 +39,15 @@ from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedMode
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from .generation_metrics import _check_sequences, _is_int, _pad, check_feature_statistics, diversity, frechet_distance
+from .generation_metrics import (
+    _check_sequences,
+    _is_int,
+    _pad,
+    check_feature_statistics,
+    diversity,
+    frechet_distance,
+    masked_conv_pool,
+)
 
 __all__ = [
     "PAD_TOKEN",
@@ -287,25 +295,7 @@ class TextMotionEvaluator(PreTrainedModel):
 
     # ------------------------------------------------------------------ encoders
     def _encode_motion(self, features: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-        cfg = self.config
-        if features.ndim != 3 or features.shape[-1] != cfg.input_dim:
-            raise ValueError(f"features must be (batch, frames, {cfg.input_dim}), got {tuple(features.shape)}")
-        x = features.float()
-        if attention_mask is None:
-            attention_mask = torch.ones(x.shape[:2], device=x.device)
-        if attention_mask.shape != x.shape[:2]:
-            raise ValueError(
-                f"attention_mask {tuple(attention_mask.shape)} does not match features {tuple(x.shape[:2])}"
-            )
-        mask = attention_mask.to(x.dtype).unsqueeze(1)  # (B, 1, T)
-        if cfg.feature_mean is not None:
-            x = (x - x.new_tensor(cfg.feature_mean)) / x.new_tensor(cfg.feature_std)
-        h = x.transpose(1, 2) * mask
-        for conv in self.convs:
-            # Re-zeroing the padding makes each convolution see what zero "same" padding of the
-            # unpadded clip would give it.
-            h = self.dropout(F.gelu(conv(h))) * mask
-        pooled = h.sum(-1) / mask.sum(-1).clamp(min=1.0)
+        pooled = masked_conv_pool(features, attention_mask, self.config, self.convs, self.dropout)
         return F.normalize(self.motion_projection(pooled), dim=-1)
 
     def _encode_text(self, input_ids: torch.Tensor, text_attention_mask: torch.Tensor | None) -> torch.Tensor:

@@ -51,32 +51,23 @@ class GeneratorArguments:
 
 def main(argv=None) -> dict:
     import numpy as np
-    import torch
-    from transformers import AutoModel, AutoProcessor
 
     import hf_motion  # noqa: F401  (registers the Auto classes)
     from hf_motion.code_gpt import MotionCodeGPTConfig, generate_codes, train_code_gpt
     from hf_motion.code_prediction import decode_codes_to_features, encode_clips, predict_with_codes
-    from hf_motion.datasets import as_collection
     from hf_motion.fileio import atomic_write_text
     from hf_motion.generation_metrics import evaluate_generation, real_floor, train_evaluator
-    from hf_motion.models.motion_vq.training_motion_vq import load_motions, split_clips
+    from hf_motion.models.motion_vq.training_motion_vq import load_motions, load_tokenizer_run
     from hf_motion.recipe_args import parse_recipe_args
     from hf_motion.render import render_motion
 
     (args,) = parse_recipe_args((GeneratorArguments,), list(sys.argv[1:] if argv is None else argv))
     t0 = time.perf_counter()
     vq_dir, out = Path(args.vq_model), Path(args.output_dir)
-    summary_path = vq_dir / "vq_summary.json"
-    if not summary_path.is_file():
-        raise SystemExit(f"{vq_dir} has no vq_summary.json: train the tokenizer first (python recipes/train_vq.py)")
-    vq_summary = json.loads(summary_path.read_text())
-    vq, processor = AutoModel.from_pretrained(vq_dir).eval(), AutoProcessor.from_pretrained(vq_dir)
-    fractions = {k: float(v) for k, v in (p.split("=") for p in vq_summary["splits"].split(","))}
-    collection = as_collection(vq_summary["sources"])
-    if vq_summary.get("max_clips") is not None:  # the tokenizer split only its first N clips: the same split
-        collection = collection[: vq_summary["max_clips"]]
-    split = split_clips(collection, fractions, vq_summary["split_seed"])
+    try:
+        vq, processor, vq_summary, split = load_tokenizer_run(vq_dir)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
     scales = [float(x) for x in args.guidance_scales.split(",")]
     if len(scales) > 1 and not split.get("validation"):
         raise SystemExit(f"guidance_scales={args.guidance_scales} needs validation clips to choose from, and the tokenizer's "

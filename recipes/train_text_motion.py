@@ -120,12 +120,10 @@ print(json.dumps({"greedy": greedy[0].tolist(), "sampled": sampled[0].tolist()})
 
 
 def main(argv=None) -> dict:
-    import numpy as np
     import torch
-    from transformers import AutoModel, AutoProcessor, set_seed
+    from transformers import set_seed
 
     import hf_motion  # noqa: F401  (registers the Auto classes)
-    from hf_motion.datasets import as_collection
     from hf_motion.fileio import atomic_write_text
     from hf_motion.instructions import load_caption_file, load_caption_templates, load_tasks
     from hf_motion.models.motion_t5 import (
@@ -133,7 +131,7 @@ def main(argv=None) -> dict:
         motion_vocabulary_tokens, train_text_tokenizer,
     )  # fmt: skip
     from hf_motion.models.motion_t5.card_motion_t5 import text_motion_model_card
-    from hf_motion.models.motion_vq.training_motion_vq import load_motions, split_clips
+    from hf_motion.models.motion_vq.training_motion_vq import load_motions, load_tokenizer_run
     from hf_motion.render import render_side_by_side
     from hf_motion.text_motion_metrics import train_text_motion_evaluator
     from hf_motion.text_motion_training import evaluate_text_motion, instruction_examples, prepare_clips
@@ -142,16 +140,10 @@ def main(argv=None) -> dict:
     set_seed(targs.seed)
     t0 = time.perf_counter()
     vq_dir, out = Path(data.vq_model), Path(targs.output_dir)
-    summary_path = vq_dir / "vq_summary.json"
-    if not summary_path.is_file():
-        raise SystemExit(f"{vq_dir} has no vq_summary.json: train the motion tokenizer first (python recipes/train_vq.py)")
-    vq_summary = json.loads(summary_path.read_text())
-    vq, vq_processor = AutoModel.from_pretrained(vq_dir).eval(), AutoProcessor.from_pretrained(vq_dir)
-    fractions = {k: float(v) for k, v in (p.split("=") for p in vq_summary["splits"].split(","))}
-    collection = as_collection(vq_summary["sources"])
-    if vq_summary.get("max_clips") is not None:  # the tokenizer split only its first N clips: the same split
-        collection = collection[: vq_summary["max_clips"]]
-    split = split_clips(collection, fractions, vq_summary["split_seed"])
+    try:
+        vq, vq_processor, vq_summary, split = load_tokenizer_run(vq_dir)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
     templates = load_caption_templates(data.caption_templates)
     tasks = load_tasks(data.tasks_file)
     captions = load_caption_file(data.captions) if data.captions else None

@@ -16,7 +16,6 @@ reconstruction error, code usage, speed, and the rate-distortion table against M
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -88,7 +87,7 @@ def main(argv=None) -> dict:
     from hf_motion.models.motion_vq import MotionVQConfig, MotionVQProcessor, MotionVQVAE
     from hf_motion.pose_features import PoseFeatureLayout
     from hf_motion.models.motion_vq.training_motion_vq import (
-        FeatureWindows, evaluate_reconstruction, feature_statistics, load_motions, split_clips,
+        FeatureWindows, evaluate_reconstruction, feature_statistics, load_motions, parse_splits, split_clips,
     )  # fmt: skip
     from hf_motion.models.motion_vq.card_motion_vq import vq_model_card
     from hf_motion.rate_distortion import plot_rate_distortion, rate_distortion_table, uniform_code_points
@@ -96,7 +95,7 @@ def main(argv=None) -> dict:
     data, margs, targs = parse_args(argv)
     set_seed(targs.seed)
     t0 = time.perf_counter()
-    fractions = {k: float(v) for k, v in (p.split("=") for p in data.splits.split(","))}
+    fractions = parse_splits(data.splits)
     collection = as_collection(data.sources)
     if data.max_clips is not None:
         collection = collection[: data.max_clips]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -29,8 +28,6 @@ from .tokenization_motion_t5 import MotionTokenIds, motion_token_ids
 
 TEXT_MOTION_CONFIG = "text_motion_config.json"
 MOTION_TOKENIZER_DIR = "motion_tokenizer"
-_SPAN_RE = re.compile(re.escape(MOTION_START) + r"(.*?)" + re.escape(MOTION_END), re.DOTALL)
-_CODE_RE = re.compile(r"<motion_id_(\d+)>")
 
 __all__ = ["TextMotionProcessor", "TEXT_MOTION_CONFIG", "MOTION_TOKENIZER_DIR"]
 
@@ -173,26 +170,10 @@ class TextMotionProcessor:
         return self.codes_to_span(self.motion_to_codes(motion))
 
     def span_to_codes(self, text: str) -> np.ndarray:
-        """``(S, L)`` codes of the first motion span in ``text`` (text around it is ignored).
-
-        Spaces inside the span are allowed (tokenizers put them back when decoding); anything
-        else that is not a code token (a ``<motion_mask>``, a word) raises, as do codes out of
-        layer order.
-        """
-        if not isinstance(text, str):
-            raise TypeError(f"span_to_codes takes a string, got {type(text).__name__}")
-        m = _SPAN_RE.search(text)
-        if m is None:
-            raise ValueError(f"no {MOTION_START}...{MOTION_END} span in {text[:80]!r}")
-        inner = m.group(1)
-        rest = _CODE_RE.sub("", inner).strip()
-        if rest:
-            raise ValueError(f"the motion span holds {rest[:40]!r}, which is not a code token")
-        ids = [int(x) for x in _CODE_RE.findall(inner)]
-        K, L = self.codebook_size, self.tokens_per_step
-        if ids and max(ids) >= K * L:
-            raise ValueError(f"<motion_id_{max(ids)}> is outside this vocabulary (codes 0..{K * L - 1})")
-        return self.motion_processor.text_to_codes(MOTION_START + "".join(code_token(i) for i in ids) + MOTION_END)
+        """``(S, L)`` codes of the first motion span in ``text`` (text around it is ignored):
+        :meth:`MotionVQProcessor.text_to_codes`, which refuses anything in the span that is not a
+        code token (a ``<motion_mask>``, a word) and codes out of layer order."""
+        return self.motion_processor.text_to_codes(text)
 
     def codes_to_motion(self, codes, num_frames: int | None = None, **start) -> "Motion":
         """Decode ``(S, L)`` codes with the VQ-VAE into a :class:`Motion` (``num_frames`` crops it)."""

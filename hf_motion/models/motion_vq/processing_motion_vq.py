@@ -170,14 +170,25 @@ class MotionVQProcessor(FeatureExtractionMixin):
         return MOTION_START + "".join(code_token(int(i)) for i in flat) + MOTION_END
 
     def text_to_codes(self, text: str) -> np.ndarray:
-        """Inverse of :meth:`codes_to_text` (``(S, L)``); other text around the span is ignored."""
+        """Inverse of :meth:`codes_to_text` (``(S, L)``) for the first span in ``text``; text around
+        it is ignored, and whitespace inside it too (tokenizers put spaces back when decoding).
+        Anything else inside the span (a ``<motion_mask>``, a word), an id outside the vocabulary,
+        or codes out of layer order raise ``ValueError``."""
         import re
 
-        if MOTION_START not in text or MOTION_END not in text:
+        if not isinstance(text, str):
+            raise TypeError(f"text_to_codes takes a string, got {type(text).__name__}")
+        if MOTION_START not in text or MOTION_END not in text.split(MOTION_START, 1)[1]:
             raise ValueError(f"no {MOTION_START}...{MOTION_END} span in {text[:80]!r}")
         span = text.split(MOTION_START, 1)[1].split(MOTION_END, 1)[0]
-        ids = [int(x) for x in re.findall(r"<motion_id_(\d+)>", span)]
+        code = re.compile(r"<motion_id_(\d+)>")
+        rest = code.sub("", span).strip()
+        if rest:
+            raise ValueError(f"the motion span holds {rest[:40]!r}, which is not a code token")
+        ids = [int(x) for x in code.findall(span)]
         L, K = self.tokens_per_step, self.codebook_size
+        if ids and max(ids) >= K * L:
+            raise ValueError(f"<motion_id_{max(ids)}> is outside this vocabulary (codes 0..{K * L - 1})")
         if len(ids) % L:
             raise ValueError(f"the span has {len(ids)} code tokens, not a multiple of {L} per step")
         codes = np.asarray(ids, dtype=np.int64).reshape(-1, L)

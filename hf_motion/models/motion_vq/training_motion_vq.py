@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -168,6 +170,35 @@ def split_clips(collection, fractions: dict[str, float], seed: int = 0) -> dict[
     for clip in collection:
         out[of_group[clip.group]].append(clip)
     return out
+
+
+def parse_splits(spec: str) -> dict[str, float]:
+    """``"train=0.8,validation=0.1,test=0.1"`` -> ``{"train": 0.8, ...}`` (a clear error otherwise)."""
+    try:
+        return {k.strip(): float(v) for k, v in (p.split("=") for p in spec.split(","))}
+    except ValueError:
+        raise ValueError(f"splits must look like 'train=0.8,validation=0.1,test=0.1', got {spec!r}") from None
+
+
+def load_tokenizer_run(vq_dir) -> tuple[Any, Any, dict, dict[str, list]]:
+    """What a recipe built on a trained tokenizer needs: ``(model, processor, vq_summary, split)``,
+    where ``split`` is the tokenizer's own group split of its clips, rebuilt from what
+    ``vq_summary.json`` records (so held-out clips stay held out). A folder without
+    ``vq_summary.json`` raises ``FileNotFoundError`` naming the recipe that writes it."""
+    from transformers import AutoModel, AutoProcessor
+
+    from ...datasets import as_collection
+
+    vq_dir = Path(vq_dir)
+    summary_path = vq_dir / "vq_summary.json"
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"{vq_dir} has no vq_summary.json: train the tokenizer first (python recipes/train_vq.py)")
+    summary = json.loads(summary_path.read_text())
+    model, processor = AutoModel.from_pretrained(vq_dir).eval(), AutoProcessor.from_pretrained(vq_dir)
+    collection = as_collection(summary["sources"])
+    if summary.get("max_clips") is not None:  # the tokenizer split only its first N clips: the same split
+        collection = collection[: summary["max_clips"]]
+    return model, processor, summary, split_clips(collection, parse_splits(summary["splits"]), summary["split_seed"])
 
 
 def load_motions(clips, fps: float, progress: bool = True, desc: str = "loading clips") -> list[Motion]:
