@@ -575,15 +575,15 @@ def generate_codes(
         )
     header = _header(config, action, style, total if duration else None)
     prompt = np.concatenate([np.tile(np.asarray(header)[None, :], (num_samples, 1)), past_ids], axis=1)
-    # The guidance's unconditional branch: every condition null, the same past.
-    null_header = _header(
-        config,
-        None if "action" in guide else action,
-        None if "style" in guide else style,
-        None if "duration" in guide or not duration else total,
-    )
-    null_prompt = np.concatenate([np.tile(np.asarray(null_header)[None, :], (num_samples, 1)), past_ids], axis=1)
     guided = float(guidance_scale) != 1.0
+    if guided:  # the unconditional branch: the guided conditions null, the rest and the past as given
+        null_header = _header(
+            config,
+            None if "action" in guide else action,
+            None if "style" in guide else style,
+            None if "duration" in guide or not duration else total,
+        )
+        null_prompt = np.concatenate([np.tile(np.asarray(null_header)[None, :], (num_samples, 1)), past_ids], axis=1)
     prompt_length = prompt.shape[1]
     length = prompt_length + steps * L + 1
     if length > config.n_positions:
