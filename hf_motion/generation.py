@@ -446,7 +446,7 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
     constraint leaves, so kinds and codings are never mixed.
     """
 
-    def __init__(self, tokenizer) -> None:
+    def __init__(self, tokenizer, choose: bool = True) -> None:
         values = np.asarray(tokenizer.token_values, dtype=np.float64)
         if values.ndim != 1 or len(values) != len(tokenizer):
             raise ValueError("the tokenizer's token_values must give one value per vocabulary id")
@@ -455,6 +455,11 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
         # Per call (one per generated token): expected minus chosen value, (batch,), 0 where the
         # slot is not a value. predict(decoding="mean") adds it back, so it returns the expectation.
         self.residuals: list[torch.Tensor] = []
+        # choose=False: the scores pass through (generate samples or picks the token) and only the
+        # expectation is recorded, (batch,), NaN where the slot is not a value; residuals against
+        # the token generate chose come from residuals_against(new_ids).
+        self.choose = choose
+        self.expected: list[torch.Tensor] = []
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if scores.shape[-1] < len(self._values_np):
@@ -470,6 +475,10 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
         value_mass = (probs * is_value).sum(dim=-1)
         mean = (probs * values.clamp(min=0)).sum(dim=-1) / value_mass.clamp(min=1e-12)
         allowed = torch.isfinite(scores) & is_value
+        if not self.choose:
+            use = (value_mass > 0.5) & allowed.any(dim=-1)
+            self.expected.append(torch.where(use, mean, torch.full_like(mean, float("nan"))).detach().cpu())
+            return scores
         distance = torch.where(allowed, (values - mean[:, None]).abs(), torch.inf)
         choice = distance.argmin(dim=-1)
         forced = torch.full_like(scores, float("-inf")).scatter(1, choice[:, None], 0.0)
@@ -477,9 +486,20 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
         self.residuals.append(torch.where(use, mean - values[choice], torch.zeros_like(mean)).detach().cpu())
         return torch.where(use[:, None], forced, scores)
 
+    def residuals_against(self, new_ids: torch.Tensor) -> torch.Tensor:
+        """``choose=False``: expected minus chosen value of each generated token, ``(batch, steps)``
+        (0 where the slot is not a value)."""
+        if not self.expected:
+            return torch.zeros((new_ids.shape[0], 0))
+        expected = torch.stack(self.expected, dim=1)
+        chosen = torch.as_tensor(self._values_np, dtype=torch.float32)[new_ids[:, : expected.shape[1]].cpu()]
+        return torch.where(torch.isnan(expected), torch.zeros_like(expected), expected - chosen)
+
 
 # ------------------------------------------------------------------------- predict
 _CANONICALIZE = ("mean", "first", "none")
+_DECODINGS = ("greedy", "mean", "sample-mean")
+_SAMPLED = "_sampled"  # one sampled rollout whose values are its per-step expectations (sample-mean's rows)
 
 
 def _context_positions(motion: Motion, canonicalize: str) -> tuple[np.ndarray, np.ndarray]:
@@ -514,6 +534,7 @@ def predict(
     decoding: str = "greedy",
     anchor: bool = False,
     sliding: bool = False,
+    num_samples: int = 16,
     **generate_kwargs: Any,
 ):
     """Predict the next ``seconds`` of motion with a causal motion language model.
@@ -538,7 +559,11 @@ def predict(
             for) or ``"mean"`` (:class:`ExpectedValueLogitsProcessor`: the generated sequence takes
             the token nearest the expected value per slot, and for Motion input the returned values
             are the expected values themselves, not snapped to bin centres: the squared-error
-            estimate; needs ``constrained=True``).
+            estimate; needs ``constrained=True``) or ``"sample-mean"`` (Motion input only: the mean
+            of ``num_samples`` sampled continuations, each valued at its per-step expectations. The
+            squared-error estimate of a *multi-step* forecast is the mean over the futures the
+            model thinks possible; ``"mean"`` instead rolls out one path through each step's
+            mean, which an uncertain model extrapolates too far. Costs ``num_samples`` rollouts).
         anchor: for Motion input, continue from the context's *exact* last frame: the predicted
             change (each predicted frame relative to the decoded last context frame, as a rotation
             per joint and an offset per position) is applied to the true last frame. The context's
@@ -549,6 +574,8 @@ def predict(
             generate in chunks, each chunk reading the frames just before it (predicted ones
             included), so any context and any horizon work on any skeleton. Off by default: the
             call then raises, saying how many frames fit. See :func:`context_capacity`.
+        num_samples: continuations averaged by ``decoding="sample-mean"`` (rotations as the mean
+            change from the last context frame, positions as their mean).
         **generate_kwargs: passed to ``model.generate`` (e.g. ``do_sample=True, top_k=20``); greedy by default.
 
     Returns:
@@ -572,12 +599,28 @@ def predict(
         raise ValueError(f"representation must be 'angles', 'positions' or 'both', got {representation!r}")
     if canonicalize not in _CANONICALIZE:
         raise ValueError(f"canonicalize must be one of {list(_CANONICALIZE)}, got {canonicalize!r}")
-    if decoding not in ("greedy", "mean"):
-        raise ValueError(f"decoding must be 'greedy' or 'mean', got {decoding!r}")
-    if decoding == "mean":
-        if not constrained:
-            raise ValueError("decoding='mean' needs constrained=True (the expectation is over valid tokens)")
+    if decoding not in _DECODINGS + (_SAMPLED,):
+        raise ValueError(f"decoding must be one of {list(_DECODINGS)}, got {decoding!r}")
+    if decoding != "greedy" and not constrained:
+        raise ValueError(f"decoding={decoding!r} needs constrained=True (the expectation is over valid tokens)")
     motions, single = _as_motion_list(context)
+    if decoding == "sample-mean":
+        if not motions:
+            raise ValueError("decoding='sample-mean' needs Motion context (it averages decoded continuations)")
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
+        rows = predict(
+            model, tokenizer, [m for m in motions for _ in range(num_samples)], seconds, representation=representation,
+            canonicalize=canonicalize, constrained=True, include_context=False, batch_size=batch_size,
+            decoding=_SAMPLED, anchor=anchor, sliding=sliding, **generate_kwargs,
+        )  # fmt: skip
+        out = []
+        for k, m in enumerate(motions):
+            mean = _average_samples(m, rows[k * num_samples : (k + 1) * num_samples], representation)
+            if include_context:
+                mean = type(mean)(mean.task, None, np.concatenate([m.positions(), mean.positions])) if representation == "positions" else _concat(m, mean)
+            out.append(mean)
+        return out[0] if single else out
     if motions:
         n_expected, names = _expected_joints(model, tokenizer)
         for k, m in enumerate(motions):
@@ -686,6 +729,20 @@ def _predict_sliding(
     return out[0] if single else out
 
 
+def _average_samples(m: Motion, samples: list, representation: str):
+    """The mean of sampled continuations of ``m``: positions averaged; rotations averaged as changes
+    from ``m``'s last frame (a tangent-space mean there, so no axis-angle wrap is averaged)."""
+    if representation == "positions":
+        return type(samples[0])(samples[0].task, None, np.mean([s.positions for s in samples], axis=0))
+    from .rotations import compose_rotation, relative_rotation
+
+    ref = m.rotations[-1]
+    steps = np.mean([relative_rotation(ref, s.rotations) for s in samples], axis=0)
+    root = np.mean([s.root_translation for s in samples], axis=0)
+    first = samples[0]
+    return Motion(compose_rotation(ref, steps), root, m.skeleton, m.fps, dict(m.labels), first.local_translations)
+
+
 def _concat(a: Motion, b: Motion) -> Motion:
     local = None if a.local_translations is None else np.concatenate([a.local_translations, b.local_translations])
     return Motion(np.concatenate([a.rotations, b.rotations]), np.concatenate([a.root_translation, b.root_translation]),
@@ -756,9 +813,11 @@ def _generate(
     if constrained:
         processors.append(MotionLogitsProcessor(tokenizer))
     expectation = None
-    if decoding == "mean":
-        expectation = ExpectedValueLogitsProcessor(tokenizer)
+    if decoding in ("mean", _SAMPLED):
+        expectation = ExpectedValueLogitsProcessor(tokenizer, choose=decoding == "mean")
         processors.append(expectation)
+    if decoding == _SAMPLED:
+        kwargs["do_sample"] = True
     limit = getattr(getattr(model, "config", None), "n_positions", None)
     if limit is not None and L + max_new > limit:
         raise ValueError(
@@ -776,7 +835,10 @@ def _generate(
         )
     rows = [row.cpu().numpy() for row in out[:, L:]]
     if residuals is not None:
-        res = torch.stack(expectation.residuals, dim=1).numpy() if expectation.residuals else np.zeros((len(rows), 0))
+        if decoding == _SAMPLED:
+            res = expectation.residuals_against(out[:, L:]).numpy()
+        else:
+            res = torch.stack(expectation.residuals, dim=1).numpy() if expectation.residuals else np.zeros((len(rows), 0))
         residuals.extend(res[b, : len(rows[b])] for b in range(len(rows)))
     return rows
 
@@ -808,7 +870,7 @@ def _predict_motions(
         last_positions.append(None if pos is None else pos[-1])
     frames_per_step = 2 if representation == "both" else 1
     width = J * tokenizer.values_per_joint
-    residuals: list[np.ndarray] | None = [] if decoding == "mean" else None
+    residuals: list[np.ndarray] | None = [] if decoding in ("mean", _SAMPLED) else None
     news = _generate(
         model, tokenizer, prompts, n_new * frames_per_step * (width + 1), constrained, decoding, generate_kwargs,
         residuals,

@@ -129,14 +129,16 @@ def relative_rotation(reference: np.ndarray, aa: np.ndarray) -> np.ndarray:
     sits near a rotation of pi (where its sign flips) come out small and smooth.
     """
     fa, lead = _flat(aa, (3,))
-    ref = np.broadcast_to(np.asarray(reference, dtype=np.float64), lead + (3,)).reshape(-1, 3)
+    # A copy: reshaping a broadcast of the same shape gives a read-only view, which scipy refuses.
+    ref = np.array(np.broadcast_to(np.asarray(reference, dtype=np.float64), lead + (3,)).reshape(-1, 3))
     return (Rotation.from_rotvec(ref).inv() * Rotation.from_rotvec(fa)).as_rotvec().reshape(lead + (3,))
 
 
 def compose_rotation(reference: np.ndarray, rel: np.ndarray) -> np.ndarray:
     """``log(R_ref R_rel)``: the inverse of :func:`relative_rotation`."""
     fr, lead = _flat(rel, (3,))
-    ref = np.broadcast_to(np.asarray(reference, dtype=np.float64), lead + (3,)).reshape(-1, 3)
+    # A copy: reshaping a broadcast of the same shape gives a read-only view, which scipy refuses.
+    ref = np.array(np.broadcast_to(np.asarray(reference, dtype=np.float64), lead + (3,)).reshape(-1, 3))
     return (Rotation.from_rotvec(ref) * Rotation.from_rotvec(fr)).as_rotvec().reshape(lead + (3,))
 
 

@@ -132,8 +132,11 @@ class EvaluationArguments:
     batch_size: int = field(default=16, metadata={"help": "windows per generate call"})
     decoding: str = field(
         default="mean",
-        metadata={"help": "'mean' (token nearest the expected value per slot: the squared-error estimate) or 'greedy'"},
+        metadata={"help": "'mean' (one rollout through each slot's expected value), 'sample-mean' (the mean of "
+                          "--num_samples sampled rollouts: the squared-error estimate of a multi-step forecast) or 'greedy'"},
     )
+    num_samples: int = field(default=16, metadata={"help": "rollouts averaged by --decoding sample-mean"})
+    sample_seed: int = field(default=0, metadata={"help": "torch seed of the sampled rollouts (--decoding sample-mean)"})
     anchor: bool = field(
         default=True,
         metadata={"help": "continue from the exact last context frame (hf_motion.predict(anchor=True)): the model's "
@@ -182,8 +185,10 @@ def check_args(args: EvaluationArguments) -> None:
         raise EvaluationError(f"--max_windows must be >= 1, got {args.max_windows}")
     if args.batch_size < 1:
         raise EvaluationError(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.decoding not in ("mean", "greedy"):
-        raise EvaluationError(f"--decoding must be 'mean' or 'greedy', got {args.decoding!r}")
+    if args.decoding not in ("mean", "sample-mean", "greedy"):
+        raise EvaluationError(f"--decoding must be 'mean', 'sample-mean' or 'greedy', got {args.decoding!r}")
+    if args.num_samples < 1:
+        raise EvaluationError(f"--num_samples must be >= 1, got {args.num_samples}")
     if not (math.isfinite(args.context_seconds) and args.context_seconds > 0):
         raise EvaluationError(f"--context_seconds must be positive, got {args.context_seconds}")
     if not args.horizons_ms or any(h <= 0 for h in args.horizons_ms):
@@ -634,6 +639,27 @@ def predict_windows(
 
 
 # ------------------------------------------------------------------------ report
+def lost_cells(results: dict, method: str, baselines=("zero-velocity", "constant-velocity")) -> list[str]:
+    """The (metric, horizon) cells where ``method`` is not strictly better than every baseline."""
+    lost = []
+    for key, (_, short, _, higher) in METRICS.items():
+        for h, value in results[method][key]["at_horizons"].items():
+            rivals = [results[b][key]["at_horizons"][h] for b in baselines]
+            if not all(value > r if higher else value < r for r in rivals):
+                lost.append(f"{short} {h} ms")
+    return lost
+
+
+def baseline_verdict(results: dict, method: str, horizon_keys: list[str]) -> str:
+    """The issue's must-hold line: does ``method`` beat zero- and constant-velocity in every cell?"""
+    lost = lost_cells(results, method)
+    cells = len(METRICS) * len(horizon_keys)
+    return (
+        f"must-hold: {method} beats zero-velocity and constant-velocity on every metric at every horizon: "
+        f"{not lost} ({cells - len(lost)} of {cells} cells" + (f"; lost: {', '.join(lost)})" if lost else ")")
+    )
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1000 else f"{x:.0f}"
 
@@ -792,9 +818,15 @@ def main(argv: list[str] | EvaluationArguments | None = None) -> dict:
         size = f"{count_parameters(model) / 1e6:.2f}M params"
         model_name = f"{model_dir.name} ({size})" if model_dir.name == preset else f"{model_dir.name} ({preset}, {size})"
         t_pred = time.perf_counter()
+        sampling = {}
+        if args.decoding == "sample-mean":
+            import torch
+
+            torch.manual_seed(args.sample_seed)
+            sampling = {"num_samples": args.num_samples}
         predictions[model_name] = predict_windows(
             model, tokenizer, windows, n_future, fps, args.batch_size, args.progress, decoding=args.decoding,
-            anchor=args.anchor,
+            anchor=args.anchor, **sampling,
         )
         predict_s = time.perf_counter() - t_pred
         if summary.get("train_runtime_s") is not None:
@@ -881,6 +913,8 @@ def main(argv: list[str] | EvaluationArguments | None = None) -> dict:
     title = f"{who}: {meta['windows']} windows, {fps:g} fps, {args.context_seconds:g} s context"
     atomic_write_bytes(out_dir / "prediction.png", plot(results, horizons_ms, title))
     print("\n" + table)
+    if model_name is not None:
+        print(baseline_verdict(results, model_name, horizon_keys))
     print(f"wrote {out_dir / 'prediction.md'}, prediction.json and prediction.png ({report['wall_seconds']:.0f} s)")
     return report
 

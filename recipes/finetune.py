@@ -800,26 +800,6 @@ class FinetuneResult:
     tokenizer: Any = None
 
 
-def _set_threads(num_threads: int | None) -> int:
-    """torch CPU threads: ``num_threads``, else the cores that are idle now (CPU count minus the
-    1-minute load average), shared among the processes, at least one. On a busy machine more
-    threads than idle cores make every step several times slower (the threads wait on each other),
-    and a tiny model gains little from a second thread anyway."""
-    from accelerate import PartialState
-
-    if torch.cuda.is_available():
-        return torch.get_num_threads()
-    if num_threads is None:
-        cores = os.cpu_count() or 1
-        try:
-            idle = cores - os.getloadavg()[0]
-        except OSError:  # no load average on this platform
-            idle = cores
-        num_threads = max(1, int(round(idle)) // max(1, PartialState().num_processes))
-    torch.set_num_threads(int(num_threads))
-    return int(num_threads)
-
-
 def main(argv: Sequence[str] | None = None) -> FinetuneResult:
     """Run fine-tuning (and with ``--compare`` the comparison); see the module docstring."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -839,12 +819,13 @@ def main(argv: Sequence[str] | None = None) -> FinetuneResult:
     from hf_motion.fileio import atomic_write_text
     from hf_motion.model_card import model_card_from_summary, save_for_hub
     from hf_motion.modeling import count_parameters
+    from hf_motion.training import set_cpu_threads
 
     start = time.perf_counter()
     data_args, cv_args, model_args, forest_args, train_args, inline = parse_arguments(argv)
     state = PartialState()
     main_process = state.is_main_process
-    threads = _set_threads(model_args.num_threads)
+    threads = set_cpu_threads(model_args.num_threads)
     seed = train_args.seed
     specs = resolve_tasks(cv_args, inline)
 

@@ -120,6 +120,11 @@ class ModelArguments:
         metadata={"help": "'auto': the last complete checkpoint in output_dir if its recorded settings match (else "
                           "refuse); 'no': from scratch; or a checkpoint path to resume whatever the settings"},
     )
+    num_threads: int | None = field(
+        default=None,
+        metadata={"help": "torch CPU threads (default: the idle cores per process; accelerate launch's OMP_NUM_THREADS=1 "
+                          "is not inherited)"},
+    )
 
 
 @dataclass
@@ -467,9 +472,11 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     )  # fmt: skip
     from hf_motion import MotionTokenizer
     from hf_motion.task_loss import parse_task_loss_weights
+    from hf_motion.training import set_cpu_threads
 
     if torch.cuda.is_available() and not (train_args.bf16 or train_args.fp16) and torch.cuda.is_bf16_supported():
         train_args = dataclasses.replace(train_args, bf16=True)
+    threads = set_cpu_threads(model_args.num_threads)
     set_seed(train_args.seed)
     tokenizer = MotionTokenizer.from_pretrained(data_args.tokenizer)
     if not hasattr(tokenizer, "encode_motion"):
@@ -556,6 +563,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         "wall_s": time.perf_counter() - t0,
         "resumed_from": resume,
         "device": str(trainer.args.device),
+        "cpu_threads": threads,
         "bf16": bool(train_args.bf16),
     }
     if trainer.is_world_process_zero():

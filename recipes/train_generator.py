@@ -47,6 +47,9 @@ class GeneratorArguments:
     render_conditions: int = 4
     seed: int = 0
     max_clips: int | None = field(default=None, metadata={"help": "only the first N clips of each split (smoke runs)"})
+    num_threads: int | None = field(
+        default=None, metadata={"help": "torch CPU threads (default: the idle cores per process, not accelerate's OMP_NUM_THREADS=1)"}
+    )
 
 
 def main(argv=None) -> dict:
@@ -62,6 +65,9 @@ def main(argv=None) -> dict:
     from hf_motion.render import render_motion
 
     (args,) = parse_recipe_args((GeneratorArguments,), list(sys.argv[1:] if argv is None else argv))
+    from hf_motion.training import set_cpu_threads
+
+    set_cpu_threads(args.num_threads)
     t0 = time.perf_counter()
     vq_dir, out = Path(args.vq_model), Path(args.output_dir)
     try:

@@ -61,6 +61,9 @@ class TextMotionModelArguments:
     top_k: int | None = None
     eval_batch_size: int = 32
     r_precision_pool: int = field(default=32, metadata={"help": "captions per R-precision pool (MotionGPT: 32)"})
+    num_threads: int | None = field(
+        default=None, metadata={"help": "torch CPU threads (default: the idle cores per process, not accelerate's OMP_NUM_THREADS=1)"}
+    )
 
 
 @dataclass
@@ -137,6 +140,9 @@ def main(argv=None) -> dict:
     from hf_motion.text_motion_training import evaluate_text_motion, instruction_examples, prepare_clips
 
     data, margs, targs = parse_args(argv)
+    from hf_motion.training import set_cpu_threads
+
+    set_cpu_threads(margs.num_threads)
     set_seed(targs.seed)
     t0 = time.perf_counter()
     vq_dir, out = Path(data.vq_model), Path(targs.output_dir)

@@ -50,6 +50,9 @@ class VQModelArguments:
     quantize_dropout: float = 0.2
     ema_decay: float = 0.99
     dead_code_threshold: float = 0.5
+    num_threads: int | None = field(
+        default=None, metadata={"help": "torch CPU threads (default: the idle cores per process, not accelerate's OMP_NUM_THREADS=1)"}
+    )
 
 
 @dataclass
@@ -93,6 +96,9 @@ def main(argv=None) -> dict:
     from hf_motion.rate_distortion import plot_rate_distortion, rate_distortion_table, uniform_code_points
 
     data, margs, targs = parse_args(argv)
+    from hf_motion.training import set_cpu_threads
+
+    set_cpu_threads(margs.num_threads)
     set_seed(targs.seed)
     t0 = time.perf_counter()
     fractions = parse_splits(data.splits)

@@ -161,3 +161,19 @@ def test_anchored_prediction_of_no_change_is_exactly_zero_velocity(core_motion, 
                                           * Rotation.from_rotvec(truth.reshape(-1, 3))).as_rotvec()).magnitude()  # fmt: skip
     assert gap(anchored.rotations).max() < 1e-9  # the exact last frame, repeated
     assert gap(plain.rotations).max() > 1e-4  # the decoded last frame: off by its quantization error
+
+
+def test_relative_and_compose_rotation_take_a_single_frame():
+    """One frame against a reference of the same shape (the broadcast is then a read-only view,
+    which scipy refuses unless it is copied)."""
+    from scipy.spatial.transform import Rotation
+
+    from hf_motion.rotations import compose_rotation, relative_rotation
+
+    rng = np.random.default_rng(0)
+    ref, aa = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    rel = relative_rotation(ref, aa)
+    want = (Rotation.from_rotvec(ref).inv() * Rotation.from_rotvec(aa)).as_rotvec()
+    np.testing.assert_allclose(rel, want, atol=1e-12)
+    back = Rotation.from_rotvec(compose_rotation(ref, rel))
+    assert np.allclose((back.inv() * Rotation.from_rotvec(aa)).magnitude(), 0.0, atol=1e-9)

@@ -480,3 +480,39 @@ def test_yaml_config_sets_defaults_and_flags_override(evaluate, tmp_path):
         evaluate.parse_args(["--config", str(cfg)])
     shipped = evaluate.parse_args(["--config", str(REPO / "recipes" / "evaluate_prediction.yaml")])
     assert shipped == evaluate.EvaluationArguments()  # the YAML spells out the defaults
+
+
+def test_verdict_names_the_cells_a_method_loses(evaluate):
+    """Hand-made results: better than both baselines except Euler at 400 ms (behind zero-velocity)
+    and PCK at 100 ms (a tie with constant-velocity is not a win)."""
+    def row(euler, pck):
+        cells = {h: v for h, v in zip(["100", "400"], euler)}
+        return {
+            "euler_rmse": {"at_horizons": cells}, "joint_angle": {"at_horizons": {"100": 1.0, "400": 2.0}},
+            "positional_mse": {"at_horizons": {"100": 0.1, "400": 0.2}}, "pck_auc": {"at_horizons": dict(zip(["100", "400"], pck))},
+        }  # fmt: skip
+
+    results = {"zero-velocity": row([0.3, 0.5], [0.8, 0.6]), "constant-velocity": row([0.3, 0.9], [0.9, 0.5])}
+    model = row([0.2, 0.6], [0.9, 0.7])
+    model["joint_angle"]["at_horizons"] = {"100": 0.5, "400": 1.5}
+    model["positional_mse"]["at_horizons"] = {"100": 0.05, "400": 0.1}
+    for name in ("zero-velocity", "constant-velocity"):
+        results[name]["joint_angle"]["at_horizons"] = {"100": 1.0, "400": 2.0}
+        results[name]["positional_mse"]["at_horizons"] = {"100": 0.1, "400": 0.2}
+    results["m"] = model
+    assert evaluate.lost_cells(results, "m") == ["Euler 400 ms", "PCK 100 ms"]
+    line = evaluate.baseline_verdict(results, "m", ["100", "400"])
+    assert "every horizon: False (6 of 8 cells; lost: Euler 400 ms, PCK 100 ms)" in line
+
+
+def test_sample_mean_decoding_runs_and_is_seeded(evaluate, trained, tmp_path):
+    base = dict(model=trained["dir"], cache_dir=trained["cache"], max_windows=3, batch_size=8, progress=False,
+                continuous_baselines=False, decoding="sample-mean", num_samples=2)  # fmt: skip
+    a = evaluate.main(_argv(**base, output_dir=tmp_path / "a"))
+    b = evaluate.main(_argv(**base, output_dir=tmp_path / "b"))
+    name = a["model_name"]
+    assert a["results"][name] == b["results"][name]
+    with pytest.raises(evaluate.EvaluationError, match="--num_samples must be >= 1"):
+        evaluate.main(_argv(**{**base, "num_samples": 0}, output_dir=tmp_path / "c"))
+    with pytest.raises(evaluate.EvaluationError, match="--decoding must be 'mean', 'sample-mean' or 'greedy'"):
+        evaluate.main(_argv(**{**base, "decoding": "beam"}, output_dir=tmp_path / "c"))

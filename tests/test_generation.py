@@ -613,3 +613,47 @@ def test_mean_decoding_returns_the_expected_value_not_the_bin(bandai_motions):
     for k in range(3):
         np.testing.assert_allclose(mean.rotations[k], tok.angle_quantizer.decode(levels + (k + 1) + 0.5), atol=1e-12)
         assert set(np.unique(tok.angle_quantizer.encode(greedy.rotations[k]) - levels)) <= {k + 1, 2 * (k + 1)}
+
+
+def test_sample_mean_averages_sampled_futures_where_mean_decoding_follows_one_path(bandai_motions):
+    """Mass split evenly on +1 and +2 levels per frame. The true expected future climbs 1.5 levels
+    a frame; mean decoding continues with +1 each frame (its path) and adds half a level only at the
+    end, so it falls behind; sample-mean, the average of sampled continuations, follows the climb."""
+    tok = MotionTokenizer.m5_delta(256)
+    model = _model(tok)
+    context = bandai_motions[1].select_joints("bandai-core").slice(0, 4)
+    levels = tok.angle_quantizer.encode(context.rotations[-1])
+    delta = tok.angle_quantizer.delta
+    torch.manual_seed(0)
+    sm = predict(model, tok, context, seconds=0.1, decoding="sample-mean", num_samples=64, batch_size=64,
+                 logits_processor=[_Even(tok)])  # fmt: skip
+    mean = predict(model, tok, context, seconds=0.1, decoding="mean", logits_processor=[_Even(tok)])
+    assert sm.num_frames == 3
+    from hf_motion.rotations import relative_rotation
+
+    for k in range(3):  # geodesic distance: axis-angle vectors near pi may come out as their antipodes
+        want = tok.angle_quantizer.decode(levels + 1.5 * (k + 1))
+        gap = np.linalg.norm(relative_rotation(want, sm.rotations[k]), axis=-1)
+        assert gap.max() < 0.35 * np.sqrt(3) * delta.max(), (k, gap.max() / delta.max())
+    behind = (tok.angle_quantizer.decode(levels + 4.5) - mean.rotations[2]) / delta  # mean decoding: +3.5 levels
+    np.testing.assert_allclose(behind, 1.0, atol=1e-6)
+
+
+def test_sample_mean_of_a_certain_model_is_its_mean_decoding(bandai_motions):
+    tok = MotionTokenizer.m5_delta(256)
+    model = _model(tok)
+    context = bandai_motions[1].select_joints("bandai-core").slice(0, 4)
+    push = [_Push(tok, 1)]
+    sm = predict(model, tok, [context, context.slice(1)], seconds=0.2, decoding="sample-mean", num_samples=3,
+                 anchor=True, include_context=True, logits_processor=push)  # fmt: skip
+    mean = predict(model, tok, [context, context.slice(1)], seconds=0.2, decoding="mean", anchor=True,
+                   include_context=True, logits_processor=push)  # fmt: skip
+    for a, b in zip(sm, mean):
+        assert a.num_frames == b.num_frames
+        np.testing.assert_allclose(a.rotations, b.rotations, atol=1e-9)
+        np.testing.assert_allclose(a.root_translation, b.root_translation, atol=1e-12)
+    with pytest.raises(ValueError, match="num_samples must be a positive integer"):
+        predict(model, tok, context, seconds=0.1, decoding="sample-mean", num_samples=0)
+    with pytest.raises(ValueError, match="needs Motion context"):
+        predict(model, tok, tok.encode_motion(angles=context.rotations, task=">"), seconds=0.1, fps=context.fps,
+                decoding="sample-mean")  # fmt: skip
