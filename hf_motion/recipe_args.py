@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 __all__ = [
     "parse_recipe_args",
+    "recipe_parser",
     "apply_yaml_defaults",
     "import_recipe",
     "RUN_SETTINGS_FILE",
@@ -48,6 +49,43 @@ def apply_yaml_defaults(parser, path: str | os.PathLike, extract: Sequence[str] 
     return extracted
 
 
+def recipe_parser(
+    dataclass_types: Sequence[type] | type,
+    argv: Sequence[str] | None = None,
+    default_config: str | os.PathLike | None = None,
+    extract: Sequence[str] = (),
+):
+    """The one parser of every recipe: ``HfArgumentParser`` over ``dataclass_types`` with
+    ``--config FILE.yaml`` (listed in ``--help``) whose options become defaults that flags override.
+
+    ``default_config`` is read when ``--config`` is not given (if that file exists). Keys named in
+    ``extract`` are taken out of the YAML (see :func:`apply_yaml_defaults`). Returns
+    ``(parser, argv without --config, extracted, config_path)``.
+    """
+    import argparse
+
+    from transformers import HfArgumentParser
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(dataclass_types)
+    # In --help; never in the parsed namespace (it is taken out of argv below, and SUPPRESS sets nothing).
+    parser.add_argument(
+        "--config", metavar="FILE.yaml", default=argparse.SUPPRESS,
+        help="YAML mapping of options used as defaults (flags on the command line win)"
+        + (f"; default {default_config}" if default_config is not None else ""),
+    )  # fmt: skip
+    config_path = Path(default_config) if default_config is not None and Path(default_config).is_file() else None
+    for i, arg in enumerate(argv):
+        if arg == "--config" or arg.startswith("--config="):
+            if arg == "--config" and i + 1 >= len(argv):
+                raise SystemExit("--config needs a YAML file")
+            config_path = Path(arg.split("=", 1)[1] if "=" in arg else argv[i + 1])
+            del argv[i : i + (1 if "=" in arg else 2)]
+            break
+    extracted = apply_yaml_defaults(parser, config_path, extract) if config_path is not None else {}
+    return parser, argv, extracted, config_path
+
+
 def parse_recipe_args(
     dataclass_types: Sequence[type] | type,
     argv: Sequence[str] | None = None,
@@ -58,17 +96,7 @@ def parse_recipe_args(
     Unknown keys in the YAML raise ``SystemExit`` naming the file and the keys, like unknown flags.
     Returns what ``HfArgumentParser.parse_args_into_dataclasses`` returns.
     """
-    from transformers import HfArgumentParser
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(dataclass_types)
-    if "--config" in argv:
-        i = argv.index("--config")
-        if i + 1 >= len(argv):
-            raise SystemExit("--config needs a YAML file")
-        path = Path(argv[i + 1])
-        del argv[i : i + 2]
-        apply_yaml_defaults(parser, path)
+    parser, argv, _, _ = recipe_parser(dataclass_types, argv)
     return parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=return_remaining_strings)
 
 

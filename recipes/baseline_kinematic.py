@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from transformers import HfArgumentParser
 
 from hf_motion.cv import (
     CV_SCHEMES,
@@ -59,7 +58,7 @@ from hf_motion.cv import (
     task_metrics,
 )
 from hf_motion.fileio import atomic_write_text
-from hf_motion.recipe_args import apply_yaml_defaults
+from hf_motion.recipe_args import recipe_parser
 
 logger = logging.getLogger("baseline_kinematic")
 
@@ -136,13 +135,12 @@ ARGUMENT_CLASSES = (DataArguments, CVArguments, ForestArguments, OutputArguments
 def parse_arguments(argv: Sequence[str] | None = None):
     """``(data, cv, forest, output, inline_tasks)`` from an optional YAML config plus command-line options."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    config_path = None
-    if argv and argv[0].lower().endswith((".yaml", ".yml")):
-        config_path = Path(argv.pop(0))
-    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    if argv and argv[0].lower().endswith((".yaml", ".yml")):  # the older positional form: same as --config
+        argv = ["--config", argv[0], *argv[1:]]
+    parser, argv, extracted, config_path = recipe_parser(ARGUMENT_CLASSES, argv, extract=("tasks",))
     inline_tasks = None
     if config_path is not None:
-        tasks = apply_yaml_defaults(parser, config_path, extract=("tasks",)).get("tasks")
+        tasks = extracted.get("tasks")
         if isinstance(tasks, list):
             inline_tasks = (tasks, config_path)
         elif tasks is not None:

@@ -61,7 +61,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -70,7 +69,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from transformers import HfArgumentParser, TrainingArguments
+from transformers import TrainingArguments
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "finetune.yaml"
@@ -202,20 +201,12 @@ ARGUMENT_CLASSES = (DataArguments, CVArguments, ModelArguments, ForestArguments,
 def parse_arguments(argv: Sequence[str] | None = None):
     """``(data, cv, model, forest, training, inline_tasks)`` from ``--config YAML`` (default
     ``recipes/finetune.yaml``) plus command-line flags, which win."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    config_path: Path | None = DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
-    if "--config" in argv:
-        i = argv.index("--config")
-        if i + 1 >= len(argv):
-            raise SystemExit("--config needs a YAML file")
-        config_path = Path(argv[i + 1])
-        del argv[i : i + 2]
-    from hf_motion.recipe_args import apply_yaml_defaults
+    from hf_motion.recipe_args import recipe_parser
 
-    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    parser, argv, extracted, config_path = recipe_parser(ARGUMENT_CLASSES, argv, DEFAULT_CONFIG, extract=("tasks",))
     inline_tasks = None
     if config_path is not None:
-        tasks = apply_yaml_defaults(parser, config_path, extract=("tasks",)).get("tasks")
+        tasks = extracted.get("tasks")
         if isinstance(tasks, list):
             inline_tasks = (tasks, config_path)
         elif tasks is not None:

@@ -1,0 +1,50 @@
+"""hf_motion.recipe_args: the one parser of every recipe (``--config FILE.yaml``, flags win)."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from hf_motion.recipe_args import parse_recipe_args, recipe_parser
+
+
+@dataclass
+class _Args:
+    steps: int = 10
+    name: str = field(default="a", metadata={"help": "a name"})
+
+
+def test_config_is_listed_in_help(capsys):
+    with pytest.raises(SystemExit):
+        parse_recipe_args(_Args, ["--help"])
+    assert "--config FILE.yaml" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("form", ["split", "equals"])
+def test_yaml_gives_defaults_and_flags_win(tmp_path, form):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("steps: 3\nname: yaml\n")
+    flag = ["--config", str(cfg)] if form == "split" else [f"--config={cfg}"]
+    (args,) = parse_recipe_args(_Args, [*flag, "--name", "flag"])
+    assert (args.steps, args.name) == (3, "flag")
+
+
+def test_default_config_is_read_unless_another_is_given(tmp_path):
+    default, other = tmp_path / "d.yaml", tmp_path / "o.yaml"
+    default.write_text("steps: 5\ntasks: [1, 2]\n")
+    other.write_text("steps: 7\n")
+    parser, argv, extracted, path = recipe_parser(_Args, [], default_config=default, extract=("tasks",))
+    assert path == default and extracted == {"tasks": [1, 2]} and argv == []
+    assert parser.parse_args_into_dataclasses(args=argv)[0].steps == 5
+    parser, argv, extracted, path = recipe_parser(_Args, ["--config", str(other)], default_config=default)
+    assert path == other and parser.parse_args_into_dataclasses(args=argv)[0].steps == 7
+    _, _, _, path = recipe_parser(_Args, [], default_config=tmp_path / "missing.yaml")
+    assert path is None
+
+
+def test_config_errors_name_the_file_and_keys(tmp_path):
+    with pytest.raises(SystemExit, match="--config needs a YAML file"):
+        parse_recipe_args(_Args, ["--config"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stepz: 3\n")
+    with pytest.raises(SystemExit, match=r"bad\.yaml: unknown option\(s\) \['stepz'\]"):
+        parse_recipe_args(_Args, ["--config", str(bad)])
