@@ -673,3 +673,10 @@ def test_copy_path_trains_on_a_real_bandai_clip(tok, bandai_paths):
     with torch.no_grad():
         after = model.eval()(held_out, labels=held_out).loss.item()
     assert after < 0.9 * before  # later frames of the clip, not trained on
+
+
+def test_config_defaults_keep_the_fused_attention_kernel():
+    """Attention dropout off by default (dropout forces the unfused kernel); residual/embedding at M5's 0.1."""
+    c = motion_gpt2_config("tiny")
+    assert (c.attn_pdrop, c.resid_pdrop, c.embd_pdrop) == (0.0, 0.1, 0.1)
+    assert motion_gpt2_config("tiny", attn_pdrop=0.2).attn_pdrop == 0.2
