@@ -1,10 +1,14 @@
 """Model cards that fill themselves from a run, and the Hugging Face Hub path.
 
-* :func:`build_model_card`: a :class:`huggingface_hub.ModelCard` from a template in
-  ``model_cards/`` (Jinja2): base model, data, tasks, fold metrics (mean ± std and the number of
-  folds), library versions, intended use and clinical caveats, with a ``model-index`` in the YAML
-  metadata (one entry per task and metric: the mean over folds, the std and fold count in the
-  metric's ``args``). :func:`model_card_from_summary` fills it from a run's ``summary.json``.
+* :func:`build_model_card`: a :class:`huggingface_hub.ModelCard` from a template shipped in
+  ``hf_motion/assets/model_cards/`` (Jinja2): base model, data, tasks, fold metrics (mean ± std and
+  the number of folds), library versions, intended use and clinical caveats, with a ``model-index``
+  in the YAML metadata (one entry per task and metric: the mean over folds, the std and fold count
+  in the metric's ``args``). :func:`model_card_from_summary` fills it from a run's ``summary.json``.
+  The card says only what the run used: the data notes and the data's licence of a known data set
+  (:data:`DATASET_NOTES`) only when that data set was used, a base model in the metadata only when it
+  is a Hub id (a local path would leak the author's file system), and ``library_name: hf_motion``
+  (loading needs ``import hf_motion``).
 * :func:`validate_model_card`: offline validation. ``ModelCard.validate`` posts the card to the
   Hub, so offline we do what the Hub's parser does: load the YAML block through
   ``huggingface_hub``'s own ``ModelCardData`` (which raises on a malformed ``model-index``), parse
@@ -34,6 +38,10 @@ __all__ = [
     "TEMPLATE_DIR",
     "DEFAULT_DATA_CAVEAT",
     "DATASET_NOTES",
+    "DATASET_NAMES",
+    "DATASET_LICENSES",
+    "LIBRARY_NAME",
+    "dataset_ids_from_sources",
     "library_versions",
     "eval_results_from_fold_metrics",
     "build_model_card",
@@ -44,8 +52,11 @@ __all__ = [
     "push_to_hub",
 ]
 
-#: Where the card templates live (``<repository>/model_cards``).
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "model_cards"
+#: Where the card templates live (package data, so cards build after a plain ``pip install``).
+TEMPLATE_DIR = Path(__file__).resolve().parent / "assets" / "model_cards"
+
+#: The card's ``library_name``: loading needs hf_motion's classes (``import hf_motion``), not plain transformers.
+LIBRARY_NAME = "hf_motion"
 
 DEFAULT_DATA_CAVEAT = (
     "The evaluation data stand in for clinical data: the Bandai-Namco research motion dataset, "
@@ -54,7 +65,10 @@ DEFAULT_DATA_CAVEAT = (
     "people with a movement disorder."
 )
 
-#: Provenance lines for known data sets (by ``dataset_id``), printed in the card's Data section.
+BANDAI_ID = "bandai-namco-motion"
+
+#: Provenance lines for known data sets (by ``dataset_id``), printed in the card's Data section
+#: only when the run used that data set.
 DATASET_NOTES = {
     "bandai-namco-motion": (
         "Bandai-Namco-Research-Motiondataset (CC BY-NC 4.0; Kobayashi et al. 2023, arXiv:2306.08861): "
@@ -62,6 +76,17 @@ DATASET_NOTES = {
         "(walk, run, wave, ...) and a style (normal, elderly, exhausted, ...)."
     ),
 }
+#: Display names and licences (Hub licence ids) of the known data sets.
+DATASET_NAMES = {BANDAI_ID: "Bandai-Namco-Research-Motiondataset"}
+DATASET_LICENSES = {BANDAI_ID: "cc-by-nc-4.0"}
+USER_DATA_NAME = "user-supplied data"
+USER_DATA_NOTE = (
+    "User-supplied motion data: hf_motion does not know their provenance or licence, so this card "
+    "claims neither. Check the data owner's terms before using or sharing this model."
+)
+#: The weights' licence when no known data set was used: the data's terms decide, so nothing is claimed.
+UNKNOWN_DATA_LICENSE = "other"
+_AUTO: Any = object()  # data_caveat default: the Bandai stand-in caveat iff Bandai data were used
 
 _METRIC_TYPES = {  # our metric name -> (model-index metric type, config)
     "auc": ("roc_auc", None),
@@ -98,6 +123,49 @@ def _task_dict(task: Any) -> dict[str, Any]:
     if not isinstance(task, Mapping) or "name" not in task or "kind" not in task:
         raise ModelCardError(f"a task must be a TaskSpec or a mapping with 'name' and 'kind', got {task!r}")
     return dict(task)
+
+
+def dataset_ids_from_sources(sources: str | os.PathLike | Sequence[str | os.PathLike] | None) -> list[str | None]:
+    """The known data set (:data:`DATASET_NOTES` key) behind each data source a run used, None for
+    the user's own data, so a card credits (and licenses after) only what was actually used.
+
+    A source is a named source (``"bandai-namco"``, ``"bandai-namco:dataset-1,dataset-2"``) or a
+    folder; a folder counts as Bandai-Namco when a path component is the data set's folder name
+    (``.../bandai-namco-motion/...``): the files are then Bandai's, whatever the spelling.
+    """
+    if sources is None:
+        return []
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    ids: list[str | None] = []
+    for source in sources:
+        text = os.fspath(source).strip()
+        name = text.split(":", 1)[0]
+        parts = {part.lower() for part in Path(text).parts}
+        ids.append(BANDAI_ID if name == "bandai-namco" or BANDAI_ID in parts else None)
+    return ids
+
+
+def _source_label(source: Any) -> str:
+    """A data source for the card's text: a named source as typed, a folder without its path."""
+    text = os.fspath(source) if isinstance(source, (str, os.PathLike)) else str(source)
+    if re.fullmatch(r"[A-Za-z0-9_.\-]+(:[^/\\]*)?", text) and not Path(text).exists():
+        return f"`{text}`"
+    return "a local folder of motion files"
+
+
+def _is_hub_id(name: str | None) -> bool:
+    """``owner/name`` that is not a local path: only such a base model goes into the metadata."""
+    return bool(name) and bool(_REPO_ID.match(name)) and not Path(name).exists()
+
+
+def _base_model_text(base_model: str | None, note: str | None) -> str:
+    """The base model in prose: a Hub id as a link; a local checkpoint without its path."""
+    if not base_model:
+        return "none: trained from scratch"
+    if _is_hub_id(base_model):
+        return f"[`{base_model}`](https://huggingface.co/{base_model})"
+    return note or "a local pretraining checkpoint (not published on the Hugging Face Hub)"
 
 
 def eval_results_from_fold_metrics(
@@ -193,7 +261,7 @@ def _results_table(
     return _md_table(header, rows)
 
 
-def _model_details(model: Any, tokenizer: Any, base_model: str | None, training: Mapping[str, Any] | None) -> str:
+def _model_details(model: Any, tokenizer: Any, base_model_text: str, training: Mapping[str, Any] | None) -> str:
     rows = []
     if model is not None:
         rows.append(["class", f"`{type(model).__name__}`"])
@@ -212,21 +280,37 @@ def _model_details(model: Any, tokenizer: Any, base_model: str | None, training:
             q = getattr(tokenizer, f"{kind}_quantizer", None)
             if q is not None:
                 rows.append([f"{kind} bins", q.n_bins])
-    rows.append(["base model", f"`{base_model}`" if base_model else "none (trained from scratch)"])
+    rows.append(["base model", base_model_text])
     for key, value in (training or {}).items():
         rows.append([key, value])
     return _md_table(["", ""], rows)
 
 
-def _usage(model: Any, repo_hint: str, causal: bool) -> str:
+def _usage(model: Any, repo_hint: str, causal: bool, fps: float | None = None, window: int | None = None) -> str:
+    """The "How to use" text: a snippet that runs on a real BVH clip (``clip.bvh`` and ``repo_hint``
+    are the placeholders to replace), reading the motion as in training: the training frame rate,
+    the tokenizer's recorded joints, one training-length window."""
+    frames = int(window) if window else 24
+    resample = (
+        [f"motion = hf_motion.resample_motion(motion, {float(fps):g})  # the frame rate the model was trained at"]
+        if fps
+        else ["# resample to the frame rate the model was trained at: motion = hf_motion.resample_motion(motion, fps)"]
+    )
+    read = [
+        'motion = hf_motion.load_bvh("clip.bvh")',
+        *resample,
+        "if tokenizer.joint_names:  # the joints the model was trained on, in token order",
+        "    motion = motion.select_joints(tokenizer.joint_names)",
+    ]
     if causal:
         body = [
             "from transformers import AutoModelForCausalLM, AutoTokenizer",
             "",
             f'model = AutoModelForCausalLM.from_pretrained("{repo_hint}").eval()',
             f'tokenizer = AutoTokenizer.from_pretrained("{repo_hint}")',
-            'motion = hf_motion.load_bvh("clip.bvh")',
-            "future = hf_motion.predict(model, tokenizer, motion, seconds=0.4)  # a Motion",
+            *read,
+            f"context = motion.slice(max(motion.num_frames - {frames}, 0))  # the last {frames} frames",
+            "future = hf_motion.predict(model, tokenizer, context, seconds=0.4, sliding=True)  # a Motion",
         ]
     else:
         body = [
@@ -234,16 +318,23 @@ def _usage(model: Any, repo_hint: str, causal: bool) -> str:
             "",
             f'model = AutoModelForSequenceClassification.from_pretrained("{repo_hint}").eval()',
             f'tokenizer = AutoTokenizer.from_pretrained("{repo_hint}")',
-            'motion = hf_motion.load_bvh("clip.bvh")  # same joints, frame rate and window length as in training',
-            'ids = tokenizer.encode_motion(angles=motion.rotations, task=">")',
-            "out = model(input_ids=torch.as_tensor(ids)[None])",
+            *read,
+            f"ids = tokenizer.encode_motion(angles=motion.rotations[:{frames}], task=\">\")  # one {frames}-frame window",
+            "with torch.no_grad():",
+            "    out = model(input_ids=torch.as_tensor(ids)[None])",
         ]
         if getattr(getattr(model, "config", None), "targets", None):
             body.append("predictions = model.predictions(out.logits)  # {target: probabilities or values}")
         else:
             body.append("probabilities = out.logits.softmax(-1)")
-    head = ["```python", "import torch", "import hf_motion  # registers the motion model and tokenizer classes"]
-    return "\n".join(head + body + ["```"])
+    head = ["```python", *([] if causal else ["import torch"]),
+            "import hf_motion  # registers the motion model and tokenizer classes with transformers' Auto classes"]  # fmt: skip
+    intro = (
+        "Loading needs the `hf_motion` library (the model and tokenizer classes are not part of "
+        "transformers): install it and `import hf_motion` before calling the `Auto` classes. "
+        "Without the import, transformers does not know this model type."
+    )
+    return intro + "\n\n" + "\n".join(head + body + ["```"])
 
 
 def _versions_table(versions: Mapping[str, str]) -> str:
@@ -251,19 +342,39 @@ def _versions_table(versions: Mapping[str, str]) -> str:
 
 
 def _resolve_template(template: str | os.PathLike) -> Path:
+    """A shipped template by name, or a path to the user's own ``.md`` template."""
+    from . import resources
+
     path = Path(template)
-    if path.suffix != ".md":
-        path = TEMPLATE_DIR / f"{template}.md"
-    if not path.is_file():
-        available = sorted(p.stem for p in TEMPLATE_DIR.glob("*.md")) if TEMPLATE_DIR.is_dir() else []
+    if path.suffix == ".md":
+        if not path.is_file():
+            raise ModelCardError(f"model card template {os.fspath(template)!r} not found: {path} is not a file")
+        return path
+    try:
+        return resources.card_template_path(os.fspath(template))
+    except (FileNotFoundError, ValueError) as e:
         raise ModelCardError(
-            f"model card template {template!r} not found (looked for {path}); templates in {TEMPLATE_DIR}: {available}. "
-            "Pass template='/path/to/template.md' to use your own."
-        )
-    return path
+            f"model card template {os.fspath(template)!r} not found ({e}). Pass template='/path/to/template.md' to use your own."
+        ) from None
 
 
 # ------------------------------------------------------------------ cards
+def _data_used(
+    data_sources: Any, dataset_name: str | None, dataset_id: str | None
+) -> tuple[list[str], bool, str, str]:
+    """What the card may say about the data: the known data sets used, whether the user's own data
+    were used, and the display name and ``model-index`` id. Nothing given counts as user data: a card
+    must not credit (or license after) a data set the run did not use."""
+    if dataset_id is not None:
+        known = [dataset_id] if dataset_id in DATASET_NOTES else []
+        return known, not known, dataset_name or DATASET_NAMES.get(dataset_id, dataset_id), dataset_id
+    ids = dataset_ids_from_sources(data_sources)
+    known = list(dict.fromkeys(i for i in ids if i is not None))
+    user = not ids or None in ids
+    names = [DATASET_NAMES.get(k, k) for k in known] + ([USER_DATA_NAME] if user else [])
+    return known, user, dataset_name or " + ".join(names), "+".join(known + (["user-supplied"] if user else []))
+
+
 def build_model_card(
     model_name: str,
     *,
@@ -273,17 +384,21 @@ def build_model_card(
     model: Any = None,
     tokenizer: Any = None,
     base_model: str | None = None,
-    dataset_name: str = "Bandai-Namco-Research-Motiondataset",
-    dataset_id: str = "bandai-namco-motion",
+    base_model_note: str | None = None,
+    data_sources: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    dataset_name: str | None = None,
+    dataset_id: str | None = None,
     dataset_description: str | None = None,
-    data_caveat: str | None = DEFAULT_DATA_CAVEAT,
+    data_caveat: str | None = _AUTO,
     task_sizes: Mapping[str, int] | None = None,
     comparisons: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]] | None = None,
     training: Mapping[str, Any] | None = None,
     early_stopping: bool = False,
-    license: str = "cc-by-nc-4.0",
+    license: str | None = None,
     tags: Sequence[str] = (),
     repo_id: str | None = None,
+    fps: float | None = None,
+    window: int | None = None,
     template: str | os.PathLike = "motion_finetuned",
 ):
     """A filled-in :class:`huggingface_hub.ModelCard`.
@@ -296,22 +411,35 @@ def build_model_card(
             they fill the results table and the ``model-index``.
         cv_description: how the folds were made (e.g. ``"leave-one-group-out (12 folds)"``).
         model, tokenizer: the objects, for architecture and vocabulary details.
-        base_model: the pretraining checkpoint. A Hub id (``owner/name``) also goes into the
-            metadata's ``base_model``; a local path is only described in the text.
-        dataset_name, dataset_id, dataset_description: the evaluation data.
+        base_model: the pretraining checkpoint. A Hub id (``owner/name``, not a local folder) goes
+            into the metadata's ``base_model`` and the text; a local path is never written (it would
+            publish the author's file system): the text says ``base_model_note`` instead (default:
+            "a local pretraining checkpoint").
+        data_sources: the data the run used, as typed (``"bandai-namco:dataset-2"``, folders, a
+            list); see :func:`dataset_ids_from_sources`. A known data set's notes, caveat and licence
+            appear only when it was used; other data are described as user-supplied, with no
+            licence claim.
+        dataset_name, dataset_id: the data's display name and identifier (``dataset.type`` in the
+            ``model-index``); a ``dataset_id`` in :data:`DATASET_NOTES` counts as that data set,
+            another as user data. Default: derived from ``data_sources``.
+        dataset_description: more on the data (sources, sizes), printed in the Data section.
         data_caveat: a paragraph on how the data differ from the intended use (default: the
-            Bandai-Namco stand-in caveat; ``None`` to leave it out).
+            Bandai-Namco stand-in caveat when Bandai-Namco data were used; ``None`` to leave it out).
         task_sizes: clips per task.
         comparisons: other systems measured on the same folds, ``{"random forest": fold_metrics, ...}``,
             shown beside this model in the results table (not in the ``model-index``).
         training: hyper-parameters worth reporting (shown in the details table).
         early_stopping: the run stopped early on a validation split inside each training fold
             (the card then says so).
-        license: the weights' license; the default follows the Bandai-Namco data's CC BY-NC 4.0.
+        license: the weights' licence. Default: the data's licence when only known data sets with
+            one licence were used (Bandai-Namco: CC BY-NC 4.0), else ``"other"`` (the data's terms
+            decide; set it yourself).
         tags: extra Hub tags.
         repo_id: the Hub id used in the usage snippet (default ``model_name``).
-        template: a template name in ``model_cards/`` (``"motion_finetuned"``, ``"motion_pretrained"``)
-            or a path to a Jinja2 markdown template.
+        fps, window: the frame rate and window length (frames) the model reads, for the usage
+            snippet (default: no resampling, 24 frames).
+        template: a shipped template name (``"motion_finetuned"``, ``"motion_pretrained"``; see
+            :func:`hf_motion.resources.card_template_names`) or a path to a Jinja2 markdown template.
     """
     from huggingface_hub import ModelCard, ModelCardData
 
@@ -320,6 +448,7 @@ def build_model_card(
     task_list = [_task_dict(t) for t in tasks]
     if not task_list and model is not None:
         task_list = [dict(t) for t in (getattr(model.config, "targets", None) or [])]
+    known, user_data, dataset_name, dataset_id = _data_used(data_sources, dataset_name, dataset_id)
     eval_results = None
     if fold_metrics:
         eval_results = eval_results_from_fold_metrics(
@@ -327,36 +456,55 @@ def build_model_card(
         )
         if not eval_results:
             raise ModelCardError("fold_metrics hold no metric defined on any fold; nothing to report in the model-index")
-    hub_base = base_model if base_model and _REPO_ID.match(base_model) and not Path(base_model).exists() else None
+    data_licenses = {DATASET_LICENSES[k] for k in known if k in DATASET_LICENSES}
+    if license is None:
+        license = data_licenses.pop() if len(data_licenses) == 1 and not user_data else UNKNOWN_DATA_LICENSE
+        license_text = license if license != UNKNOWN_DATA_LICENSE else (
+            "other: not set. The weights follow the terms of the data they were trained on, which "
+            "hf_motion does not know; pass `license=` when building the card."
+        )
+    else:
+        license_text = license
+    if data_caveat is _AUTO:
+        data_caveat = DEFAULT_DATA_CAVEAT if BANDAI_ID in known else None
+    notes = [DATASET_NOTES[k] for k in known]
+    if user_data:
+        named = dataset_name if dataset_name != USER_DATA_NAME and not known else None
+        notes.append((f"{named}. " if named else "") + USER_DATA_NOTE)
+    base_text = _base_model_text(base_model, base_model_note)
     card_data = ModelCardData(
         model_name=model_name,
-        base_model=hub_base,
+        base_model=base_model if _is_hub_id(base_model) else None,
         license=license,
-        library_name="transformers",
+        library_name=LIBRARY_NAME,
         pipeline_tag=_TASK_TYPE if task_list else None,
-        tags=["hf_motion", "motion", "motion-capture", "m5", *(["clinical-research"] if task_list else []), *tags],
+        tags=["hf_motion", "transformers", "motion", "motion-capture", "m5",
+              *(["clinical-research"] if task_list else []), *tags],  # fmt: skip
         eval_results=eval_results,
     )
     versions = library_versions()
     path = _resolve_template(template)
+    causal = path.stem == "motion_pretrained" or "CausalLM" in type(model).__name__
     return ModelCard.from_template(
         card_data,
         template_path=str(path),
         model_name=model_name,
-        base_model_text=f"`{base_model}`" if base_model else "none: trained from scratch",
-        model_details=_model_details(model, tokenizer, base_model, training),
+        base_model_text=base_text,
+        model_details=_model_details(model, tokenizer, base_text, training),
         tasks_table=_tasks_table(task_list, task_sizes) if task_list else "",
         results_table=_results_table(fold_metrics, comparisons, "this model") if fold_metrics else "",
         cv_description=cv_description,
         n_folds=max((int(s.get("n_folds", 0)) for m in (fold_metrics or {}).values() for s in m.values()), default=0),
         dataset_name=dataset_name,
-        dataset_note=DATASET_NOTES.get(dataset_id, ""),
+        dataset_note=" ".join(DATASET_NOTES[k] for k in known),
+        data_text=" ".join(notes),
         dataset_description=dataset_description or "",
         early_stopping=early_stopping,
         data_caveat=data_caveat or "",
-        usage=_usage(model, repo_id or model_name, causal=path.stem == "motion_pretrained" or "CausalLM" in type(model).__name__),
+        usage=_usage(model, repo_id or model_name, causal=causal, fps=fps, window=window),
         versions_table=_versions_table(versions),
         license=license,
+        license_text=license_text,
     )
 
 
@@ -365,7 +513,10 @@ def model_card_from_summary(summary: Mapping[str, Any] | str | os.PathLike, mode
 
     The summary holds ``{"data": ..., "cv": {"description": ...}, "tasks": {name: {"kind",
     "n_clips", "metrics": {metric: {"mean", "std", "n_folds"}}, "classes"}}}``, as
-    ``recipes/baseline_kinematic.py`` writes. ``kwargs`` go to :func:`build_model_card` and win.
+    ``recipes/baseline_kinematic.py`` writes; ``data`` also decides the card's data notes and
+    licence, ``settings`` (``fps``, ``window``) the usage snippet, and ``pretraining`` (``preset``,
+    ``steps``, ``sources``, as ``recipes/finetune.py`` writes) how a local base model is described.
+    A folder source is not printed (it is a local path). ``kwargs`` go to :func:`build_model_card` and win.
     """
     if not isinstance(summary, Mapping):
         path = Path(summary)
@@ -394,7 +545,22 @@ def model_card_from_summary(summary: Mapping[str, Any] | str | os.PathLike, mode
         cv_description=summary.get("cv", {}).get("description", "grouped cross-validation"),
     )
     if summary.get("data"):
-        defaults["dataset_description"] = f"Source: `{summary['data']}`, {summary.get('n_clips', '?')} clips in {summary.get('n_groups', '?')} groups."
+        defaults["data_sources"] = summary["data"]
+        defaults["dataset_description"] = (
+            f"Source: {_source_label(summary['data'])}, {summary.get('n_clips', '?')} clips in {summary.get('n_groups', '?')} groups."
+        )
+    settings = summary.get("settings") or {}
+    if settings.get("fps"):
+        defaults["fps"] = settings["fps"]
+    if settings.get("window"):
+        defaults["window"] = settings["window"]
+    pre = summary.get("pretraining") or {}
+    if pre:  # the base model in prose (its local path stays out of the card)
+        facts = ", ".join(f for f in (f"preset `{pre['preset']}`" if pre.get("preset") else "",
+                                      f"{pre['steps']:,} steps" if isinstance(pre.get("steps"), int) else "") if f)  # fmt: skip
+        if pre.get("sources"):
+            facts += (" on " if facts else "on ") + ", ".join(map(_source_label, pre["sources"]))
+        defaults["base_model_note"] = "a local hf_motion pretraining checkpoint" + (f" ({facts})" if facts else "")
     defaults.update(kwargs)
     return build_model_card(model_name, **defaults)
 

@@ -436,7 +436,9 @@ def _decode_tokens(args: argparse.Namespace) -> tuple[np.ndarray, list[int] | No
         raise ValueError(f"{args.input}: a token file needs --tokenizer DIR (the tokenizer that made the ids)")
     if not args.tokenizer.is_dir():
         raise FileNotFoundError(f"tokenizer folder not found: {args.tokenizer}")
-    tok = MotionTokenizer.from_pretrained(str(args.tokenizer))
+    from .resources import resolve_tokenizer
+
+    tok = MotionTokenizer.from_pretrained(resolve_tokenizer(str(args.tokenizer)))
     if args.input.suffix == ".txt":
         try:
             text = args.input.read_text(encoding="utf-8").rstrip("\r\n")

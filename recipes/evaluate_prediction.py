@@ -75,7 +75,7 @@ _PRETRAIN_DATA_DEFAULTS = {
     "seed": 42,
 }
 _DEFAULT_SOURCES = ["bandai-namco:dataset-1"]
-_DEFAULT_TOKENIZER = Path(__file__).resolve().parents[1] / "tokenizer_configs" / "m5-delta-motion"  # pretrain.py's default
+_DEFAULT_TOKENIZER = "tokenizer_configs/m5-delta-motion"  # pretrain.py's default (the packaged copy outside the repo)
 
 METRICS = {
     # key: (title, short column name, unit, higher_is_better)
@@ -719,8 +719,9 @@ def plot(results: dict, horizons: list[int], title: str) -> bytes:
 def load_tokenizer(model_dir: Path):
     """The model folder's tokenizer, else (``--baselines_only`` without one) pretrain.py's default tokenizer."""
     from hf_motion import MotionTokenizer
+    from hf_motion.resources import resolve_tokenizer
 
-    path = model_dir if (model_dir / "tokenizer_config.json").is_file() else _DEFAULT_TOKENIZER
+    path = model_dir if (model_dir / "tokenizer_config.json").is_file() else resolve_tokenizer(_DEFAULT_TOKENIZER)
     tokenizer = MotionTokenizer.from_pretrained(path)
     if not hasattr(tokenizer, "encode_motion"):
         raise EvaluationError(f"{path}: the tokenizer is {type(tokenizer).__name__}, not a MotionTokenizer")

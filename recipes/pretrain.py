@@ -62,7 +62,7 @@ class DataArguments:
         default_factory=lambda: ["bandai-namco:dataset-1"],
         metadata={"help": "motion sources: folders of BVH/AMASS files, or 'bandai-namco', 'bandai-namco:dataset-1', ..."},
     )
-    tokenizer: str = field(default=str(REPO / "tokenizer_configs" / "m5-delta-motion"), metadata={"help": "tokenizer folder or Hub id"})
+    tokenizer: str = field(default="tokenizer_configs/m5-delta-motion", metadata={"help": "tokenizer folder or Hub id"})
     tasks: str = field(
         default="acm=0.7,pcm=0.1,fk=0.1,ik=0.1",
         metadata={"help": "task proportions (M5 used equal shares; angle continuation gets most of the short "
@@ -434,6 +434,13 @@ def prepare_output_dir(output_dir: str, settings: dict, resume: str, overwrite: 
     return checkpoint
 
 
+def _sources_text(sources: list[str]) -> str:
+    """Named sources as typed; local folders and files counted, never by path (a public card)."""
+    named = [f"`{src}`" for src in sources if not Path(src).exists()]
+    local = len(sources) - len(named)
+    return ", ".join(named + ([f"{local} local folder(s) of motion files"] if local else []))
+
+
 def write_card(output_dir: str, model, tokenizer, summary: dict) -> None:
     """The model card fills itself from the run: data, size, steps, bits per frame, versions."""
     from hf_motion.model_card import build_model_card
@@ -443,8 +450,9 @@ def write_card(output_dir: str, model, tokenizer, summary: dict) -> None:
         model=model,
         tokenizer=tokenizer,
         template="motion_pretrained",
+        data_sources=summary["sources"],
         dataset_description=(
-            f"Sources {summary['sources']}; {summary['train_tokens']:,} training tokens "
+            f"Sources: {_sources_text(summary['sources'])}; {summary['train_tokens']:,} training tokens "
             f"({summary['dataset']['window']}-frame windows at {summary['dataset']['fps']:g} fps, joints "
             f"`{summary['dataset']['joints']}`, tasks {summary['dataset']['tasks']})."
         ),
@@ -471,6 +479,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         MODEL_PRESETS, MotionGPT2ForCausalLM, count_parameters, init_ordinal_embeddings, motion_gpt2_config,
     )  # fmt: skip
     from hf_motion import MotionTokenizer
+    from hf_motion.resources import resolve_tokenizer
     from hf_motion.task_loss import parse_task_loss_weights
     from hf_motion.training import set_cpu_threads
 
@@ -478,7 +487,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         train_args = dataclasses.replace(train_args, bf16=True)
     threads = set_cpu_threads(model_args.num_threads)
     set_seed(train_args.seed)
-    tokenizer = MotionTokenizer.from_pretrained(data_args.tokenizer)
+    tokenizer = MotionTokenizer.from_pretrained(resolve_tokenizer(data_args.tokenizer))
     if not hasattr(tokenizer, "encode_motion"):
         raise SystemExit(f"{data_args.tokenizer} is not a MotionTokenizer folder")
 
@@ -499,7 +508,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         )  # fmt: skip
     tokenizer = build.tokenizer  # with the fitted angle reference, if any
     if tokenizer.joint_names is None:
-        tokenizer = MotionTokenizer.from_pretrained(data_args.tokenizer, joint_names=build.stats.joint_names)
+        tokenizer = MotionTokenizer.from_pretrained(resolve_tokenizer(data_args.tokenizer), joint_names=build.stats.joint_names)
     ds = build.dataset
     keep = ["input_ids", "attention_mask", "labels", "token_task"]
     train_ds = ds["train"].select_columns(keep)

@@ -181,7 +181,8 @@ def test_card_fills_itself_from_the_run_and_validates(compare_run):
     text = card.read_text()
     assert "from scratch: mean ± std (folds)" in text and "random forest: mean ± std (folds)" in text
     assert "Early stopping used a validation split" in text
-    assert str(result.summary["settings"]["model_name_or_path"]) in text  # the base model
+    base = str(result.summary["settings"]["model_name_or_path"])  # a local folder: never written into a public card
+    assert base not in text and "a local hf_motion pretraining checkpoint" in text
     assert not list((result.output_dir / "model").glob("*.bin"))
     assert (result.output_dir / "model" / "model.safetensors").is_file()
     assert not (result.output_dir / ".checkpoints").exists()

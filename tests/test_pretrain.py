@@ -74,6 +74,9 @@ def test_loss_falls_and_model_reloads(pretrain, tmp_path):
     # The default joints='auto' is resolved per skeleton while building (the files themselves are
     # fingerprinted in the record): the record holds the spec, the tokenizer the resolved names.
     assert summary["dataset"]["joints"] == "auto" and record["settings"]["data"]["joints"] == ["auto"]
+    # The card names the data the run used (the default Bandai source, with its licence).
+    card = (out / "README.md").read_text()
+    assert "license: cc-by-nc-4.0" in card and "Sources: `bandai-namco:dataset-1`" in card
 
 
 def test_resume_after_a_kill_continues_the_same_loss_curve(pretrain, tmp_path):
@@ -217,3 +220,6 @@ def test_defaults_fit_a_folder_of_another_skeleton(pretrain, tmp_path):
                 "Neck", "Head", "LeftArm", "LeftForeArm", "LeftHand", "RightArm", "RightForeArm", "RightHand"]  # fmt: skip
     assert summary["steps"] == 2 and summary["joint_names"] == expected
     assert json.loads((out / "tokenizer_config.json").read_text())["joint_names"] == expected
+    # A folder of the user's own motion: no Bandai licence claimed, and the folder's path is not published.
+    card = (out / "README.md").read_text()
+    assert str(src) not in card and "Bandai" not in card and "1 local folder(s) of motion files" in card

@@ -1,6 +1,12 @@
 """Generate the saved tokenizers in this folder (never edit them by hand).
 
-    python tokenizer_configs/build.py [--out tokenizer_configs]
+    python tokenizer_configs/build.py [--out tokenizer_configs]   # also writes the packaged copies
+    python tokenizer_configs/build.py --check                      # writes nothing; exit 1 on drift
+
+Each folder is written twice, byte for byte: here (``tokenizer_configs/<name>``, what the repo's
+docs and tests use) and as package data (``hf_motion/assets/tokenizers/<name>``, what a pip
+install ships and :func:`hf_motion.resources.tokenizer_config_path` finds). With another ``--out``
+the packaged copies are left alone unless ``--package-out`` is given.
 
 * ``m5-motion``: plain M5, one character per value, 256 bins; angles (axis-angle) in
   [-pi, pi], positions in a [-2, 2] m box (canonicalised per window).
@@ -16,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PACKAGED = HERE.parent / "hf_motion" / "assets" / "tokenizers"
 sys.path.insert(0, str(HERE.parent))
 
 from hf_motion import MotionTokenizer  # noqa: E402
@@ -67,27 +75,74 @@ def coding_rows(tok) -> str:
     )
 
 
+def write_folder(name: str, folder: Path) -> int:
+    """Save tokenizer ``name`` with its README into ``folder`` (atomically); returns its size."""
+    make, what = TOKENIZERS[name]
+    tok = make()
+    aq, pq = tok.angle_quantizer, tok.position_quantizer
+    with atomic_directory(folder, overwrite=True) as tmp:
+        tok.save_pretrained(tmp)
+        back = MotionTokenizer.from_pretrained(str(tmp))  # checks tokenizer.json against the config
+        if back.get_vocab() != tok.get_vocab() or back.quantization != tok.quantization:
+            raise SystemExit(f"{name}: the saved folder does not load back to the same tokenizer")
+        (tmp / "README.md").write_text(
+            CARD.format(
+                name=name, what=what, digits=tok.digits, levels=aq.n_bins, vocab=len(tok),
+                alow=aq.low.min(), ahigh=aq.high.max(), adelta=aq.delta.max(),
+                plow=pq.low.min(), phigh=pq.high.max(), pdelta=pq.delta.max() * 100,
+                coding_rows=coding_rows(tok),
+            )
+        )
+    return len(tok)
+
+
+def copy_folder(src: Path, dst: Path) -> None:
+    """``dst`` as a byte-for-byte copy of the files in ``src`` (atomically)."""
+    with atomic_directory(dst, overwrite=True) as tmp:
+        for f in sorted(src.iterdir()):
+            (tmp / f.name).write_bytes(f.read_bytes())
+
+
+def differences(built: Path, folder: Path) -> list[str]:
+    """What differs between a fresh build and ``folder``: missing, extra or changed files."""
+    if not folder.is_dir():
+        return [f"{folder}: missing"]
+    want = {f.name: f.read_bytes() for f in built.iterdir()}
+    have = {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
+    out = [f"{folder / n}: missing" for n in sorted(want.keys() - have.keys())]
+    out += [f"{folder / n}: not written by build.py" for n in sorted(have.keys() - want.keys())]
+    out += [f"{folder / n}: differs from a fresh build" for n in sorted(want.keys() & have.keys()) if want[n] != have[n]]
+    return out
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--package-out", type=Path, default=None,
+                    help=f"where the packaged copies go (default: {PACKAGED} when --out is the default, else none)")
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a folder differs from a fresh build")
     args = ap.parse_args(argv)
-    for name, (make, what) in TOKENIZERS.items():
-        tok = make()
-        aq, pq = tok.angle_quantizer, tok.position_quantizer
-        with atomic_directory(args.out / name, overwrite=True) as tmp:
-            tok.save_pretrained(tmp)
-            back = MotionTokenizer.from_pretrained(str(tmp))  # checks tokenizer.json against the config
-            if back.get_vocab() != tok.get_vocab() or back.quantization != tok.quantization:
-                raise SystemExit(f"{name}: the saved folder does not load back to the same tokenizer")
-            (tmp / "README.md").write_text(
-                CARD.format(
-                    name=name, what=what, digits=tok.digits, levels=aq.n_bins, vocab=len(tok),
-                    alow=aq.low.min(), ahigh=aq.high.max(), adelta=aq.delta.max(),
-                    plow=pq.low.min(), phigh=pq.high.max(), pdelta=pq.delta.max() * 100,
-                    coding_rows=coding_rows(tok),
-                )
-            )
-        print(f"wrote {args.out / name} ({len(tok)} tokens)")
+    package_out = args.package_out
+    if package_out is None and args.out.resolve() == HERE:
+        package_out = PACKAGED
+    targets = [args.out] + ([package_out] if package_out is not None else [])
+    if args.check:
+        problems = []
+        with tempfile.TemporaryDirectory(prefix="tokenizer_configs_check_") as tmp:
+            for name in TOKENIZERS:
+                write_folder(name, Path(tmp) / name)
+                for target in targets:
+                    problems += differences(Path(tmp) / name, target / name)
+        if problems:
+            raise SystemExit("tokenizer folders out of date (run python tokenizer_configs/build.py):\n  " + "\n  ".join(problems))
+        print(f"up to date: {', '.join(str(t) for t in targets)}")
+        return
+    for name in TOKENIZERS:
+        size = write_folder(name, args.out / name)
+        print(f"wrote {args.out / name} ({size} tokens)")
+        if package_out is not None:
+            copy_folder(args.out / name, package_out / name)
+            print(f"copied it to {package_out / name}")
 
 
 if __name__ == "__main__":

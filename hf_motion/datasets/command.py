@@ -121,8 +121,10 @@ def _tokenizer(name: str | None, cls):
         return cls.m5(256)
     if not name.strip():
         raise ValueError("--tokenizer is empty; pass a saved MotionTokenizer folder or leave the flag out")
+    from ..resources import resolve_tokenizer
+
     try:
-        return cls.from_pretrained(name)
+        return cls.from_pretrained(resolve_tokenizer(name))
     except OSError as e:
         raise OSError(f"--tokenizer {name}: {e}") from None
     except ValueError as e:
