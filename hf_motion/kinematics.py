@@ -7,6 +7,10 @@ returns a float64 numpy array) or numpy arrays (then it returns numpy).
 Inputs are checked before any maths: parents must be topological (root ``-1`` first, every other
 parent an earlier joint), values real (complex is refused, never cast) and finite (the first bad
 frame and joint are named); float32 and float64 inputs are promoted to the wider type.
+
+This module sits below :mod:`hf_motion.motion` (``Motion.positions`` calls it), so it never imports
+it: a Motion is recognised by its attributes (``skeleton`` and ``translations()``), and errors come
+from :mod:`hf_motion.errors`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .motion import Motion, MotionError
+from .errors import MotionError
 from .rotations import axis_angle_to_matrix_torch
 
 __all__ = ["forward_kinematics", "global_transforms", "fk_tensors", "canonicalize_positions"]
@@ -142,7 +146,14 @@ def _fk(rotations: torch.Tensor, translations: torch.Tensor, parents: list[int])
     return torch.stack(glob_R, dim=-3), torch.stack(glob_p, dim=-2)
 
 
-def _check_rest_pose(motion: Motion) -> None:
+def _is_motion(x: Any) -> bool:
+    """Whether ``x`` is a :class:`~hf_motion.Motion` (by its attributes: importing the class would be a cycle)."""
+    return not isinstance(x, (torch.Tensor, np.ndarray)) and hasattr(x, "skeleton") and callable(
+        getattr(x, "translations", None)
+    )
+
+
+def _check_rest_pose(motion: Any) -> None:
     # All-zero offsets put every joint on the root: the sign of a skeleton without a rest pose
     # (e.g. AMASS loaded without a body model), never a real one.
     if motion.num_joints > 1 and motion.local_translations is None and not np.any(motion.skeleton.offsets[1:]):
@@ -153,7 +164,7 @@ def _check_rest_pose(motion: Motion) -> None:
         )
 
 
-def _motion_fk(motion: Motion, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+def _motion_fk(motion: Any, device=None) -> tuple[torch.Tensor, torch.Tensor]:
     _check_rest_pose(motion)
     rot = torch.from_numpy(np.asarray(motion.rotations))
     tr = torch.from_numpy(motion.translations())
@@ -167,20 +178,21 @@ def _motion_fk(motion: Motion, device=None) -> tuple[torch.Tensor, torch.Tensor]
     return _fk(rot, tr, parents)
 
 
-def global_transforms(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
-    """Global rotation matrices ``(T, J, 3, 3)`` and positions ``(T, J, 3)`` of a Motion (float64)."""
+def global_transforms(motion: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Global rotation matrices ``(T, J, 3, 3)`` and positions ``(T, J, 3)`` of a :class:`~hf_motion.Motion` (float64)."""
     R, P = _motion_fk(motion)
     return R.numpy(), P.numpy()
 
 
 def forward_kinematics(
-    motion: Motion | torch.Tensor | np.ndarray,
+    motion: Any,
     translations: torch.Tensor | np.ndarray | None = None,
     parents: Sequence[int] | None = None,
     device: str | torch.device | None = None,
 ):
     """Global joint positions in metres.
 
+    ``motion`` is a :class:`~hf_motion.Motion` or the ``(..., J, 3)`` rotations.
     ``forward_kinematics(motion)`` returns a ``(T, J, 3)`` float64 numpy array.
     ``forward_kinematics(rotations, translations, parents)`` works on tensors of shape
     ``(..., J, 3)`` (any batch shape, any device, differentiable) and returns a tensor; given two
@@ -194,7 +206,7 @@ def forward_kinematics(
         MotionError: bad parents (non-topological, out of range), mismatched shapes, complex or
             non-finite values (naming the frame and joint).
     """
-    if isinstance(motion, Motion):
+    if _is_motion(motion):
         return _motion_fk(motion, device)[1].cpu().numpy()
     if translations is None or parents is None:
         raise TypeError("forward_kinematics(rotations, ...) needs translations and parents")

@@ -8,8 +8,11 @@ Motion-prediction metrics take arrays shaped ``(..., J, 3)`` (any leading shape,
 Units: angles in radians (axis-angle inputs), positions in metres, so ``positional_mse`` is in m²,
 ``euler_rmse`` and ``joint_angle_error`` in radians, ``pck_auc`` is a share in [0, 1].
 
-The classification/regression functions are plain numpy because ``evaluate.load`` needs the
-network; they agree with scikit-learn (checked in the tests).
+The classification/regression functions call scikit-learn (offline, unlike ``evaluate.load``) and
+only add what it lacks: inputs are checked and named (1-D, equal length, non-empty), ROC AUC
+refuses non-binary labels and a single class with a message, and non-finite scores or
+regression values give NaN (an undefined metric that :func:`hf_motion.cv.summarize_folds` drops)
+rather than scikit-learn's error.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import math
 from typing import Sequence
 
 import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, mean_squared_error, roc_auc_score
 
 from .rotations import axis_angle_to_euler, geodesic_angle
 
@@ -178,7 +182,7 @@ def _labels_pair(y_true, y_pred, what: str) -> tuple[np.ndarray, np.ndarray]:
 def accuracy(y_true, y_pred) -> float:
     """Share of exact matches."""
     y_true, y_pred = _labels_pair(y_true, y_pred, "accuracy")
-    return float(np.mean(y_true == y_pred))
+    return float(accuracy_score(y_true, y_pred))
 
 
 def macro_f1(y_true, y_pred, labels: Sequence | None = None) -> float:
@@ -187,20 +191,13 @@ def macro_f1(y_true, y_pred, labels: Sequence | None = None) -> float:
     A class with no true and no predicted samples scores 0 (scikit-learn's ``zero_division=0``).
     """
     y_true, y_pred = _labels_pair(y_true, y_pred, "macro_f1")
-    classes = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
-    scores = []
-    for c in classes:
-        tp = np.sum((y_pred == c) & (y_true == c))
-        fp = np.sum((y_pred == c) & (y_true != c))
-        fn = np.sum((y_pred != c) & (y_true == c))
-        denom = 2 * tp + fp + fn
-        scores.append(0.0 if denom == 0 else 2 * tp / denom)
-    return float(np.mean(scores))
+    labels = None if labels is None else list(labels)
+    return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
 def roc_auc(y_true, scores) -> float:
     """Binary ROC AUC: the probability that a random positive scores above a random negative
-    (ties count one half). ``y_true`` holds 0/1 (or booleans)."""
+    (ties count one half). ``y_true`` holds 0/1 (or booleans); NaN if a score is not finite."""
     y_true, scores = _labels_pair(y_true, scores, "roc_auc")
     y = np.asarray(y_true)
     if not np.all(np.isin(y, [0, 1])):
@@ -208,20 +205,18 @@ def roc_auc(y_true, scores) -> float:
     y = y.astype(bool)
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
+        # scikit-learn only warns and returns NaN here; an AUC of one class is a caller's mistake.
         raise ValueError(f"roc_auc is undefined with only one class present ({n_pos} positives, {n_neg} negatives)")
     s = np.asarray(scores, dtype=np.float64)
-    # Mann-Whitney U from mid-ranks (handles ties).
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=np.float64)
-    sorted_s = s[order]
-    _, first, counts = np.unique(sorted_s, return_index=True, return_counts=True)
-    mid = first + (counts - 1) / 2.0 + 1.0
-    ranks[order] = np.repeat(mid, counts)
-    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
+    if not np.all(np.isfinite(s)):
+        return float("nan")
+    return float(roc_auc_score(y, s))
 
 
 def rmse(y_true, y_pred) -> float:
-    """Root mean squared error."""
+    """Root mean squared error; NaN if a value is not finite (e.g. a diverged model's predictions)."""
     y_true, y_pred = _labels_pair(y_true, y_pred, "rmse")
-    return float(np.sqrt(np.mean((np.asarray(y_true, np.float64) - np.asarray(y_pred, np.float64)) ** 2)))
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    if not (np.all(np.isfinite(y_true)) and np.all(np.isfinite(y_pred))):
+        return float("nan")
+    return math.sqrt(mean_squared_error(y_true, y_pred))

@@ -15,11 +15,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+# MotionError and the FK maths live below this module (hf_motion.errors, hf_motion.kinematics), so
+# Motion uses them without an import cycle; MotionError is re-exported here for existing imports.
+from .errors import MotionError
+from .kinematics import forward_kinematics, global_transforms
+from .rotations import matrix_to_axis_angle
+from .skeletons import resolve_joint_subset
+
 __all__ = ["Skeleton", "Motion", "MotionError"]
-
-
-class MotionError(ValueError):
-    """Bad motion data: wrong shapes, non-finite values, unknown joints."""
 
 
 def _first_bad(values: np.ndarray) -> tuple[int, ...]:
@@ -240,8 +243,6 @@ class Motion:
 
     def positions(self) -> np.ndarray:
         """Global joint positions ``(T, J, 3)`` in metres (forward kinematics)."""
-        from .kinematics import forward_kinematics
-
         return forward_kinematics(self)
 
     # ------------------------------------------------------------- joint subset
@@ -255,9 +256,6 @@ class Motion:
         in the full motion. The first kept joint in topological order must be an ancestor of all the
         others (it becomes the new root).
         """
-        from .kinematics import global_transforms
-        from .skeletons import resolve_joint_subset
-
         try:
             names = resolve_joint_subset(names, self.skeleton)
         except MotionError as exc:
@@ -278,8 +276,6 @@ class Motion:
                 f"joint subset must form one tree; these kept joints have no kept ancestor: {roots}"
             )
         R, P = global_transforms(self)  # (T, J, 3, 3), (T, J, 3)
-        from .rotations import matrix_to_axis_angle
-
         Rk, Pk = R[:, idx], P[:, idx]
         local_R = Rk.copy()
         local_t = Pk.copy()

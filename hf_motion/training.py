@@ -13,11 +13,19 @@ import os
 __all__ = ["set_cpu_threads"]
 
 
+def _busy_fraction(seconds: float = 0.25) -> float:
+    """The share of all cores busy over the next ``seconds``: measured now, not the 1-minute load
+    average, which right after ``pip install`` still counts the install and would halve the threads."""
+    import psutil  # an accelerate dependency
+
+    return min(1.0, max(0.0, psutil.cpu_percent(interval=seconds) / 100.0))
+
+
 def set_cpu_threads(num_threads: int | None = None) -> int:
     """Set torch's CPU threads and return them.
 
-    ``num_threads`` is used as given. ``None`` takes the cores that are idle now (CPU count minus
-    the 1-minute load average) shared among this node's processes, at least one: on a busy machine
+    ``num_threads`` is used as given. ``None`` takes the cores that are idle now (measured over a
+    quarter of a second) shared among this node's processes, at least one: on a busy machine
     more threads than idle cores make every step several times slower (the threads wait on each
     other). On a CUDA machine nothing is changed unless ``num_threads`` is given.
     """
@@ -33,10 +41,7 @@ def set_cpu_threads(num_threads: int | None = None) -> int:
     from accelerate import PartialState
 
     cores = os.cpu_count() or 1
-    try:
-        idle = cores - os.getloadavg()[0]
-    except OSError:  # no load average on this platform
-        idle = cores
+    idle = cores * (1.0 - _busy_fraction())
     local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE") or PartialState().num_processes))  # processes on this node
     threads = max(1, int(round(idle)) // local)
     torch.set_num_threads(threads)

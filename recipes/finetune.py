@@ -164,7 +164,7 @@ class ModelArguments:
     save_model: bool = field(default=True, metadata={"help": "Train the released model on all clips and save it with its card."})
     model_name: str | None = field(default=None, metadata={"help": "Name of the released model (card, Hub)."})
     num_threads: int | None = field(
-        default=None, metadata={"help": "torch CPU threads (default: the idle cores, from the load average, per process)."}
+        default=None, metadata={"help": "torch CPU threads (default: the idle cores now, shared among the processes)."}
     )
 
 

@@ -5,6 +5,7 @@ import os
 import pytest
 import torch
 
+from hf_motion import training
 from hf_motion.training import set_cpu_threads
 
 
@@ -31,7 +32,7 @@ def test_default_is_the_idle_cores_not_omp_num_threads(monkeypatch, restore_thre
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 0.0, 0.0))
+    monkeypatch.setattr(training, "_busy_fraction", lambda: 3.0 / 8)
     assert set_cpu_threads() == 5
     assert torch.get_num_threads() == 5
 
@@ -40,5 +41,9 @@ def test_default_shares_idle_cores_among_local_processes(monkeypatch, restore_th
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    monkeypatch.setattr(os, "getloadavg", lambda: (7.6, 0.0, 0.0))  # busy machine: still one thread each
+    monkeypatch.setattr(training, "_busy_fraction", lambda: 7.6 / 8)  # busy machine: still one thread each
     assert set_cpu_threads() == 1
+
+
+def test_busy_fraction_is_a_share_of_the_cores():
+    assert 0.0 <= training._busy_fraction(0.05) <= 1.0
