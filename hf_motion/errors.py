@@ -1,0 +1,15 @@
+"""The error every layer raises for bad motion data, kept in the bottom layer.
+
+:class:`MotionError` lives here, below :mod:`hf_motion.motion`, :mod:`hf_motion.kinematics` and
+:mod:`hf_motion.skeletons`, so those modules can raise it without importing one another (they
+used to, in a cycle). It is re-exported as ``hf_motion.MotionError`` and
+``hf_motion.motion.MotionError``; import it from either.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MotionError"]
+
+
+class MotionError(ValueError):
+    """Bad motion data: wrong shapes, non-finite values, unknown joints."""
