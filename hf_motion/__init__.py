@@ -1,7 +1,7 @@
 """hf_motion: human motion as a language, for Hugging Face transformers.
 
 Importing it registers the motion model, config and tokenizer classes with the ``Auto*``
-classes of transformers. Data flows one way: readers -> skeleton/FK -> quantizer/tokenizer ->
+classes of transformers. Data flows one way: readers -> skeleton/FK -> quantizer/tokenizer/processor ->
 datasets -> models -> recipes.
 """
 
@@ -31,6 +31,7 @@ from .render import RenderResult, render_motion, render_positions
 # Quantizer and tokenizer.
 from .quantizer import QuantizationRangeError, UniformQuantizer
 from .tokenizer import MotionTokenizer, MotionTokenizerError, MotionTokens
+from .processing import MotionProcessor, MotionProcessorError, prepare_motion
 
 # Datasets (the `datasets` library itself is imported lazily inside).
 from .datasets import MotionDatasetConfig, MotionFolder, bandai_namco, build_motion_dataset
@@ -99,10 +100,13 @@ from .text_motion_metrics import TextMotionEvaluator, TextMotionEvaluatorConfig,
 
 # AutoTokenizer finds MotionTokenizer by the class name in tokenizer_config.json once it is
 # registered; registration needs a config class, so it goes through the model configs.
+# AutoProcessor finds MotionProcessor by the processor_class in preprocessor_config.json the same way.
+from transformers import AutoProcessor as _AutoProcessor
 from transformers import AutoTokenizer as _AutoTokenizer
 
 for _config in (MotionGPT2Config, MotionMultiTaskConfig):
     _AutoTokenizer.register(_config, tokenizer_class=MotionTokenizer, exist_ok=True)
+    _AutoProcessor.register(_config, MotionProcessor, exist_ok=True)
 del _config
 
 __all__ = [n for n, v in dict(globals()).items() if not n.startswith("_") and not isinstance(v, _ModuleType)]
