@@ -166,8 +166,9 @@ class MotionTrainer(Trainer):
     (``task_loss_weights``, one per task index of the rows' ``token_task``; None: plain) and
     writes checkpoints atomically."""
 
-    def __init__(self, *args, tokens_per_frame: int, task_loss_weights: list[float] | None = None, **kwargs):
+    def __init__(self, *args, tokens_per_frame: int, task_loss_weights: list[float] | None = None, processor=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.processor = processor  # saved into every checkpoint: a checkpoint is a usable model folder
         self.tokens_per_frame = tokens_per_frame
         self.task_loss_weights = task_loss_weights
 
@@ -205,6 +206,8 @@ class MotionTrainer(Trainer):
         final = run_dir / name
         if final.exists():
             shutil.rmtree(final)
+        if self.processor is not None and self.args.should_save:
+            self.processor.save_pretrained(run_dir / ".staging" / name)
         os.replace(run_dir / ".staging" / name, final)
         shutil.rmtree(run_dir / ".staging", ignore_errors=True)
         if self.args.should_save:
@@ -478,7 +481,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     from hf_motion.modeling import (
         MODEL_PRESETS, MotionGPT2ForCausalLM, count_parameters, init_ordinal_embeddings, motion_gpt2_config,
     )  # fmt: skip
-    from hf_motion import MotionTokenizer
+    from hf_motion import MotionProcessor, MotionTokenizer
     from hf_motion.resources import resolve_tokenizer
     from hf_motion.task_loss import parse_task_loss_weights
     from hf_motion.training import set_cpu_threads
@@ -499,7 +502,9 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     resume = prepare_output_dir(
         train_args.output_dir, settings, model_args.resume, train_args.overwrite_output_dir, data_args.sources
     )
-    build, data_config = build_datasets(data_args, tokenizer, train_args.seed, collection=collection)
+    # Under DDP the main process builds (or refreshes) the Arrow cache; the others then read it.
+    with train_args.main_process_first(desc="motion dataset build"):
+        build, data_config = build_datasets(data_args, tokenizer, train_args.seed, collection=collection)
     # The saved tokenizer records the training skeleton's joints, in token order.
     if tokenizer.joint_names is not None and list(tokenizer.joint_names) != build.stats.joint_names:
         logger.warning(
@@ -530,8 +535,9 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         if model_args.ordinal_embeddings:
             init_ordinal_embeddings(model, tokenizer, seed=train_args.seed)
     n_params = count_parameters(model)
-    J = len(build.stats.joint_names)
-    tokens_per_frame = J * tokenizer.values_per_joint + 1
+    # The model's input contract (rate, joints, window), saved beside the tokenizer.
+    processor = MotionProcessor.from_dataset_config(tokenizer, data_config, build.stats.joint_names)
+    tokens_per_frame = processor.tokens_per_frame
 
     trainer = MotionTrainer(
         model=model,
@@ -543,12 +549,14 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         tokens_per_frame=tokens_per_frame,
         task_loss_weights=parse_task_loss_weights(data_args.task_loss_weights, list(data_config.tasks)),
         callbacks=callbacks,
+        processor=processor,
     )
     initial = trainer.evaluate() if (eval_ds is not None and resume is None) else {}
     result = trainer.train(resume_from_checkpoint=resume)
     final = trainer.evaluate() if eval_ds is not None else {}
     trainer.save_model(train_args.output_dir)
-    tokenizer.save_pretrained(train_args.output_dir)
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(train_args.output_dir)  # preprocessor_config.json + the tokenizer
 
     history = [h for h in trainer.state.log_history if "loss" in h]
     summary = {

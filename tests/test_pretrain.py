@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from hf_motion.recipe_args import import_recipe
 
@@ -68,6 +69,18 @@ def test_loss_falls_and_model_reloads(pretrain, tmp_path):
     first = bandai_namco(subsets="dataset-1", progress=False)[0]
     expected = hf_motion.load_bvh(first.path).select_joints("bandai-core").skeleton.names
     assert tok.joint_names == expected == summary["joint_names"]
+    # The input contract travels with the model (and with each checkpoint), not in the run log.
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(out)
+    assert type(processor).__name__ == "MotionProcessor"
+    assert (processor.fps, processor.window, processor.stride, processor.joints) == (10.0, 4, 4, expected)
+    assert processor.tokens_per_frame == summary["tokens_per_frame"]
+    assert AutoProcessor.from_pretrained(out / "checkpoint-30").to_dict() == processor.to_dict()
+    batch = processor(first.path, return_tensors="pt")
+    assert batch["input_ids"].shape[1] == 4 * 52 + 3  # <bos>, the task token ">", 4 frames of 52 tokens, <eos>
+    with torch.no_grad():
+        assert model(**{k: batch[k][:2] for k in ("input_ids", "attention_mask")}).logits.shape[0] == 2
     record = json.loads((out / "run_settings.json").read_text())
     assert record["settings"]["optimisation"]["learning_rate"] == 3e-3
     assert record["info"]["resumed_from"] is None
