@@ -1,8 +1,9 @@
-"""Shared by the recipes: ``HfArgumentParser`` dataclasses plus ``--config YAML``, importing a recipe
+"""Shared by the scripts: :class:`MotionArgumentParser` (``HfArgumentParser`` plus ``--config YAML``), importing a recipe
 script as a module, and the run-settings record that keeps a rerun from resuming another run."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -10,8 +11,11 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from transformers import HfArgumentParser
+
 __all__ = [
     "parse_recipe_args",
+    "MotionArgumentParser",
     "recipe_parser",
     "apply_yaml_defaults",
     "import_recipe",
@@ -49,41 +53,60 @@ def apply_yaml_defaults(parser, path: str | os.PathLike, extract: Sequence[str] 
     return extracted
 
 
+class MotionArgumentParser(HfArgumentParser):
+    """The one parser of every script: ``HfArgumentParser`` over ``dataclass_types`` with
+    ``--config FILE.yaml`` (listed in ``--help``) whose options become defaults that flags override.
+
+    :meth:`parse` reads ``--config`` (else ``default_config``, if that file exists), takes the keys
+    named in ``extract`` out of the YAML into :attr:`extracted` (see :func:`apply_yaml_defaults`),
+    and returns the dataclass instances. Other keyword arguments go to ``HfArgumentParser``.
+    """
+
+    def __init__(self, dataclass_types, default_config: str | os.PathLike | None = None, extract: Sequence[str] = (), **kwargs):
+        super().__init__(dataclass_types, **kwargs)
+        self.default_config = default_config
+        self.extract = tuple(extract)
+        self.extracted: dict[str, Any] = {}
+        self.config_path: Path | None = None
+        # In --help; never in the parsed namespace (parse takes it out of argv; SUPPRESS sets nothing).
+        self.add_argument(
+            "--config", metavar="FILE.yaml", default=argparse.SUPPRESS,
+            help="YAML mapping of options used as defaults (flags on the command line win)"
+            + (f"; default {default_config}" if default_config is not None else ""),
+        )  # fmt: skip
+
+    def take_config(self, argv: Sequence[str] | None = None) -> list[str]:
+        """Apply ``--config`` (or the default file) as defaults; return ``argv`` without it."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        d = self.default_config
+        path = Path(d) if d is not None and Path(d).is_file() else None
+        for i, arg in enumerate(argv):
+            if arg == "--config" or arg.startswith("--config="):
+                if arg == "--config" and i + 1 >= len(argv):
+                    raise SystemExit("--config needs a YAML file")
+                path = Path(arg.split("=", 1)[1] if "=" in arg else argv[i + 1])
+                del argv[i : i + (1 if "=" in arg else 2)]
+                break
+        self.config_path = path
+        self.extracted = apply_yaml_defaults(self, path, self.extract) if path is not None else {}
+        return argv
+
+    def parse(self, argv: Sequence[str] | None = None, return_remaining_strings: bool = False) -> tuple[Any, ...]:
+        """The dataclasses from ``argv`` (default ``sys.argv[1:]``) over the YAML defaults."""
+        rest = self.take_config(argv)
+        return self.parse_args_into_dataclasses(args=rest, return_remaining_strings=return_remaining_strings)
+
+
 def recipe_parser(
     dataclass_types: Sequence[type] | type,
     argv: Sequence[str] | None = None,
     default_config: str | os.PathLike | None = None,
     extract: Sequence[str] = (),
 ):
-    """The one parser of every recipe: ``HfArgumentParser`` over ``dataclass_types`` with
-    ``--config FILE.yaml`` (listed in ``--help``) whose options become defaults that flags override.
-
-    ``default_config`` is read when ``--config`` is not given (if that file exists). Keys named in
-    ``extract`` are taken out of the YAML (see :func:`apply_yaml_defaults`). Returns
-    ``(parser, argv without --config, extracted, config_path)``.
-    """
-    import argparse
-
-    from transformers import HfArgumentParser
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(dataclass_types)
-    # In --help; never in the parsed namespace (it is taken out of argv below, and SUPPRESS sets nothing).
-    parser.add_argument(
-        "--config", metavar="FILE.yaml", default=argparse.SUPPRESS,
-        help="YAML mapping of options used as defaults (flags on the command line win)"
-        + (f"; default {default_config}" if default_config is not None else ""),
-    )  # fmt: skip
-    config_path = Path(default_config) if default_config is not None and Path(default_config).is_file() else None
-    for i, arg in enumerate(argv):
-        if arg == "--config" or arg.startswith("--config="):
-            if arg == "--config" and i + 1 >= len(argv):
-                raise SystemExit("--config needs a YAML file")
-            config_path = Path(arg.split("=", 1)[1] if "=" in arg else argv[i + 1])
-            del argv[i : i + (1 if "=" in arg else 2)]
-            break
-    extracted = apply_yaml_defaults(parser, config_path, extract) if config_path is not None else {}
-    return parser, argv, extracted, config_path
+    """``(parser, argv without --config, extracted, config_path)`` (see :class:`MotionArgumentParser`)."""
+    parser = MotionArgumentParser(dataclass_types, default_config=default_config, extract=extract)
+    argv = parser.take_config(argv)
+    return parser, argv, parser.extracted, parser.config_path
 
 
 def parse_recipe_args(
