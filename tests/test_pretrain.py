@@ -8,14 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
-from hf_motion.recipe_args import import_recipe
+from hf_motion import training
+from hf_motion.scripts import pretrain as pretrain_script
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def pretrain():
-    return import_recipe(REPO / "recipes" / "pretrain.py")
 
 
 def args(out, cache, **over):
@@ -47,9 +43,9 @@ def step_losses(history):
     return {h["step"]: h["loss"] for h in history if "loss" in h}
 
 
-def test_loss_falls_and_model_reloads(pretrain, tmp_path):
+def test_loss_falls_and_model_reloads(tmp_path):
     out = tmp_path / "run"
-    summary = pretrain.main(args(out, tmp_path / "cache", max_steps=30, eval_steps=30, save_steps=30))
+    summary = pretrain_script.cli(args(out, tmp_path / "cache", max_steps=30, eval_steps=30, save_steps=30))
     assert summary["steps"] == 30
     assert summary["final_eval_bits_per_frame"] < summary["initial_eval_bits_per_frame"] - 20
     assert summary["last_logged_loss"] < summary["first_logged_loss"] - 0.5
@@ -92,17 +88,17 @@ def test_loss_falls_and_model_reloads(pretrain, tmp_path):
     assert "license: cc-by-nc-4.0" in card and "Sources: `bandai-namco:dataset-1`" in card
 
 
-def test_resume_after_a_kill_continues_the_same_loss_curve(pretrain, tmp_path):
+def test_resume_after_a_kill_continues_the_same_loss_curve(tmp_path):
     cache = tmp_path / "cache"
     straight = tmp_path / "straight"
-    pretrain.main(args(straight, cache))
+    pretrain_script.cli(args(straight, cache))
     ref = step_losses(json.loads((straight / "checkpoint-8" / "trainer_state.json").read_text())["log_history"])
 
     killed = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
-        pretrain.main(args(killed, cache), callbacks=[Crash(6)])
+        pretrain_script.cli(args(killed, cache), callbacks=[Crash(6)])
     assert sorted(p.name for p in killed.glob("checkpoint-*")) == ["checkpoint-4"]
-    summary = pretrain.main(args(killed, cache))
+    summary = pretrain_script.cli(args(killed, cache))
     assert summary["resumed_from"].endswith("checkpoint-4")
     resumed = step_losses(json.loads((killed / "checkpoint-8" / "trainer_state.json").read_text())["log_history"])
     assert sorted(resumed) == list(range(1, 9))
@@ -110,10 +106,10 @@ def test_resume_after_a_kill_continues_the_same_loss_curve(pretrain, tmp_path):
         assert resumed[step] == pytest.approx(ref[step], rel=1e-5), step
 
 
-def test_a_checkpoint_interrupted_while_saving_is_never_trusted(pretrain, tmp_path, monkeypatch):
+def test_a_checkpoint_interrupted_while_saving_is_never_trusted(tmp_path, monkeypatch):
     out = tmp_path / "run"
     calls = {"n": 0}
-    original = pretrain.MotionTrainer._save_rng_state
+    original = training.MotionTrainer._save_rng_state
 
     def flaky(self, output_dir):
         calls["n"] += 1
@@ -121,13 +117,13 @@ def test_a_checkpoint_interrupted_while_saving_is_never_trusted(pretrain, tmp_pa
             raise KeyboardInterrupt("killed while saving")
         return original(self, output_dir)
 
-    monkeypatch.setattr(pretrain.MotionTrainer, "_save_rng_state", flaky)
+    monkeypatch.setattr(training.MotionTrainer, "_save_rng_state", flaky)
     with pytest.raises(KeyboardInterrupt):
-        pretrain.main(args(out, tmp_path / "cache"))
+        pretrain_script.cli(args(out, tmp_path / "cache"))
     # checkpoint-8 was half written under the staging folder, never under its real name.
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-4"]
-    monkeypatch.setattr(pretrain.MotionTrainer, "_save_rng_state", original)
-    summary = pretrain.main(args(out, tmp_path / "cache"))
+    monkeypatch.setattr(training.MotionTrainer, "_save_rng_state", original)
+    summary = pretrain_script.cli(args(out, tmp_path / "cache"))
     assert summary["resumed_from"].endswith("checkpoint-4") and summary["steps"] == 8
 
 
@@ -139,69 +135,69 @@ def tiny(out, cache, **over):
     return args(out, cache, **base)
 
 
-def test_rerun_with_other_settings_is_refused_unless_asked(pretrain, tmp_path):
+def test_rerun_with_other_settings_is_refused_unless_asked(tmp_path):
     out, cache = tmp_path / "run", tmp_path / "cache"
-    pretrain.main(tiny(out, cache))
+    pretrain_script.cli(tiny(out, cache))
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
     before = (out / "model.safetensors").read_bytes()
-    with pytest.raises(pretrain.OutputDirConflict) as info:
-        pretrain.main(tiny(out, cache, learning_rate=1e-3))
+    with pytest.raises(training.OutputDirConflict) as info:
+        pretrain_script.cli(tiny(out, cache, learning_rate=1e-3))
     msg = str(info.value)
     lines = [ln.strip() for ln in msg.splitlines() if ln.startswith("  ")]
     assert lines == ["optimisation.learning_rate: recorded 0.003, now 0.001"]
     assert f"--resume {out / 'checkpoint-2'}" in msg and "--overwrite_output_dir" in msg
     assert (out / "model.safetensors").read_bytes() == before  # nothing touched
     # Other data (fewer clips, another window) is refused the same way, naming those fields.
-    with pytest.raises(pretrain.OutputDirConflict, match=r"(?s)data\.max_clips: recorded 4, now 3.*data\.window: recorded 4, now 5"):
-        pretrain.main(tiny(out, cache, max_clips=3, window=5))
+    with pytest.raises(training.OutputDirConflict, match=r"(?s)data\.max_clips: recorded 4, now 3.*data\.window: recorded 4, now 5"):
+        pretrain_script.cli(tiny(out, cache, max_clips=3, window=5))
     # --resume no beside this run's checkpoints would mix two runs.
-    with pytest.raises(pretrain.OutputDirConflict, match="--resume no: .*--overwrite_output_dir"):
-        pretrain.main(tiny(out, cache, resume="no"))
+    with pytest.raises(training.OutputDirConflict, match="--resume no: .*--overwrite_output_dir"):
+        pretrain_script.cli(tiny(out, cache, resume="no"))
 
     # Resuming checkpoint-1 with other settings beside the old run's later checkpoint-2 would let
     # a later --resume auto pick checkpoint-2: refused.
-    with pytest.raises(pretrain.OutputDirConflict, match=r"also holds checkpoint-2 .*--resume auto would pick checkpoint-2"):
-        pretrain.main(tiny(out, cache, learning_rate=1e-3, max_steps=3, resume=str(out / "checkpoint-1")))
+    with pytest.raises(training.OutputDirConflict, match=r"also holds checkpoint-2 .*--resume auto would pick checkpoint-2"):
+        pretrain_script.cli(tiny(out, cache, learning_rate=1e-3, max_steps=3, resume=str(out / "checkpoint-1")))
     # Way out 1: resume a checkpoint explicitly, whatever the record says.
-    summary = pretrain.main(tiny(out, cache, learning_rate=1e-3, max_steps=3, resume=str(out / "checkpoint-2")))
+    summary = pretrain_script.cli(tiny(out, cache, learning_rate=1e-3, max_steps=3, resume=str(out / "checkpoint-2")))
     assert summary["resumed_from"] == str(out / "checkpoint-2") and summary["steps"] == 3
     record = json.loads((out / "run_settings.json").read_text())
     assert record["settings"]["optimisation"]["learning_rate"] == 1e-3
     assert any("learning_rate" in d for d in record["info"]["resumed_despite"])
     # The same command again now matches the record: it resumes its own last checkpoint.
-    again = pretrain.main(tiny(out, cache, learning_rate=1e-3, max_steps=3))
+    again = pretrain_script.cli(tiny(out, cache, learning_rate=1e-3, max_steps=3))
     assert again["resumed_from"] == str(out / "checkpoint-3")
 
     # Way out 2: start fresh; the previous run's checkpoints are gone.
-    fresh = pretrain.main(tiny(out, cache, learning_rate=2e-3, max_steps=1, overwrite_output_dir=True))
+    fresh = pretrain_script.cli(tiny(out, cache, learning_rate=2e-3, max_steps=1, overwrite_output_dir=True))
     assert fresh["resumed_from"] is None and fresh["steps"] == 1
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1"]
     assert json.loads((out / "run_settings.json").read_text())["settings"]["optimisation"]["learning_rate"] == 2e-3
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]  # the old run was deleted, not left aside
 
 
-def test_output_dir_decisions(pretrain, tmp_path):
+def test_output_dir_decisions(tmp_path):
     from hf_motion.recipe_args import write_run_settings
 
     settings = {"data": {"files": "a" * 64, "window": 4}, "optimisation": {"learning_rate": 0.003}}
     out = tmp_path / "run"
-    resolve = pretrain.resolve_output_dir
+    resolve = training.resolve_output_dir
     assert resolve(str(out), settings, "auto", False) == (None, False)  # nothing there yet
     (out / "checkpoint-5").mkdir(parents=True)
     # Checkpoints without a record (e.g. an older version's run): cannot tell, refused.
-    with pytest.raises(pretrain.OutputDirConflict, match=r"checkpoint-5.*no run_settings\.json.*--resume .*checkpoint-5"):
+    with pytest.raises(training.OutputDirConflict, match=r"checkpoint-5.*no run_settings\.json.*--resume .*checkpoint-5"):
         resolve(str(out), settings, "auto", False)
     assert resolve(str(out), settings, "auto", True) == (None, True)  # --overwrite_output_dir
     write_run_settings(out, settings)
     assert resolve(str(out), settings, "auto", False) == (str(out / "checkpoint-5"), False)
     other = {**settings, "data": {"files": "b" * 64, "window": 4}}
-    with pytest.raises(pretrain.OutputDirConflict, match=r"data\.files: recorded aaaaaaaaaaaa\.\.\., now bbbbbbbbbbbb\.\.\."):
+    with pytest.raises(training.OutputDirConflict, match=r"data\.files: recorded aaaaaaaaaaaa\.\.\., now bbbbbbbbbbbb\.\.\."):
         resolve(str(out), other, "auto", False)
     assert resolve(str(out), other, str(out / "checkpoint-5"), False) == (str(out / "checkpoint-5"), False)
     # A later checkpoint of the recorded run beside the one resumed: fine for the same settings only.
     (out / "checkpoint-9").mkdir()
     assert resolve(str(out), settings, str(out / "checkpoint-5"), False) == (str(out / "checkpoint-5"), False)
-    with pytest.raises(pretrain.OutputDirConflict, match=r"also holds checkpoint-9 .*would pick checkpoint-9"):
+    with pytest.raises(training.OutputDirConflict, match=r"also holds checkpoint-9 .*would pick checkpoint-9"):
         resolve(str(out), other, str(out / "checkpoint-5"), False)
     (out / "checkpoint-9").rmdir()
     with pytest.raises(SystemExit, match="inside --output_dir"):
@@ -209,11 +205,11 @@ def test_output_dir_decisions(pretrain, tmp_path):
     with pytest.raises(SystemExit, match="no such checkpoint folder"):
         resolve(str(out), other, str(tmp_path / "nope"), False)
     (out / "run_settings.json").write_text("{not json")
-    with pytest.raises(pretrain.OutputDirConflict, match=r"run_settings\.json: unreadable run-settings record"):
+    with pytest.raises(training.OutputDirConflict, match=r"run_settings\.json: unreadable run-settings record"):
         resolve(str(out), settings, "auto", False)
 
 
-def test_defaults_fit_a_folder_of_another_skeleton(pretrain, tmp_path):
+def test_defaults_fit_a_folder_of_another_skeleton(tmp_path):
     """``--sources FOLDER`` of CMU-named BVH (inches, 120 fps) with no joint flags: 'auto' joints."""
     import numpy as np
 
@@ -227,7 +223,7 @@ def test_defaults_fit_a_folder_of_another_skeleton(pretrain, tmp_path):
         take = hf_motion.Motion(rot, np.tile(m.root_translation, (4, 1)), m.skeleton, m.fps)
         hf_motion.save_bvh(take, src / f"take_{k}.bvh", scale=0.0254)
     out = tmp_path / "run"
-    summary = pretrain.main(["--sources", str(src)] + tiny(out, tmp_path / "cache", max_steps=2))
+    summary = pretrain_script.cli(["--sources", str(src)] + tiny(out, tmp_path / "cache", max_steps=2))
     # By hand from the fixture's HIERARCHY, in file order.
     expected = ["Hips", "LeftUpLeg", "LeftLeg", "LeftFoot", "RightUpLeg", "RightLeg", "RightFoot", "Spine", "Spine1",
                 "Neck", "Head", "LeftArm", "LeftForeArm", "LeftHand", "RightArm", "RightForeArm", "RightHand"]  # fmt: skip

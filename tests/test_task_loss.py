@@ -7,7 +7,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hf_motion.recipe_args import import_recipe
 from hf_motion.task_loss import parse_task_loss_weights, task_weighted_lm_loss
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,14 +50,14 @@ def test_weighted_loss_is_the_weighted_mean_of_per_token_cross_entropy():
 
 
 def test_pretraining_uses_the_weights_in_training_only(tmp_path):
-    pretrain = import_recipe(REPO / "recipes" / "pretrain.py")
+    from hf_motion.scripts.pretrain import cli
 
     def run(name, *extra):
         argv = ["--output_dir", str(tmp_path / name), "--cache_dir", str(tmp_path / "cache"), "--max_clips", "8",
                 "--window", "4", "--stride", "4", "--context_length", "256", "--max_steps", "1",
                 "--per_device_train_batch_size", "2", "--logging_steps", "1", "--save_steps", "100",
                 "--eval_steps", "100", "--num_proc", "1", "--disable_tqdm", "true", "--seed", "3", *extra]  # fmt: skip
-        return pretrain.main(argv)
+        return cli(argv)
 
     plain = run("plain")
     ik_only = run("ik", "--task_loss_weights", "acm=0,pcm=0,fk=0")

@@ -120,9 +120,10 @@ def test_resolve_tokenizer_falls_back_only_for_shipped_defaults(tmp_path, monkey
 
 
 def test_recipe_tokenizer_defaults_load_from_any_folder(tmp_path, monkeypatch):
-    pretrain = import_recipe(REPO / "recipes" / "pretrain.py")
     evaluate = import_recipe(REPO / "recipes" / "evaluate_prediction.py")
-    assert pretrain.DataArguments().tokenizer == "tokenizer_configs/m5-delta-motion"  # as recipes/pretrain.yaml says
+    from hf_motion.training import PretrainDataArguments
+
+    assert PretrainDataArguments().tokenizer == "tokenizer_configs/m5-delta-motion"  # as recipes/pretrain.yaml says
     monkeypatch.chdir(tmp_path)
     tok = evaluate.load_tokenizer(tmp_path)  # a model folder without a tokenizer: pretrain.py's default
     reference = MotionTokenizer.from_pretrained(REPO / "tokenizer_configs" / "m5-delta-motion")
