@@ -72,8 +72,8 @@ def prepare_motion(
 
     Raises:
         MotionProcessorError: the skeleton lacks some of ``joints`` (they are named, with the
-            skeleton's own joints), the kept joints do not form one tree, the clip is at another
-            rate and ``resample`` is False, or it has no frames.
+            skeleton's own joints), the kept joints do not form one tree, or the clip is at another
+            rate and ``resample`` is False.
     """
     if not isinstance(motion, Motion):
         raise TypeError(f"{source or 'motion'}: expected a hf_motion.Motion, got {type(motion).__name__}")
@@ -87,8 +87,6 @@ def prepare_motion(
         from .resample import resample_motion
 
         motion = resample_motion(motion, fps)
-    if motion.num_frames == 0:
-        raise MotionProcessorError(f"{source} has no frames" + (f" at {fps:g} fps" if fps is not None else ""))
     if joints is None or (isinstance(joints, str) and joints.strip().lower() == "all"):
         return motion
     from .skeletons import resolve_joint_subset
@@ -105,8 +103,8 @@ def prepare_motion(
         if missing:
             raise MotionProcessorError(
                 f"{source}: the skeleton lacks {len(missing)} of the model's {len(names)} joints ({_preview(missing)}); "
-                f"it has {len(have)} joints ({_preview(have)}). Rename its joints to the model's names "
-                "(hf_motion.Skeleton names) or use a model trained on this skeleton"
+                f"it has {len(have)} joints ({_preview(have)}). Use a model pretrained on this skeleton, or "
+                "retarget the clip to the model's skeleton first"
             )
     if list(names) == list(have):  # the identity subset: select_joints would run FK for nothing
         return motion
@@ -328,6 +326,8 @@ class MotionProcessor(FeatureExtractionMixin):
     def prepare(self, motion: Motion | str | os.PathLike, source: str | None = None) -> Motion:
         """The clip at the model's frame rate, on the model's joints in token order."""
         motion, name = self.load(motion)
+        if motion.num_frames == 0:
+            raise MotionProcessorError(f"{source or name} has no frames")
         return prepare_motion(motion, self.fps, self.joints, source=source or name, resample=self.resample)
 
     def window_starts(self, num_frames: int, max_windows: int | None = None) -> np.ndarray:

@@ -493,13 +493,10 @@ def _init_worker(plan: _Plan) -> None:
 
 
 def _prepared_motion(clip: MotionClip, plan: _Plan):
-    """A clip loaded, resampled to ``plan.fps`` and cut to the plan's joints."""
-    motion = clip.load()
-    # BVH frame times are rounded (0.0333333 s): rates within 0.01% are the same rate.
-    if plan.fps is not None and not math.isclose(motion.fps, plan.fps, rel_tol=1e-4):
-        from ..resample import resample_motion
+    """A clip loaded, resampled to ``plan.fps`` and cut to the plan's joints (``prepare_motion``)."""
+    from ..processing import MotionProcessorError, prepare_motion
 
-        motion = resample_motion(motion, plan.fps)
+    motion = clip.load()
     joints = _auto_joints(motion, plan, clip.path) if plan.joints == "auto" else plan.joints
     if joints is not None:
         names = motion.skeleton.names
@@ -511,15 +508,10 @@ def _prepared_motion(clip: MotionClip, plan: _Plan):
                 f"({_short_names(names)}). Choose a subset of joints that every file has (or joints='auto'), or build "
                 "the files of this skeleton separately"
             )
-        # The identity subset is skipped: select_joints would run FK for nothing.
-        if list(joints) != list(names):
-            from ..motion import MotionError
-
-            try:
-                motion = motion.select_joints(joints)
-            except MotionError as e:  # e.g. the kept joints do not form one tree in this skeleton
-                raise _JointSubsetMismatch(f"joint subset {plan.joints_label} does not fit {clip.path}: {e}") from None
-    return motion
+    try:
+        return prepare_motion(motion, plan.fps, joints, source=clip.path)
+    except MotionProcessorError as e:  # e.g. the kept joints do not form one tree in this skeleton
+        raise _JointSubsetMismatch(f"joint subset {plan.joints_label} does not fit {e}") from None
 
 
 def _encode_clip(clip: MotionClip, plan: _Plan) -> dict[str, Any]:
