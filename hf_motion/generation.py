@@ -29,6 +29,7 @@ runs on the model's device without Python loops over the batch, at the same cost
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -511,6 +512,11 @@ def _context_positions(motion: Motion, canonicalize: str) -> tuple[np.ndarray, n
     return canon, pos[0, 0] - canon[0, 0]
 
 
+def _is_motion_path(value) -> bool:
+    """A string that names an existing file (M5 text prompts are not paths)."""
+    return isinstance(value, os.PathLike) or (isinstance(value, str) and len(value) < 4096 and os.path.isfile(value))
+
+
 def _as_motion_list(context) -> tuple[list[Motion], bool]:
     if isinstance(context, Motion):
         return [context], True
@@ -541,7 +547,10 @@ def predict(
 
     Args:
         model: a causal LM over the motion vocabulary (e.g. :class:`~hf_motion.modeling.MotionGPT2ForCausalLM`).
-        tokenizer: its :class:`~hf_motion.tokenizer.MotionTokenizer`.
+        tokenizer: its :class:`~hf_motion.tokenizer.MotionTokenizer`, or its
+            :class:`~hf_motion.MotionProcessor` (``AutoProcessor.from_pretrained(model_dir)``): Motion
+            contexts (or motion file paths) are then first brought to the model's frame rate and
+            joints (:meth:`MotionProcessor.prepare`), and the prediction comes at that rate.
         context: a :class:`~hf_motion.Motion` (or a list of them, same joint count) whose frames are
             the context; or prompt ids (1-D array/tensor/list) or M5 text (``str``) for a single prompt.
         seconds: how much to predict; ``round(seconds * fps)`` frames.
@@ -603,6 +612,12 @@ def predict(
         raise ValueError(f"decoding must be one of {list(_DECODINGS)}, got {decoding!r}")
     if decoding != "greedy" and not constrained:
         raise ValueError(f"decoding={decoding!r} needs constrained=True (the expectation is over valid tokens)")
+    if hasattr(tokenizer, "prepare") and hasattr(tokenizer, "tokenizer"):  # a MotionProcessor
+        processor, tokenizer = tokenizer, tokenizer.tokenizer
+        if isinstance(context, Motion) or _is_motion_path(context):
+            context = processor.prepare(context)
+        elif isinstance(context, (list, tuple)) and context and all(isinstance(c, Motion) or _is_motion_path(c) for c in context):
+            context = [processor.prepare(c) for c in context]
     motions, single = _as_motion_list(context)
     if decoding == "sample-mean":
         if not motions:

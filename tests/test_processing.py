@@ -118,3 +118,25 @@ def test_positions_representation_centres_each_window(core, walk_motion):
     half = np.max(tok.position_quantizer.delta) / 2 + 1e-9
     assert np.abs(decoded.positions - pos).max() <= half
     assert np.abs(decoded.positions - window.positions()).max() > 10 * half
+
+
+def test_predict_with_the_processor_prepares_the_context(core, bandai_paths, walk_motion):
+    """predict(model, processor, clip): the 30 fps, 30-joint file is brought to the model's 10 fps and 17 joints."""
+    import torch
+
+    from hf_motion import MotionGPT2ForCausalLM, motion_gpt2_config, predict
+
+    tok = MotionTokenizer.from_pretrained(tokenizer_config_path("m5-fine-motion"), joint_names=core)
+    processor = MotionProcessor(tok, fps=10, window=24)
+    model = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok)).eval()
+    clip = walk_motion.slice(0, 12)  # 0.4 s at 30 fps: 4 frames at 10 fps
+    torch.manual_seed(0)
+    pred = predict(model, processor, clip, seconds=0.3)
+    assert pred.fps == pytest.approx(10.0) and pred.skeleton.names == core and pred.num_frames == 3
+    torch.manual_seed(0)
+    same = predict(model, tok, processor.prepare(clip), seconds=0.3)
+    np.testing.assert_array_equal(pred.rotations, same.rotations)
+    # A path works too; without the processor the raw clip is refused (30 joints, not the model's 17).
+    assert predict(model, processor, [str(bandai_paths[0])], seconds=0.1, sliding=True)[0].num_frames == 1
+    with pytest.raises(hf_motion.MotionError, match="17"):
+        predict(model, tok, clip, seconds=0.1)
