@@ -51,10 +51,10 @@ class ScalingError(ValueError):
 
 
 def load_pretrain():
-    """recipes/pretrain.py as a module (recipes are scripts, not a package)."""
-    from hf_motion.recipe_args import import_recipe
+    """The pretraining script, :mod:`hf_motion.scripts.pretrain` (``cli(argv)`` runs it)."""
+    from hf_motion.scripts import pretrain
 
-    return import_recipe(HERE / "pretrain.py")
+    return pretrain
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[ScalingArguments, list[str]]:
@@ -83,7 +83,7 @@ def check_args(args: ScalingArguments, pretrain_argv: list[str], pretrain) -> No
         if flag in pretrain_argv:
             raise ScalingError(f"{flag} is set per preset by the sweep; use the sweep's own options instead")
     try:
-        pretrain.parse_args(preset_argv(args, pretrain_argv, args.presets[0]))
+        pretrain.make_parser().parse(preset_argv(args, pretrain_argv, args.presets[0]))
     except (ValueError, SystemExit) as e:
         raise ScalingError(f"options passed on to recipes/pretrain.py were rejected: {e}") from None
 
@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> dict:
     check_args(args, pretrain_argv, pretrain)
     from accelerate import PartialState
 
+    from hf_motion.training import OutputDirConflict
+
     from hf_motion.fileio import atomic_write_bytes, atomic_write_text
 
     out = Path(args.output_dir)
@@ -186,8 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             print(f"[{k + 1}/{len(args.presets)}] training {preset} for {args.max_steps} steps into {run_dir}")
             try:
-                summary = pretrain.main(argv + (["--overwrite_output_dir"] if args.retrain else []))
-            except pretrain.OutputDirConflict as e:
+                summary = pretrain.cli(argv + (["--overwrite_output_dir"] if args.retrain else []))
+            except OutputDirConflict as e:
                 raise ScalingError(f"{preset}: {e}\n(for this sweep: pass --retrain to train {run_dir} afresh)") from None
             if PartialState().is_main_process:
                 atomic_write_text(run_dir / _STAMP, json.dumps(argv) + "\n")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hf_motion.recipe_args import import_recipe
+from hf_motion.scripts.pretrain import cli as pretrain_cli
 import torch
 from scipy.spatial.transform import Rotation
 
@@ -47,10 +48,10 @@ def _argv(**kw) -> list[str]:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A tiny model pretrained for a few steps by recipes/pretrain.py on the 12 real clips."""
+    """A tiny model pretrained for a few steps (hf_motion.scripts.pretrain) on the 12 real clips."""
     root = tmp_path_factory.mktemp("prediction")
     out, cache = root / "model", root / "cache"
-    summary = _load("pretrain").main(_argv(
+    summary = pretrain_cli(_argv(
         output_dir=out, cache_dir=cache, sources=SOURCES, window=24, stride=12, fps=10, context_length=512,
         n_positions=1536, max_steps=4, per_device_train_batch_size=4, learning_rate=3e-3, warmup_steps=0,
         logging_steps=1, eval_steps=100, save_steps=100, num_proc=1, disable_tqdm=True, seed=7,

@@ -82,7 +82,7 @@ def test_finished_runs_are_reused_not_retrained(scaling, swept, monkeypatch):
     def no_training(argv, callbacks=None):
         raise AssertionError(f"retrained {argv}")
 
-    monkeypatch.setattr(pretrain, "main", no_training)
+    monkeypatch.setattr(pretrain, "cli", no_training)
     again = scaling.main(sweep_argv(swept["out"], swept["cache"]))
     assert [r["final_eval_bits_per_frame"] for r in again["runs"]] == [
         r["final_eval_bits_per_frame"] for r in swept["result"]["runs"]
@@ -107,7 +107,7 @@ def test_a_sweep_with_other_options_is_refused_naming_them(scaling, swept, monke
         seen.append(argv)
         raise RuntimeError("stop before training")
 
-    monkeypatch.setattr(pretrain, "main", stop)
+    monkeypatch.setattr(pretrain, "cli", stop)
     with pytest.raises(RuntimeError, match="stop before training"):
         scaling.main(sweep_argv(out, swept["cache"], learning_rate=1e-3, retrain=True))
     assert "--overwrite_output_dir" in seen[0] and "--resume" not in seen[0]
@@ -115,7 +115,7 @@ def test_a_sweep_with_other_options_is_refused_naming_them(scaling, swept, monke
 
 def test_bad_options_fail_before_training(scaling, tmp_path, monkeypatch):
     pretrain = scaling.load_pretrain()
-    monkeypatch.setattr(pretrain, "main", lambda *a, **k: pytest.fail("trained despite bad options"))
+    monkeypatch.setattr(pretrain, "cli", lambda *a, **k: pytest.fail("trained despite bad options"))
     cache = tmp_path / "cache"
     with pytest.raises(scaling.ScalingError, match=r"unknown preset\(s\) \['m5-2m'\]; choose from"):
         scaling.main(sweep_argv(tmp_path, cache, presets=("tiny", "m5-2m")))

@@ -95,13 +95,12 @@ def _pretrain_argv(out: Path, cache: Path, **over) -> list[str]:
 
 
 def pretrain_rerun_with_other_settings(tmp_path: Path) -> None:
-    from hf_motion.recipe_args import import_recipe
+    from hf_motion.scripts.pretrain import cli
 
-    pretrain = import_recipe(REPO / "recipes" / "pretrain.py")
     out, cache = tmp_path / "run", tmp_path / "cache"
-    pretrain.main(_pretrain_argv(out, cache))
+    cli(_pretrain_argv(out, cache))
     assert (out / "checkpoint-1").is_dir() and (out / "run_settings.json").is_file()
-    pretrain.main(_pretrain_argv(out, cache, max_clips=3, learning_rate=1e-3))  # other data and learning rate
+    cli(_pretrain_argv(out, cache, max_clips=3, learning_rate=1e-3))  # other data and learning rate
 
 
 def crash_between_renames(tmp_path: Path) -> None:
