@@ -313,7 +313,7 @@ class MotionProcessor(FeatureExtractionMixin):
     def load(self, motion: Motion | str | os.PathLike) -> tuple[Motion, str]:
         """A :class:`Motion` (read from a path with the registered reader) and how to name it."""
         if isinstance(motion, (str, os.PathLike)):
-            from .datasets.folders import load_motion
+            from .readers import load_motion
 
             return load_motion(motion), str(motion)
         if isinstance(motion, Motion):

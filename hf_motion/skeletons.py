@@ -364,7 +364,7 @@ def auto_joint_subset(skeleton, min_roles: int = MIN_AUTO_ROLES, roles: Sequence
             contradict the hierarchy; the message lists what was found and what to pass instead
             (``"all"``, comma-separated joint names or a registered subset).
     """
-    from .motion import MotionError
+    from .errors import MotionError
 
     match = match_joint_roles(skeleton, roles, min_roles)
     example = ",".join(skeleton.names[:3]) + ("" if len(skeleton.names) <= 3 else ",...")
@@ -415,7 +415,7 @@ def resolve_joint_subset(names: Sequence[str] | str, skeleton=None) -> list[str]
             that ``skeleton`` lacks (the message lists the missing joints and the skeleton's joints),
             or ``"auto"`` finding too few body joints (see :func:`auto_joint_subset`).
     """
-    from .motion import MotionError
+    from .errors import MotionError
 
     label = None
     if isinstance(names, str):

@@ -83,7 +83,7 @@ class MotionVQProcessor(FeatureExtractionMixin):
     def prepare(self, motion: Motion | str | os.PathLike, source: str | None = None) -> Motion:
         """Load a path, check the skeleton, and bring the clip to ``fps`` (or refuse it)."""
         if isinstance(motion, (str, os.PathLike)):
-            from ...datasets.folders import load_motion
+            from ...readers import load_motion
 
             source = source or str(motion)
             motion = load_motion(motion)
