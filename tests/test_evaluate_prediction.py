@@ -1,5 +1,6 @@
-"""recipes/evaluate_prediction.py on a tiny model pretrained for a few steps on real Bandai clips:
-the benchmark runs end to end, its baselines behave, the quantized oracle stays within its
+"""The prediction benchmark (hf_motion.prediction_benchmark.evaluate_prediction, its command line
+hf_motion.scripts.evaluate_prediction, the baselines of hf_motion.baselines.prediction) on a tiny
+model pretrained for a few steps on real Bandai clips: the benchmark runs end to end, its baselines behave, the quantized oracle stays within its
 hand-derived bound, the evaluated takes never were in the training split (nor in the continuous
 baselines' training windows), and --baselines_only, --test_data, --horizons and --joints work."""
 
@@ -11,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hf_motion.recipe_args import import_recipe
+from hf_motion import prediction_benchmark as bench
+from hf_motion.baselines import prediction as baselines
+from hf_motion.processing import prepare_motion
+from hf_motion.scripts import evaluate_prediction as script
 from hf_motion.scripts.pretrain import cli as pretrain_cli
 import torch
 from scipy.spatial.transform import Rotation
@@ -30,20 +34,20 @@ CLIPS = [
 SOURCES = [str(BANDAI1 / f"dataset-1_{name}.bvh") for name in CLIPS]
 
 
-def _load(name: str):
-    return import_recipe(REPO / "recipes" / f"{name}.py")
-
-
-@pytest.fixture(scope="module")
-def evaluate():
-    return _load("evaluate_prediction")
-
-
 def _argv(**kw) -> list[str]:
     argv = []
     for k, v in kw.items():
         argv += [f"--{k}"] + ([str(x) for x in v] if isinstance(v, (list, tuple)) else [str(v)])
     return argv
+
+
+def _run(**kw) -> bench.PredictionBenchmarkResult:
+    """The library function, on the options the command line would give it."""
+    return bench.evaluate_prediction(*script.make_parser().parse(_argv(**kw)))
+
+
+def _evaluate(**kw) -> dict:
+    return _run(**kw).to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +69,20 @@ CONTINUOUS = ["ridge regression", "siMLPe (DCT + MLP)"]
 
 
 @pytest.fixture(scope="module")
-def report(evaluate, trained):
-    return evaluate.main(_argv(
+def result(trained):
+    return _run(
         model=trained["dir"], cache_dir=trained["cache"], max_windows=10, batch_size=10,
         output_dir=trained["dir"] / "prediction", **FAST,
-    ))  # fmt: skip
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report(result):
+    return result.to_dict()
 
 
 def _reference_motion(clip_id: str, fps: float, joints: str):
-    """The clip read again straight from disk (not through the recipe)."""
+    """The clip read again straight from disk (not through the benchmark)."""
     import hf_motion
 
     m = hf_motion.load_bvh(BANDAI1 / f"{clip_id}.bvh")
@@ -122,6 +131,20 @@ def test_writes_table_json_and_png(report, trained):
     image = matplotlib.image.imread(out / "prediction.png")
     assert image.shape[0] > 400 and image.shape[1] > 600
     assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+def test_the_result_is_what_the_files_hold(result, report, trained):
+    """The typed result: to_dict() is prediction.json, to_markdown() prediction.md; the command line
+    prints that table and the must-hold verdict, and turns a bad option into one error line."""
+    out = trained["dir"] / "prediction"
+    assert isinstance(result, bench.PredictionBenchmarkResult) and result.output_dir == str(out)
+    assert json.loads(json.dumps(report)) == json.loads((out / "prediction.json").read_text())
+    assert result.to_markdown() == (out / "prediction.md").read_text()
+    assert result.model_name == report["model_name"] and result.results is report["results"]
+    assert result.verdict() == bench.baseline_verdict(report["results"], result.model_name, ["100", "200", "300", "400"])
+    assert result.verdict().startswith(f"must-hold: {result.model_name} beats zero-velocity and constant-velocity")
+    with pytest.raises(SystemExit, match="^error: --max_windows must be >= 1, got 0$"):
+        script.cli(_argv(model=trained["dir"], max_windows=0))
 
 
 def test_zero_velocity_is_worse_than_the_quantized_oracle_at_100ms(report):
@@ -226,11 +249,11 @@ def test_continuous_baselines_are_fitted(report):
     assert loss[-1] < loss[0]
 
 
-def test_baselines_only_needs_no_model_and_reproduces_the_baselines(evaluate, trained, report, tmp_path):
+def test_baselines_only_needs_no_model_and_reproduces_the_baselines(trained, report, tmp_path):
     """Without the model, the same split, windows and (seeded) baseline numbers."""
-    alone = evaluate.main(_argv(
+    alone = _evaluate(
         model=trained["dir"], cache_dir=trained["cache"], max_windows=10, output_dir=tmp_path, baselines_only=True, **FAST,
-    ))  # fmt: skip
+    )  # fmt: skip
     assert alone["model_name"] is None and alone["parameters"] is None
     assert list(alone["results"]) == ["zero-velocity", "constant-velocity", *CONTINUOUS, "quantized oracle"]
     assert alone["windows"] == report["windows"]
@@ -266,7 +289,7 @@ class NoChange:
         return scores
 
 
-def test_model_predictions_line_up_with_the_future(evaluate, trained, bandai_paths):
+def test_model_predictions_line_up_with_the_future(trained, bandai_paths):
     """Forced to copy the last context frame, the model's row must equal the zero-velocity
     baseline quantized by the tokenizer: context, prediction and truth are aligned frame by frame."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -275,19 +298,19 @@ def test_model_predictions_line_up_with_the_future(evaluate, trained, bandai_pat
 
     tok = AutoTokenizer.from_pretrained(trained["dir"])
     model = AutoModelForCausalLM.from_pretrained(trained["dir"]).eval()
-    motions = {p.stem: evaluate.prepare_motion(hf_motion.load_bvh(p), 10.0, "bandai-core") for p in bandai_paths[:3]}
-    windows = evaluate.draw_windows(motions, 20, 4, 4, max_windows=6, seed=1)
+    motions = {p.stem: prepare_motion(hf_motion.load_bvh(p), 10.0, "bandai-core") for p in bandai_paths[:3]}
+    windows = bench.draw_windows(motions, 20, 4, 4, max_windows=6, seed=1)
     J = windows.future.shape[2]
     # The default pretraining tokenizer is delta-coded: "no change" tokens repeat the last frame.
     forced = NoChange(tok) if tok.coding == "delta" else CopyFrameBack(J * 3 + 1)
-    pred = evaluate.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[forced])
+    pred = bench.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[forced])
     # The last context frame through the tokenizer (its angle reference, fitted by pretraining, included).
     last = windows.past[:, -1]
     rt = tok.decode_motion(tok.encode_motion(angles=last, task=">")).angles
     expected = np.repeat(rt[:, None], 4, axis=1)
     np.testing.assert_allclose(pred, expected, atol=1e-9)
     # Anchored (the benchmark's default): exactly the last context frame, i.e. zero velocity.
-    anchored = evaluate.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[forced], anchor=True)
+    anchored = bench.predict_windows(model, tok, windows, 4, 10.0, 4, False, logits_processor=[forced], anchor=True)
     from hf_motion.rotations import geodesic_angle
 
     assert geodesic_angle(anchored, np.repeat(last[:, None], 4, axis=1)).max() < 1e-9
@@ -296,17 +319,17 @@ def test_model_predictions_line_up_with_the_future(evaluate, trained, bandai_pat
 
 
 # ------------------------------------------------------------------ windows and baselines
-def test_window_draw_is_seeded_and_capped(evaluate, bandai_paths):
+def test_window_draw_is_seeded_and_capped(bandai_paths):
     import hf_motion
 
     motions = {p.stem: hf_motion.load_bvh(p).slice(0, 90) for p in bandai_paths}  # 30 fps, at most 3 s each
-    a = evaluate.draw_windows(motions, 20, 4, 2, max_windows=15, seed=3)
-    b = evaluate.draw_windows(motions, 20, 4, 2, max_windows=15, seed=3)
-    c = evaluate.draw_windows(motions, 20, 4, 2, max_windows=15, seed=4)
+    a = bench.draw_windows(motions, 20, 4, 2, max_windows=15, seed=3)
+    b = bench.draw_windows(motions, 20, 4, 2, max_windows=15, seed=3)
+    c = bench.draw_windows(motions, 20, 4, 2, max_windows=15, seed=4)
     assert len(a.clip) == 15
     assert list(zip(a.clip, a.start)) == list(zip(b.clip, b.start))
     assert list(zip(a.clip, a.start)) != list(zip(c.clip, c.start))
-    everything = evaluate.draw_windows(motions, 20, 4, 2, max_windows=10_000, seed=0)
+    everything = bench.draw_windows(motions, 20, 4, 2, max_windows=10_000, seed=0)
     assert len(everything.clip) == sum((m.num_frames - 24) // 2 + 1 for m in motions.values())
     # Context and future are the clip's own frames, back to back.
     k = 7
@@ -318,39 +341,39 @@ def test_window_draw_is_seeded_and_capped(evaluate, bandai_paths):
     assert np.all(a.bones[:, 0] == 0)  # root-relative
 
 
-def test_no_window_fits_names_the_lengths(evaluate, walk_motion):
-    with pytest.raises(evaluate.EvaluationError, match=r"no held-out clip has the 30 frames .* the longest has 20"):
-        evaluate.draw_windows({"walk": walk_motion.slice(0, 20)}, 26, 4, 1, 10, 0)
+def test_no_window_fits_names_the_lengths(walk_motion):
+    with pytest.raises(bench.EvaluationError, match=r"no held-out clip has the 30 frames .* the longest has 20"):
+        bench.draw_windows({"walk": walk_motion.slice(0, 20)}, 26, 4, 1, 10, 0)
 
 
-def test_constant_velocity_is_exact_for_constant_angular_velocity(evaluate):
+def test_constant_velocity_is_exact_for_constant_angular_velocity():
     rng = np.random.default_rng(0)
     A = Rotation.from_rotvec(rng.normal(size=(5, 3)))  # 5 joints, arbitrary base orientations
     w = rng.normal(size=(5, 3)) * 0.3  # rad per frame
     R = [A * Rotation.from_rotvec(t * w) for t in range(6)]
     aa = np.stack([r.as_rotvec() for r in R])  # (6, 5, 3)
     past, truth = aa[None, :2], aa[None, 2:]
-    pred = evaluate.constant_velocity(past, 4)
+    pred = baselines.constant_velocity(past, 4)
     err = (Rotation.from_rotvec(pred.reshape(-1, 3)).inv() * Rotation.from_rotvec(truth.reshape(-1, 3))).magnitude()
     assert err.max() < 1e-9
     # A linear step in axis-angle space is not the same thing here (the test can tell them apart).
     linear = past[:, 1:] + np.arange(1, 5)[None, :, None, None] * (past[:, 1:] - past[:, :1])
     lin_err = (Rotation.from_rotvec(linear.reshape(-1, 3)).inv() * Rotation.from_rotvec(truth.reshape(-1, 3))).magnitude()
     assert lin_err.max() > 0.05
-    np.testing.assert_array_equal(evaluate.zero_velocity(past, 3), np.repeat(past[:, 1:], 3, axis=1))
+    np.testing.assert_array_equal(baselines.zero_velocity(past, 3), np.repeat(past[:, 1:], 3, axis=1))
 
 
 # ------------------------------------------------------------------ --test_data, --horizons, --joints
-def test_test_data_evaluates_every_clip_at_horizons_in_frames(evaluate, trained, report, tmp_path):
+def test_test_data_evaluates_every_clip_at_horizons_in_frames(trained, report, tmp_path):
     """Any files of motion: all their clips are evaluated; the continuous baselines still train on
     the pretraining split's training clips, and a test clip that is one of them is reported."""
     inside = report["continuous_baselines"]["train_clips"][0]  # a training clip, to be flagged
     outside = "dataset-1_walk_old_001"  # not in the pretraining sources
-    out = evaluate.main(_argv(
+    out = _evaluate(
         model=trained["dir"], cache_dir=trained["cache"], baselines_only=True, output_dir=tmp_path,
         test_data=[BANDAI1 / f"{inside}.bvh", BANDAI1 / f"{outside}.bvh"], horizons="1f,3f", window_stride=1,
         max_windows=10_000, **FAST,
-    ))  # fmt: skip
+    )  # fmt: skip
     assert out["split"] is None and out["held_out_clips"] == sorted([inside, outside])
     assert out["horizons_ms"] == [100, 300] and out["horizons_frames"] == [1, 3] and out["predicted_frames"] == 3
     n_windows = sum(_reference_motion(c, 10.0, "bandai-core").num_frames - 22 for c in (inside, outside))
@@ -366,16 +389,16 @@ def test_test_data_evaluates_every_clip_at_horizons_in_frames(evaluate, trained,
     assert "clips of --test_data" in table and "metrics at 100, 300 ms" in table and "| pos 300 |" in table
 
 
-def test_horizons_accept_ms_and_frames(evaluate):
+def test_horizons_accept_ms_and_frames():
     def parse(spec, fps=10.0):
-        return evaluate.resolve_horizons(evaluate.EvaluationArguments(horizons=spec), fps)
+        return bench.resolve_horizons(bench.PredictionBenchmarkArguments(horizons=spec), fps)
 
     assert parse(["100,200,300,400"]) == ([1, 2, 3, 4], [100, 200, 300, 400])
     assert parse(["100ms", "200MS"]) == ([1, 2], [100, 200])
     assert parse(["4f,1f, 2f"]) == ([1, 2, 4], [100, 200, 400])  # sorted
     assert parse(["1f,3f"], fps=30.0) == ([1, 3], [33.333, 100])
     assert parse([200, 400]) == ([2, 4], [200, 400])  # YAML numbers
-    assert evaluate.resolve_horizons(evaluate.EvaluationArguments(horizons_ms=[200]), 10.0) == ([2], [200])
+    assert bench.resolve_horizons(bench.PredictionBenchmarkArguments(horizons_ms=[200]), 10.0) == ([2], [200])
     for spec, message in (
         (["150"], r"--horizons 150 ms is 1\.5 frames at 10 fps.*multiple of 100 ms"),
         (["1.5f"], r"'1\.5f' is not a whole number of frames"),
@@ -385,40 +408,42 @@ def test_horizons_accept_ms_and_frames(evaluate):
         (["200,2f"], r"frame\(s\) \[2\] at 10 fps more than once"),
         ([""], r"--horizons is empty"),
     ):
-        with pytest.raises(evaluate.EvaluationError, match=message):
+        with pytest.raises(bench.EvaluationError, match=message):
             parse(spec)
 
 
-def test_joints_option_and_recorded_joint_names(evaluate, trained, tmp_path):
+def test_joints_option_and_recorded_joint_names(trained, tmp_path):
     from hf_motion import JOINT_SUBSETS
 
-    assert evaluate.joints_option("all") is None
-    assert evaluate.joints_option("bandai-core") == "bandai-core"
-    assert evaluate.joints_option(" Hips, Spine ,Chest") == ["Hips", "Spine", "Chest"]
-    with pytest.raises(evaluate.EvaluationError, match=r"'lab-17' is not a registered joint subset .*comma-separated"):
-        evaluate.joints_option("lab-17")
-    with pytest.raises(evaluate.EvaluationError, match=r"repeats \['Hips'\]"):
-        evaluate.joints_option("Hips,Spine,Hips")
+    assert bench.joints_option("all") is None
+    assert bench.joints_option("bandai-core") == "bandai-core"
+    assert bench.joints_option(" Hips, Spine ,Chest") == ["Hips", "Spine", "Chest"]
+    with pytest.raises(bench.EvaluationError, match=r"'lab-17' is not a registered joint subset .*comma-separated"):
+        bench.joints_option("lab-17")
+    with pytest.raises(bench.EvaluationError, match=r"repeats \['Hips'\]"):
+        bench.joints_option("Hips,Spine,Hips")
     # A summary naming a subset this machine never registered: the folder's recorded names win.
     summary = {"dataset": {"joints": "lab-17"}, "joint_names": ["Hips", "Spine"]}
     (tmp_path / "tokenizer_config.json").write_text(json.dumps({"joint_names": ["Hips", "Chest"]}))
-    args = evaluate.EvaluationArguments()
-    assert evaluate.resolve_joints(args, tmp_path, summary) == (["Hips", "Chest"], str(tmp_path / "tokenizer_config.json"))
+    args = bench.PredictionDataArguments()
+    assert bench.resolve_joints(args, tmp_path, summary) == (["Hips", "Chest"], str(tmp_path / "tokenizer_config.json"))
     (tmp_path / "tokenizer_config.json").write_text(json.dumps({"joint_names": None}))
     (tmp_path / "config.json").write_text(json.dumps({"joint_names": ["Spine"]}))
-    assert evaluate.resolve_joints(args, tmp_path, summary)[0] == ["Spine"]
+    assert bench.resolve_joints(args, tmp_path, summary)[0] == ["Spine"]
     (tmp_path / "config.json").unlink()
-    assert evaluate.resolve_joints(args, tmp_path, summary)[0] == ["Hips", "Spine"]
-    with pytest.raises(evaluate.EvaluationError, match=r"subset 'lab-17', which is not registered here .*pass --joints"):
-        evaluate.resolve_joints(args, tmp_path, {"dataset": {"joints": "lab-17"}})
-    assert evaluate.resolve_joints(evaluate.EvaluationArguments(joints="all"), tmp_path, summary) == (None, "--joints")
+    assert bench.resolve_joints(args, tmp_path, summary)[0] == ["Hips", "Spine"]
+    with pytest.raises(bench.EvaluationError, match=r"subset 'lab-17', which is not registered here .*pass --joints"):
+        bench.resolve_joints(args, tmp_path, {"dataset": {"joints": "lab-17"}})
+    assert bench.resolve_joints(bench.PredictionDataArguments(joints="all"), tmp_path, summary) == (None, "--joints")
     # The pretrained fixture records its 17 joints in both files.
     names = json.loads((trained["dir"] / "tokenizer_config.json").read_text())["joint_names"]
     assert names == json.loads((trained["dir"] / "config.json").read_text())["joint_names"] == JOINT_SUBSETS["bandai-core"]
 
 
-def test_a_model_whose_subset_is_not_registered_here_still_evaluates(evaluate, trained, tmp_path):
-    """The model folder moved to a machine without its joint subset: the recorded names are used."""
+def test_a_model_whose_subset_is_not_registered_here_still_evaluates(trained, tmp_path):
+    """The model folder moved to a machine without its joint subset: the joints its input contract
+    (preprocessor_config.json) records are used; in a folder saved before processors existed, the
+    names the tokenizer records."""
     import shutil
 
     model = tmp_path / "moved"
@@ -426,64 +451,81 @@ def test_a_model_whose_subset_is_not_registered_here_still_evaluates(evaluate, t
     summary = json.loads((model / "pretrain_summary.json").read_text())
     summary["dataset"]["joints"] = "lab-subset-not-registered-here"
     (model / "pretrain_summary.json").write_text(json.dumps(summary))
-    out = evaluate.main(_argv(
-        model=model, cache_dir=trained["cache"], max_windows=2, batch_size=2, continuous_baselines=False, **FAST,
-    ))  # fmt: skip
-    assert out["joints_from"] == str(model / "tokenizer_config.json")
-    assert out["joint_names"] == summary["joint_names"] and out["num_joints"] == 17
-    assert "bandai-core joints" in (model / "prediction" / "prediction.md").read_text()
-    assert out["continuous_baselines"] is None and len(out["results"]) == 4  # model + 3 baselines
+    for contract in ("preprocessor_config.json", "tokenizer_config.json"):
+        out = _evaluate(
+            model=model, cache_dir=trained["cache"], max_windows=2, batch_size=2, continuous_baselines=False, **FAST,
+        )  # fmt: skip
+        assert out["joints_from"] == str(model / contract)
+        assert out["joint_names"] == summary["joint_names"] and out["num_joints"] == 17
+        assert "bandai-core joints" in (model / "prediction" / "prediction.md").read_text()
+        assert out["continuous_baselines"] is None and len(out["results"]) == 4  # model + 3 baselines
+        if contract == "preprocessor_config.json":
+            (model / contract).unlink()  # now a folder from before processors: the summary's contract
 
 
-def test_joints_that_the_model_does_not_read_are_named(evaluate, trained, tmp_path):
-    with pytest.raises(evaluate.EvaluationError, match=r"the model reads 17 joints .* evaluated clips have 22 joints .*pass --joints Hips,Spine"):
-        evaluate.main(_argv(
+def test_a_model_folder_without_an_input_contract_is_refused(trained, tmp_path):
+    """Neither preprocessor_config.json nor pretrain_summary.json: the frame rate is unknown, and
+    the message says what to save or pass."""
+    import shutil
+
+    model = tmp_path / "bare"
+    shutil.copytree(trained["dir"], model, ignore=shutil.ignore_patterns("checkpoint-*", "prediction", "*_summary.json",
+                                                                        "preprocessor_config.json"))  # fmt: skip
+    with pytest.raises(bench.EvaluationError, match=r"bare records no input contract: neither preprocessor_config\.json "
+                                                    r"nor pretrain_summary\.json.*MotionProcessor.*--fps"):  # fmt: skip
+        _evaluate(model=model, cache_dir=trained["cache"], output_dir=tmp_path / "out", **FAST)
+
+
+def test_joints_that_the_model_does_not_read_are_named(trained, tmp_path):
+    with pytest.raises(bench.EvaluationError, match=r"the model reads 17 joints .* evaluated clips have 22 joints .*pass --joints Hips,Spine"):
+        _evaluate(
             model=trained["dir"], joints="all", test_data=[SOURCES[0]], continuous_baselines=False, output_dir=tmp_path, **FAST,
-        ))  # fmt: skip
+        )  # fmt: skip
 
 
 # ------------------------------------------------------------------ bad input
-def test_bad_options_are_named(evaluate, trained, tmp_path):
+def test_bad_options_are_named(trained, tmp_path):
     base = dict(model=trained["dir"], cache_dir=trained["cache"], progress=False, output_dir=tmp_path)
-    with pytest.raises(evaluate.EvaluationError, match=r"horizon 150 ms is 1\.5 frames at 10 fps.*multiple of 100 ms"):
-        evaluate.main(_argv(**base, horizons_ms=[100, 150]))
-    with pytest.raises(evaluate.EvaluationError, match="--max_windows must be >= 1, got 0"):
-        evaluate.main(_argv(**base, max_windows=0))
-    with pytest.raises(evaluate.EvaluationError, match="--joint_reduction must be 'sum' or 'mean'"):
-        evaluate.main(_argv(**base, joint_reduction="max"))
-    with pytest.raises(evaluate.EvaluationError, match=r"--horizons: cannot read '100s'"):
-        evaluate.main(_argv(**base, horizons="100s"))
-    with pytest.raises(evaluate.EvaluationError, match=r"--horizons 250 ms is 2\.5 frames at 10 fps"):
-        evaluate.main(_argv(**base, horizons="100,250"))
-    with pytest.raises(evaluate.EvaluationError, match="--baseline_train_stride must be >= 1 frame, got 0"):
-        evaluate.main(_argv(**base, baseline_train_stride=0))
-    with pytest.raises(evaluate.EvaluationError, match=r"--test_data: .*nowhere\.bvh.* neither a folder, a file"):
-        evaluate.main(_argv(**base, test_data=tmp_path / "nowhere.bvh"))
-    with pytest.raises(evaluate.EvaluationError, match=r"model folder .*nowhere does not exist.*or --baselines_only"):
-        evaluate.main(_argv(**{**base, "model": tmp_path / "nowhere"}))
+    with pytest.raises(bench.EvaluationError, match=r"horizon 150 ms is 1\.5 frames at 10 fps.*multiple of 100 ms"):
+        _evaluate(**base, horizons_ms=[100, 150])
+    with pytest.raises(bench.EvaluationError, match="--max_windows must be >= 1, got 0"):
+        _evaluate(**base, max_windows=0)
+    with pytest.raises(bench.EvaluationError, match="--joint_reduction must be 'sum' or 'mean'"):
+        _evaluate(**base, joint_reduction="max")
+    with pytest.raises(bench.EvaluationError, match=r"--horizons: cannot read '100s'"):
+        _evaluate(**base, horizons="100s")
+    with pytest.raises(bench.EvaluationError, match=r"--horizons 250 ms is 2\.5 frames at 10 fps"):
+        _evaluate(**base, horizons="100,250")
+    with pytest.raises(bench.EvaluationError, match="--baseline_train_stride must be >= 1 frame, got 0"):
+        _evaluate(**base, baseline_train_stride=0)
+    with pytest.raises(bench.EvaluationError, match=r"--test_data: .*nowhere\.bvh.* neither a folder, a file"):
+        _evaluate(**base, test_data=tmp_path / "nowhere.bvh")
+    with pytest.raises(bench.EvaluationError, match=r"model folder .*nowhere does not exist.*or --baselines_only"):
+        _evaluate(**{**base, "model": tmp_path / "nowhere"})
     (tmp_path / "empty").mkdir()
-    with pytest.raises(evaluate.EvaluationError, match=r"empty is not a model folder \(no config.json\)"):
-        evaluate.main(_argv(**{**base, "model": tmp_path / "empty"}))
-    with pytest.raises(evaluate.EvaluationError, match=r"split 'holdout' is not one of the dataset's splits \['train', 'validation', 'test'\]"):
-        evaluate.main(_argv(**base, split="holdout"))
+    with pytest.raises(bench.EvaluationError, match=r"empty is not a model folder \(no config.json\)"):
+        _evaluate(**{**base, "model": tmp_path / "empty"})
+    with pytest.raises(bench.EvaluationError, match=r"split 'holdout' is not one of the dataset's splits \['train', 'validation', 'test'\]"):
+        _evaluate(**base, split="holdout")
     # 4 s of context: 2 + 44 frames x 52 tokens > the model's 1536 positions
-    with pytest.raises(evaluate.EvaluationError, match=r"2290 tokens, more than the model's 1536 positions"):
-        evaluate.main(_argv(**base, context_seconds=4))
+    with pytest.raises(bench.EvaluationError, match=r"2290 tokens, more than the model's 1536 positions"):
+        _evaluate(**base, context_seconds=4)
 
 
-def test_yaml_config_sets_defaults_and_flags_override(evaluate, tmp_path):
+def test_yaml_config_sets_defaults_and_flags_override(tmp_path):
     cfg = tmp_path / "eval.yaml"
     cfg.write_text("max_windows: 7\nwindow_seed: 5\n")
-    args = evaluate.parse_args(["--config", str(cfg), "--window_seed", "9"])
+    args, _, _ = script.make_parser().parse(["--config", str(cfg), "--window_seed", "9"])
     assert args.max_windows == 7 and args.window_seed == 9
     cfg.write_text("max_window: 7\n")
     with pytest.raises(SystemExit, match=r"unknown option\(s\) \['max_window'\]"):
-        evaluate.parse_args(["--config", str(cfg)])
-    shipped = evaluate.parse_args(["--config", str(REPO / "recipes" / "evaluate_prediction.yaml")])
-    assert shipped == evaluate.EvaluationArguments()  # the YAML spells out the defaults
+        script.make_parser().parse(["--config", str(cfg)])
+    shipped = script.make_parser().parse(["--config", str(REPO / "recipes" / "evaluate_prediction.yaml")])
+    defaults = (bench.PredictionBenchmarkArguments(), bench.PredictionDataArguments(), bench.ContinuousBaselineArguments())
+    assert shipped == defaults  # the YAML spells out the defaults
 
 
-def test_verdict_names_the_cells_a_method_loses(evaluate):
+def test_verdict_names_the_cells_a_method_loses():
     """Hand-made results: better than both baselines except Euler at 400 ms (behind zero-velocity)
     and PCK at 100 ms (a tie with constant-velocity is not a win)."""
     def row(euler, pck):
@@ -501,19 +543,19 @@ def test_verdict_names_the_cells_a_method_loses(evaluate):
         results[name]["joint_angle"]["at_horizons"] = {"100": 1.0, "400": 2.0}
         results[name]["positional_mse"]["at_horizons"] = {"100": 0.1, "400": 0.2}
     results["m"] = model
-    assert evaluate.lost_cells(results, "m") == ["Euler 400 ms", "PCK 100 ms"]
-    line = evaluate.baseline_verdict(results, "m", ["100", "400"])
+    assert bench.lost_cells(results, "m") == ["Euler 400 ms", "PCK 100 ms"]
+    line = bench.baseline_verdict(results, "m", ["100", "400"])
     assert "every horizon: False (6 of 8 cells; lost: Euler 400 ms, PCK 100 ms)" in line
 
 
-def test_sample_mean_decoding_runs_and_is_seeded(evaluate, trained, tmp_path):
+def test_sample_mean_decoding_runs_and_is_seeded(trained, tmp_path):
     base = dict(model=trained["dir"], cache_dir=trained["cache"], max_windows=3, batch_size=8, progress=False,
                 continuous_baselines=False, decoding="sample-mean", num_samples=2)  # fmt: skip
-    a = evaluate.main(_argv(**base, output_dir=tmp_path / "a"))
-    b = evaluate.main(_argv(**base, output_dir=tmp_path / "b"))
+    a = _evaluate(**base, output_dir=tmp_path / "a")
+    b = _evaluate(**base, output_dir=tmp_path / "b")
     name = a["model_name"]
     assert a["results"][name] == b["results"][name]
-    with pytest.raises(evaluate.EvaluationError, match="--num_samples must be >= 1"):
-        evaluate.main(_argv(**{**base, "num_samples": 0}, output_dir=tmp_path / "c"))
-    with pytest.raises(evaluate.EvaluationError, match="--decoding must be 'mean', 'sample-mean' or 'greedy'"):
-        evaluate.main(_argv(**{**base, "decoding": "beam"}, output_dir=tmp_path / "c"))
+    with pytest.raises(bench.EvaluationError, match="--num_samples must be >= 1"):
+        _evaluate(**{**base, "num_samples": 0}, output_dir=tmp_path / "c")
+    with pytest.raises(bench.EvaluationError, match="--decoding must be 'mean', 'sample-mean' or 'greedy'"):
+        _evaluate(**{**base, "decoding": "beam"}, output_dir=tmp_path / "c")

@@ -20,7 +20,6 @@ import pytest
 
 from conftest import BANDAI1, REPO
 from hf_motion import MotionTokenizer, resources
-from hf_motion.recipe_args import import_recipe
 
 PACKAGE = REPO / "hf_motion"
 ASSETS = PACKAGE / "assets"
@@ -120,12 +119,12 @@ def test_resolve_tokenizer_falls_back_only_for_shipped_defaults(tmp_path, monkey
 
 
 def test_recipe_tokenizer_defaults_load_from_any_folder(tmp_path, monkeypatch):
-    evaluate = import_recipe(REPO / "recipes" / "evaluate_prediction.py")
+    from hf_motion.prediction_benchmark import load_tokenizer
     from hf_motion.training import PretrainDataArguments
 
     assert PretrainDataArguments().tokenizer == "tokenizer_configs/m5-delta-motion"  # as recipes/pretrain.yaml says
     monkeypatch.chdir(tmp_path)
-    tok = evaluate.load_tokenizer(tmp_path)  # a model folder without a tokenizer: pretrain.py's default
+    tok = load_tokenizer(tmp_path)  # a model folder without a tokenizer: pretrain.py's default
     reference = MotionTokenizer.from_pretrained(REPO / "tokenizer_configs" / "m5-delta-motion")
     assert tok.quantization == reference.quantization and tok.get_vocab() == reference.get_vocab()
 

@@ -5,3 +5,5 @@
 * :mod:`hf_motion.baselines.prediction`: zero- and constant-velocity extrapolation and the
   quantized oracle, for motion prediction.
 """
+
+from .prediction import constant_velocity, quantized_oracle, zero_velocity
