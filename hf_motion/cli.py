@@ -1,7 +1,12 @@
 """The ``hf-motion`` console script.
 
-Subcommands live in their own modules (a registry, so adding one never edits an if-chain);
-each module defines ``add_arguments(parser)`` and ``run(args) -> int``.
+Subcommands live in their own modules (a registry, so adding one never edits an if-chain).
+Tools (:data:`COMMANDS`) define ``add_arguments(parser)`` and ``run(args) -> int``; the training and
+evaluation scripts (:data:`SCRIPTS`, ``hf_motion/scripts/``) define ``cli(argv)`` and parse their own
+options with :class:`~hf_motion.recipe_args.MotionArgumentParser` (``--config file.yaml``; flags are
+snake_case, and the kebab-case spelling is accepted too), exactly as ``recipes/<name>.py`` does::
+
+    hf-motion pretrain --max_steps 200            # = accelerate launch recipes/pretrain.py --max_steps 200
 """
 
 from __future__ import annotations
@@ -16,11 +21,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("hf_motion.demo", "tokenize the default data and print a summary"),
     "build-dataset": ("hf_motion.datasets.command", "build tokenized multi-task training data from motion folders"),
 }
+# name -> (script module, one-line help); each has cli(argv).
+SCRIPTS: dict[str, tuple[str, str]] = {
+    "pretrain": ("hf_motion.scripts.pretrain", "pretrain a motion GPT on the four-task motion text (M5)"),
+}
 
 
 def _usage() -> str:
     lines = ["usage: hf-motion COMMAND [options]", "", "commands:"]
-    lines += [f"  {name:<16}{help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<20}{help_}" for name, (_, help_) in {**SCRIPTS, **COMMANDS}.items()]
     lines += ["", "Run 'hf-motion COMMAND --help' for a command's options."]
     return "\n".join(lines)
 
@@ -32,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
+    if name in SCRIPTS:
+        importlib.import_module(SCRIPTS[name][0]).cli(rest)
+        return 0
     if name not in COMMANDS:
         print(f"hf-motion: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2

@@ -117,3 +117,23 @@ def test_build_dataset_joints_errors_say_what_to_pass(capsys, tmp_path):
     assert "bone0" in err
     assert main(base + ["--joints", "all"]) == 0
     assert "joints: 31 (bone0" in capsys.readouterr().out
+
+
+def test_pretrain_subcommand_runs_the_library_script_with_either_flag_style(tmp_path, bandai_paths, capsys):
+    import json
+
+    from transformers import AutoProcessor
+
+    from hf_motion import MotionProcessor
+
+    out = tmp_path / "run"
+    flags = dict(output_dir=out, cache_dir=tmp_path / "cache", sources=bandai_paths[0].parent, max_clips=3, window=4,
+                 stride=4, context_length=256, max_steps=1, per_device_train_batch_size=2, learning_rate=3e-3,
+                 warmup_steps=0, eval_strategy="no", save_steps=10, num_proc=1, disable_tqdm=True, report_to="none")  # fmt: skip
+    # kebab-case for some flags, snake_case for the rest: one parser accepts both spellings
+    argv = ["pretrain"] + [x for k, v in flags.items() for x in (f"--{k.replace('_', '-') if k.startswith('max') else k}", str(v))]
+    assert main(argv) == 0
+    summary = json.loads((out / "pretrain_summary.json").read_text())
+    assert summary["steps"] == 1 and summary["max_clips"] == 3 and summary["train_rows"] > 0
+    assert isinstance(AutoProcessor.from_pretrained(out), MotionProcessor)
+    assert "steps" in capsys.readouterr().out
