@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # name -> (script module, one-line help); each has cli(argv).
 SCRIPTS: dict[str, tuple[str, str]] = {
     "pretrain": ("hf_motion.scripts.pretrain", "pretrain a motion GPT on the four-task motion text (M5)"),
+    "evaluate-prediction": ("hf_motion.scripts.evaluate_prediction", "next-frame prediction benchmark against baselines"),
+    "scaling": ("hf_motion.scripts.scaling", "train several presets on the same data; bits per frame against size"),
 }
 
 

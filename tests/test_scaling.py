@@ -1,4 +1,4 @@
-"""recipes/scaling.py: a small sweep over presets on real Bandai clips writes a table and a plot with
+"""hf_motion.scaling (hf-motion scaling, recipes/scaling.py): a small sweep over presets on real Bandai clips writes a table and a plot with
 one row per preset, ordered by size, with numbers taken from each preset's own run."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from transformers import AutoModelForCausalLM
-from hf_motion.recipe_args import import_recipe
+import hf_motion.scaling as scaling_lib
+from hf_motion.scripts import scaling as scaling_script
 
 from conftest import BANDAI1
 
@@ -17,9 +18,22 @@ CLIPS = ["walk_normal_001", "walk-back_giant_001", "walk-left_normal_001", "walk
          "punch_normal_001", "slash_normal_001", "walk_proud_001", "walk-left_happy_001", "walk-right_sad_001"]  # fmt: skip
 
 
+class _Sweep:
+    """The library functions under test, driven by command-line strings as the script is."""
+
+    ScalingError = scaling_lib.ScalingError
+    ScalingArguments = scaling_lib.ScalingArguments
+    fit_log_line = staticmethod(scaling_lib.fit_log_line)
+    parse_args = staticmethod(scaling_script.parse_args)
+
+    @staticmethod
+    def main(argv):
+        return scaling_lib.run_scaling(*scaling_script.parse_args(argv))
+
+
 @pytest.fixture(scope="module")
 def scaling():
-    return import_recipe(REPO / "recipes" / "scaling.py")
+    return _Sweep
 
 
 def sweep_argv(out, cache, presets=("m5-150k", "tiny"), **over) -> list[str]:
@@ -77,12 +91,10 @@ def test_same_data_for_every_preset(swept):
 
 
 def test_finished_runs_are_reused_not_retrained(scaling, swept, monkeypatch):
-    pretrain = scaling.load_pretrain()
-
-    def no_training(argv, callbacks=None):
+    def no_training(argv):
         raise AssertionError(f"retrained {argv}")
 
-    monkeypatch.setattr(pretrain, "cli", no_training)
+    monkeypatch.setattr(scaling_lib, "train_preset", no_training)
     again = scaling.main(sweep_argv(swept["out"], swept["cache"]))
     assert [r["final_eval_bits_per_frame"] for r in again["runs"]] == [
         r["final_eval_bits_per_frame"] for r in swept["result"]["runs"]
@@ -100,22 +112,20 @@ def test_a_sweep_with_other_options_is_refused_naming_them(scaling, swept, monke
         scaling.main(sweep_argv(out, swept["cache"], learning_rate=1e-3))
     assert {p: (out / p / "model.safetensors").read_bytes() for p in before} == before
     # --retrain asks pretrain.py to delete the old run and start fresh.
-    pretrain = scaling.load_pretrain()
     seen = []
 
-    def stop(argv, callbacks=None):
+    def stop(argv):
         seen.append(argv)
         raise RuntimeError("stop before training")
 
-    monkeypatch.setattr(pretrain, "cli", stop)
+    monkeypatch.setattr(scaling_lib, "train_preset", stop)
     with pytest.raises(RuntimeError, match="stop before training"):
         scaling.main(sweep_argv(out, swept["cache"], learning_rate=1e-3, retrain=True))
     assert "--overwrite_output_dir" in seen[0] and "--resume" not in seen[0]
 
 
 def test_bad_options_fail_before_training(scaling, tmp_path, monkeypatch):
-    pretrain = scaling.load_pretrain()
-    monkeypatch.setattr(pretrain, "cli", lambda *a, **k: pytest.fail("trained despite bad options"))
+    monkeypatch.setattr(scaling_lib, "train_preset", lambda *a, **k: pytest.fail("trained despite bad options"))
     cache = tmp_path / "cache"
     with pytest.raises(scaling.ScalingError, match=r"unknown preset\(s\) \['m5-2m'\]; choose from"):
         scaling.main(sweep_argv(tmp_path, cache, presets=("tiny", "m5-2m")))
@@ -125,10 +135,13 @@ def test_bad_options_fail_before_training(scaling, tmp_path, monkeypatch):
         scaling.main(sweep_argv(tmp_path, cache, presets=("tiny", "tiny")))
     with pytest.raises(scaling.ScalingError, match="--max_steps must be >= 1, got 0"):
         scaling.main(sweep_argv(tmp_path, cache, max_steps=0))
-    with pytest.raises(scaling.ScalingError, match=r"options passed on to recipes/pretrain.py were rejected.*--not_an_option"):
+    with pytest.raises(scaling.ScalingError, match=r"options passed on to pretraining were rejected.*--not_an_option"):
         scaling.main(sweep_argv(tmp_path, cache) + ["--not_an_option", "1"])
     with pytest.raises(scaling.ScalingError, match="--pretrain_config .*missing.yaml is not a file"):
         scaling.main(sweep_argv(tmp_path, cache, pretrain_config=tmp_path / "missing.yaml"))
+    # The command line (hf-motion scaling, recipes/scaling.py) says the same without a traceback.
+    with pytest.raises(SystemExit, match=r"^error: a scaling sweep needs at least 2 presets"):
+        scaling_script.cli(sweep_argv(tmp_path, cache, presets=("tiny",)))
 
 
 def test_fit_is_the_least_squares_line_in_log_size(scaling):
