@@ -26,6 +26,8 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "pretrain": ("hf_motion.scripts.pretrain", "pretrain a motion GPT on the four-task motion text (M5)"),
     "evaluate-prediction": ("hf_motion.scripts.evaluate_prediction", "next-frame prediction benchmark against baselines"),
     "scaling": ("hf_motion.scripts.scaling", "train several presets on the same data; bits per frame against size"),
+    "finetune": ("hf_motion.scripts.finetune", "fine-tune on clip labels under grouped cross-validation (--compare: vs forest)"),
+    "baseline-kinematic": ("hf_motion.scripts.baseline_kinematic", "random forest on kinematic clip features, same folds"),
 }
 
 

@@ -67,6 +67,16 @@ __all__ = [
     "task_metrics",
     "summarize_folds",
     "format_mean_std",
+    "CrossValidationArguments",
+    "resolve_tasks",
+    "stratification_labels",
+    "task_folds",
+    "describe_folds",
+    "fold_of_clips",
+    "FoldScore",
+    "OutOfFoldPrediction",
+    "summarize_scores",
+    "pooled_metrics",
 ]
 
 CV_SCHEMES = ("logo", "kfold")
@@ -714,3 +724,155 @@ def format_mean_std(summary: Mapping[str, float], digits: int = 3) -> str:
         return "n/a (0 folds)"
     n = int(summary["n_folds"])
     return f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f} ({n} fold{'s' if n != 1 else ''})"
+
+
+# ------------------------------------------------------------------ a run's options
+@dataclass
+class CrossValidationArguments:
+    """Tasks and folds, shared by fine-tuning and the kinematic baseline (equal options give equal folds)."""
+
+    tasks: str | None = field(
+        default=None,
+        metadata={"help": "YAML with a 'tasks:' list (default: the config's tasks; on Bandai-Namco its style/content/"
+                  "tired-vs-normal tasks)."},  # fmt: skip
+    )
+    cv_scheme: str = field(default="kfold", metadata={"help": f"One of {list(CV_SCHEMES)}: leave one group out, or k folds of groups."})
+    n_splits: int = field(default=5, metadata={"help": "Number of folds for kfold."})
+    stratify_by: str | None = field(default=None, metadata={"help": "Task whose classes stratify the k folds (StratifiedGroupKFold)."})
+    single_class_folds: str = field(
+        default="error",
+        metadata={"help": "A training fold with one class: 'error' (default) or 'skip' the fold for that task (warned)."},
+    )
+    validation_fraction: float = field(
+        default=0.15, metadata={"help": "Fine-tuning: share of a training fold's groups held out for early stopping."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.cv_scheme not in CV_SCHEMES:
+            raise CrossValidationError(f"--cv_scheme must be one of {list(CV_SCHEMES)}, got {self.cv_scheme!r}")
+        if self.single_class_folds not in ("error", "skip"):
+            raise CrossValidationError(f"--single_class_folds must be 'error' or 'skip', got {self.single_class_folds!r}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise CrossValidationError(f"--validation_fraction must be in [0, 1), got {self.validation_fraction}")
+
+
+def resolve_tasks(
+    tasks: str | os.PathLike | None,
+    inline: tuple[list, Any] | None = None,
+    default: str | os.PathLike | None = None,
+) -> list[TaskSpec]:
+    """The run's tasks: a ``tasks:`` list given inline in a config (``(list, config_path)``, named in
+    errors), else the YAML file ``tasks``, else ``default``.
+
+    Raises:
+        CrossValidationError: no tasks anywhere, or a bad declaration (naming the file).
+    """
+    if inline is not None:
+        tasks_list, origin = inline
+        try:
+            return load_task_specs({"tasks": tasks_list})
+        except CrossValidationError as e:
+            raise CrossValidationError(f"{origin}: {e}") from None
+    source = tasks if tasks is not None else default
+    if source is None:
+        raise CrossValidationError("no tasks: give a config with a 'tasks:' list or --tasks tasks.yaml")
+    return load_task_specs(source)
+
+
+def stratification_labels(labels: Mapping[str, TaskLabels], stratify_by: str | None, n_clips: int) -> np.ndarray | None:
+    """One stratification value per clip from a classification task (``None``: no stratification)."""
+    if stratify_by is None:
+        return None
+    if stratify_by not in labels:
+        raise CrossValidationError(f"stratify_by {stratify_by!r} is not a task; tasks: {list(labels)}")
+    lab = labels[stratify_by]
+    if lab.task.kind == "regression":
+        raise CrossValidationError(f"stratify_by {stratify_by!r} is a regression task; stratify by a classification task")
+    strat = np.full(n_clips, "(not in task)", dtype=object)
+    strat[lab.index] = [str(v) for v in lab.y]
+    return strat
+
+
+def task_folds(lab: TaskLabels, folds: Sequence[tuple[np.ndarray, np.ndarray]], n_clips: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``folds`` restricted to the clips of one task, as positions into ``lab.y`` (what
+    :func:`check_fold_classes` takes)."""
+    where = np.full(n_clips, -1, dtype=np.int64)
+    where[lab.index] = np.arange(lab.index.size)
+    out = []
+    for train, test in folds:
+        tr, te = where[train], where[test]
+        out.append((tr[tr >= 0], te[te >= 0]))
+    return out
+
+
+def describe_folds(scheme: str, n_folds: int) -> str:
+    """``"5-fold grouped cross-validation"`` or ``"leave-one-group-out (9 folds)"``."""
+    return f"leave-one-group-out ({n_folds} folds)" if scheme == "logo" else f"{n_folds}-fold grouped cross-validation"
+
+
+def fold_of_clips(folds: Sequence[tuple[np.ndarray, np.ndarray]], n_clips: int) -> np.ndarray:
+    """The test fold of every clip."""
+    out = np.full(n_clips, -1, dtype=np.int64)
+    for k, (_, test) in enumerate(folds):
+        out[test] = k
+    return out
+
+
+# ------------------------------------------------------------------ typed results
+@dataclass
+class FoldScore:
+    """One system's metrics on one task's test fold (``skipped`` says why a fold was not scored)."""
+
+    system: str
+    task: str
+    fold: int
+    n_train: int
+    n_test: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: str = ""
+
+    def row(self) -> dict[str, Any]:
+        """The flat row of ``metrics_per_fold.csv``."""
+        return {"model": self.system, "task": self.task, "fold": self.fold, "n_train": self.n_train,
+                "n_test": self.n_test, "skipped": self.skipped, **self.metrics}  # fmt: skip
+
+
+@dataclass
+class OutOfFoldPrediction:
+    """A clip's prediction by a model that never saw it: probability of class 1 (binary), one
+    probability per class (multiclass) or the value (regression)."""
+
+    system: str
+    task: str
+    fold: int
+    clip: int  # index into the run's clip list
+    truth: float
+    prediction: Any
+
+    def as_labels(self, lab: TaskLabels) -> tuple[Any, Any, float]:
+        """``(truth, prediction, score)`` as the CSVs write them: class names (multiclass; score =
+        the predicted class's probability), 0/1 (binary; score = probability of 1) or values."""
+        kind = lab.task.kind
+        if kind == "regression":
+            value = float(np.asarray(self.prediction).reshape(-1)[0])
+            return float(self.truth), value, value
+        if kind == "binary":
+            p = float(self.prediction)
+            return int(self.truth), int(p >= 0.5), p
+        p = np.asarray(self.prediction, dtype=np.float64)
+        k = int(np.argmax(p))
+        return str(lab.classes[int(self.truth)]), str(lab.classes[k]), float(p[k])
+
+
+def summarize_scores(scores: Sequence[FoldScore]) -> dict[str, dict[str, float]]:
+    """:func:`summarize_folds` over the scored (not skipped) folds."""
+    return summarize_folds([s.metrics for s in scores if not s.skipped])
+
+
+def pooled_metrics(kind: str, predictions: Sequence[OutOfFoldPrediction]) -> dict[str, float]:
+    """The task's metrics over all out-of-fold predictions pooled."""
+    if not predictions:
+        return {}
+    y = np.array([p.truth for p in predictions])
+    pred = np.stack([np.asarray(p.prediction, dtype=np.float64) for p in predictions])
+    return task_metrics(kind, y, pred if kind == "multiclass" else pred.reshape(-1))

@@ -513,9 +513,9 @@ def model_card_from_summary(summary: Mapping[str, Any] | str | os.PathLike, mode
 
     The summary holds ``{"data": ..., "cv": {"description": ...}, "tasks": {name: {"kind",
     "n_clips", "metrics": {metric: {"mean", "std", "n_folds"}}, "classes"}}}``, as
-    ``recipes/baseline_kinematic.py`` writes; ``data`` also decides the card's data notes and
+    :mod:`hf_motion.baselines.kinematic` writes; ``data`` also decides the card's data notes and
     licence, ``settings`` (``fps``, ``window``) the usage snippet, and ``pretraining`` (``preset``,
-    ``steps``, ``sources``, as ``recipes/finetune.py`` writes) how a local base model is described.
+    ``steps``, ``sources``, as :mod:`hf_motion.finetuning` writes) how a local base model is described.
     A folder source is not printed (it is a local path). ``kwargs`` go to :func:`build_model_card` and win.
     """
     if not isinstance(summary, Mapping):

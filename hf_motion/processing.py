@@ -126,6 +126,18 @@ def _check_int(name: str, value: Any, low: int = 1) -> int:
     return int(value)
 
 
+def window_starts(num_frames: int, window: int, stride: int, max_windows: int | None = None) -> np.ndarray:
+    """Start frames of the ``window``-frame windows of a clip, every ``stride`` frames; a clip shorter
+    than ``window`` gives one window of all its frames. With ``max_windows``, that many evenly
+    spaced windows are kept."""
+    W = min(window, num_frames)
+    starts = np.arange(0, num_frames - W + 1, stride)
+    if max_windows is not None and starts.size > max_windows:
+        pick = np.unique(np.round(np.linspace(0, starts.size - 1, _check_int("max_windows", max_windows))))
+        starts = starts[pick.astype(np.int64)]
+    return starts
+
+
 class MotionProcessor(FeatureExtractionMixin):
     """Clips -> token windows for a motion language model, and the record of how.
 
@@ -334,12 +346,7 @@ class MotionProcessor(FeatureExtractionMixin):
         """Start frames of the windows of a prepared clip of ``num_frames`` frames: every ``stride``
         frames; a clip shorter than ``window`` gives one window of all its frames. With
         ``max_windows``, that many evenly spaced windows are kept."""
-        W = min(self.window, num_frames)
-        starts = np.arange(0, num_frames - W + 1, self.stride)
-        if max_windows is not None and starts.size > max_windows:
-            pick = np.unique(np.round(np.linspace(0, starts.size - 1, _check_int("max_windows", max_windows))))
-            starts = starts[pick.astype(np.int64)]
-        return starts
+        return window_starts(num_frames, self.window, self.stride, max_windows)
 
     def encode(self, motion: Motion) -> np.ndarray:
         """Token ids of a whole prepared clip (task ``>``, with ``<bos>``/``<eos>``)."""

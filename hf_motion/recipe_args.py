@@ -96,6 +96,23 @@ class MotionArgumentParser(HfArgumentParser):
         rest = self.take_config(argv)
         return self.parse_args_into_dataclasses(args=rest, return_remaining_strings=return_remaining_strings)
 
+    def parse_with_tasks(self, argv: Sequence[str] | None = None) -> tuple[tuple[Any, ...], tuple[list, Path] | None]:
+        """:meth:`parse` for scripts whose config may hold an inline ``tasks:`` list (the parser
+        needs ``extract=("tasks",)``). Returns ``(dataclasses, inline)``: ``inline`` is
+        ``(tasks list, config path)`` unless ``--tasks FILE`` was given; a ``tasks:`` string in the
+        config is the default of ``--tasks``."""
+        rest = self.take_config(argv)
+        tasks = self.extracted.get("tasks")
+        inline = None
+        if isinstance(tasks, list):
+            inline = (tasks, self.config_path)
+        elif tasks is not None:
+            self.set_defaults(tasks=tasks)
+        parsed = self.parse_args_into_dataclasses(args=rest)
+        if any(getattr(a, "tasks", None) is not None for a in parsed):
+            inline = None
+        return parsed, inline
+
 
 def recipe_parser(
     dataclass_types: Sequence[type] | type,

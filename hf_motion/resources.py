@@ -32,6 +32,8 @@ __all__ = [
     "accelerate_config_path",
     "card_template_names",
     "card_template_path",
+    "task_list_names",
+    "task_list_path",
     "resolve_tokenizer",
 ]
 
@@ -104,6 +106,16 @@ def card_template_path(name: str) -> Path:
     return _lookup("model_cards", "model card template", name, ".md")
 
 
+def task_list_names() -> list[str]:
+    """Names of the shipped task lists (``tasks:`` YAML for fine-tuning and the kinematic baseline)."""
+    return _names("tasks", ".yaml")
+
+
+def task_list_path(name: str) -> Path:
+    """A shipped task list by name (``"bandai-namco"``): the tasks run on that source by default."""
+    return _lookup("tasks", "task list", name, ".yaml")
+
+
 def _shipped_tokenizer_name(spec: str) -> str | None:
     """The shipped tokenizer that ``spec`` names: ``"m5-delta-motion"`` or the repository-relative
     ``"tokenizer_configs/m5-delta-motion"`` (what the recipes' YAML defaults say); else None."""
@@ -144,6 +156,7 @@ _KINDS = {
     "tokenizer": (tokenizer_config_path, tokenizer_names),
     "accelerate": (accelerate_config_path, accelerate_config_names),
     "card": (card_template_path, card_template_names),
+    "tasks": (task_list_path, task_list_names),
 }
 
 

@@ -7,6 +7,9 @@
   writes checkpoints atomically, each with the model's :class:`~hf_motion.MotionProcessor`.
 * :func:`resolve_output_dir` / :func:`prepare_output_dir`: whether a rerun resumes, refuses
   (:class:`OutputDirConflict`) or starts fresh, from the recorded run settings.
+* :class:`WindowDataset` / :class:`WindowCollator`: token windows (with per-clip targets) for
+  fine-tuning, right-padded into batches; :func:`quiet_transformers` silences the messages that
+  would repeat every fold.
 * :func:`set_cpu_threads`: torch's CPU thread count for a training process. ``accelerate launch``
   without a config file sets ``OMP_NUM_THREADS=1`` for a single CPU process, which on a 2-core
   machine makes the main command's training about 3x slower; the scripts call this instead of
@@ -15,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -24,7 +28,9 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint, rotate_checkpoints
@@ -42,6 +48,9 @@ __all__ = [
     "resolve_output_dir",
     "run_settings",
     "set_cpu_threads",
+    "WindowDataset",
+    "WindowCollator",
+    "quiet_transformers",
 ]
 
 
@@ -615,3 +624,60 @@ def pretrain(
         Path(train_args.output_dir, "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         write_card(train_args.output_dir, model, tokenizer, summary)
     return summary
+
+
+# ------------------------------------------------------------------ fine-tuning windows
+class WindowDataset(torch.utils.data.Dataset):
+    """Token windows, with their clip's targets (``(n_targets,)``, NaN = not in the task) when given."""
+
+    def __init__(self, windows: list, targets: np.ndarray | None = None) -> None:
+        if targets is not None and len(targets) != len(windows):
+            raise ValueError(f"{len(targets)} target rows for {len(windows)} windows")
+        self.windows, self.targets = windows, targets
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        row = {"input_ids": self.windows[i]}
+        if self.targets is not None:
+            row["labels"] = self.targets[i]
+        return row
+
+
+class WindowCollator:
+    """Right-pads windows with the pad token (a clip shorter than the window gives a shorter row)."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad_token_id = int(pad_token_id)
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        length = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), length), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), length), dtype=torch.long)
+        for i, r in enumerate(rows):
+            n = len(r["input_ids"])
+            ids[i, :n] = torch.as_tensor(np.asarray(r["input_ids"]), dtype=torch.long)
+            mask[i, :n] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if "labels" in rows[0]:
+            batch["labels"] = torch.as_tensor(np.stack([r["labels"] for r in rows]), dtype=torch.float32)
+        return batch
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """Errors only and no per-checkpoint progress bars from ``transformers`` inside a fold: the
+    expected messages (new heads, the tied LM head absent from a checkpoint) would repeat every fold."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()

@@ -1,5 +1,5 @@
 """Kinematic features (hand-made trajectories and real Bandai clips) and the random-forest
-baseline recipe end to end on a small real subset."""
+kinematic baseline (hf_motion.baselines.kinematic via its script) end to end on a small real subset."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from hf_motion.recipe_args import import_recipe
+from hf_motion.datasets.selection import ClipSelectionArguments, select_clips
+from hf_motion.errors import MotionDatasetError
+from hf_motion.scripts import baseline_kinematic as script
 from hf_motion.features import DEFAULT_BANDS_HZ, FeatureError, clip_features, feature_matrix, kinematic_features
 
 from conftest import REPO
@@ -133,9 +135,11 @@ def test_feature_matrix_on_real_clips(bandai_motions):
         feature_matrix([bandai_motions[0], bandai_motions[1].select_joints(["Hips", "Spine", "Head"])], progress=False)
 
 
-# ------------------------------------------------------------------ the recipe
-def _recipe():
-    return import_recipe(REPO / "recipes" / "baseline_kinematic.py")
+# ------------------------------------------------------------------ the baseline run
+def run(argv):
+    """The baseline script's main on parsed argv (library errors propagate); returns the summary."""
+    args, inline = script.make_parser().parse_with_tasks(argv)
+    return script.main(*args, inline_tasks=inline).summary
 
 
 def _read_csv(path):
@@ -151,8 +155,8 @@ def test_baseline_recipe_end_to_end_on_real_clips(tmp_path):
 
     out = tmp_path / "rf"
     with pytest.warns(CrossValidationWarning, match="groups have a single clip"):  # most Bandai sessions: one take
-        summary = _recipe().main(
-            [str(REPO / "recipes" / "baseline_kinematic.yaml"), *SUBSET, "--n_splits", "3", "--n_estimators", "25",
+        summary = run(
+            ["--config", str(REPO / "recipes" / "baseline_kinematic.yaml"), *SUBSET, "--n_splits", "3", "--n_estimators", "25",
              "--output_dir", str(out), "--progress", "false"]  # fmt: skip
         )
     assert {p.name for p in out.iterdir()} == {
@@ -195,7 +199,7 @@ def test_baseline_recipe_rejects_a_task_missing_from_the_data(tmp_path):
     from hf_motion.cv import CrossValidationError
 
     with pytest.raises(CrossValidationError, match=r"task 'updrs' uses label column 'updrs', which no clip has; available columns: \["):
-        _recipe().main([*SUBSET, "--tasks", str(tasks), "--output_dir", str(tmp_path / "x"), "--progress", "false"])
+        run([*SUBSET, "--tasks", str(tasks), "--output_dir", str(tmp_path / "x"), "--progress", "false"])
     assert not (tmp_path / "x").exists()  # failed before writing anything
 
 
@@ -203,11 +207,11 @@ def test_baseline_recipe_config_errors(tmp_path):
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("n_splits: 3\nnumber_of_trees: 5\n")
     with pytest.raises(SystemExit, match=r"unknown option\(s\) \['number_of_trees'\]"):
-        _recipe().main([str(cfg)])
-    with pytest.raises(SystemExit, match="--where 'style': expected column=value1,value2"):
-        _recipe().main(["--where", "style", "--output_dir", str(tmp_path / "y")])
-    with pytest.raises(SystemExit, match="no clip has a 'mood' label"):
-        _recipe().main(["--where", "mood=sad", "--output_dir", str(tmp_path / "y")])
+        run(["--config", str(cfg)])
+    with pytest.raises(MotionDatasetError, match="--where 'style': expected column=value1,value2"):
+        run(["--where", "style", "--output_dir", str(tmp_path / "y")])
+    with pytest.raises(MotionDatasetError, match="no clip has a 'mood' label"):
+        run(["--where", "mood=sad", "--output_dir", str(tmp_path / "y")])
 
 
 def test_baseline_recipe_on_any_labelled_folder(tmp_path, bandai_paths):
@@ -223,7 +227,7 @@ def test_baseline_recipe_on_any_labelled_folder(tmp_path, bandai_paths):
     tasks = tmp_path / "tasks.yaml"
     tasks.write_text("tasks:\n  - {name: score, kind: regression}\n  - {name: tremor, kind: binary}\n")
     out = tmp_path / "rf"
-    summary = _recipe().main(
+    summary = run(
         ["--data", str(folder), "--labels", str(folder / "labels.csv"), "--group_by", "patient", "--tasks", str(tasks),
          "--cv_scheme", "logo", "--n_estimators", "10", "--output_dir", str(out), "--progress", "false",
          "--single_class_folds", "skip"]  # fmt: skip
@@ -242,11 +246,10 @@ def test_baseline_recipe_on_any_labelled_folder(tmp_path, bandai_paths):
 
 
 def test_max_clips_keeps_whole_groups():
-    recipe = _recipe()
-    full = recipe.load_clips(recipe.DataArguments(), seed=0)
-    sub = recipe.load_clips(recipe.DataArguments(max_clips=10), seed=0)
+    full = select_clips(ClipSelectionArguments(), seed=0)
+    sub = select_clips(ClipSelectionArguments(max_clips=10), seed=0)
     assert 10 <= len(sub) < len(full)
     kept = {c.group for c in sub}
     assert sorted(c.clip_id for c in full if c.group in kept) == sorted(c.clip_id for c in sub)
-    other = recipe.load_clips(recipe.DataArguments(max_clips=10), seed=1)
+    other = select_clips(ClipSelectionArguments(max_clips=10), seed=1)
     assert {c.group for c in other} != kept

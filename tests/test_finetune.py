@@ -1,4 +1,4 @@
-"""The fine-tuning recipe on real Bandai clips with a tiny model: grouped folds shared by every
+"""Fine-tuning (hf_motion.finetuning, run through hf_motion.scripts.finetune) on real Bandai clips with a tiny model: grouped folds shared by every
 system, windows aggregated per clip, the comparison table / predictions CSV / confusion PNGs / model
 card, the save-reload-predict round trip, --from_scratch, and bad input surfaced before any training."""
 
@@ -17,9 +17,12 @@ import torch
 import yaml
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from hf_motion.recipe_args import import_recipe
 import hf_motion
+import hf_motion.finetuning as ft
 from hf_motion.cv import CrossValidationError, CrossValidationWarning
+from hf_motion.datasets.selection import cap_clips_per_group
+from hf_motion.finetuning import FinetuneError
+from hf_motion.scripts import finetune as script
 from hf_motion.model_card import validate_model_card
 from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
 
@@ -35,9 +38,10 @@ SUBSET = ["style=normal,old,tired", "content=walk,run,bow"]
 PATTERN = "dataset-1_walk_[ah]*.bvh"  # active, angry, happy: two takes each
 
 
-@pytest.fixture(scope="module")
-def recipe():
-    return import_recipe(REPO / "recipes" / "finetune.py")
+def run(argv):
+    """The script's main on parsed argv; library errors propagate (the console script turns them into exits)."""
+    args, inline = script.make_parser().parse_with_tasks(argv)
+    return script.main(*args, inline_tasks=inline)
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +75,12 @@ def base_options(lm_dir, out, **over):
 
 
 @pytest.fixture(scope="module")
-def compare_run(recipe, lm_dir, tmp_path_factory):
+def compare_run(lm_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
     cfg = write_config(root / "config.yaml", **base_options(lm_dir, root / "run", compare=True))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = recipe.main(["--config", str(cfg)])
+        result = run(["--config", str(cfg)])
     return result, caught
 
 
@@ -188,7 +192,7 @@ def test_card_fills_itself_from_the_run_and_validates(compare_run):
     assert not (result.output_dir / ".checkpoints").exists()
 
 
-def test_saved_model_reloads_and_predicts_the_same(compare_run, recipe, walk_motion):
+def test_saved_model_reloads_and_predicts_the_same(compare_run, walk_motion):
     result, _ = compare_run
     folder = result.output_dir / "model"
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
@@ -196,8 +200,8 @@ def test_saved_model_reloads_and_predicts_the_same(compare_run, recipe, walk_mot
     assert type(model).__name__ == "MotionGPT2ForMultiTask" and type(tok).__name__ == "MotionTokenizer"
     assert model.config.target_names == ["style", "content", "tired_vs_normal"]
     assert model.config.targets[0]["classes"] == ["normal", "old", "tired"]
-    spec = recipe.WindowSpec(10.0, "bandai-core", 4, 4, 3)
-    windows, _ = recipe.motion_windows(walk_motion, tok, spec)
+    spec = ft.WindowSpec(10.0, "bandai-core", 4, 4, 3)
+    windows, _ = ft.motion_windows(walk_motion, tok, spec)
     ids = torch.as_tensor(np.stack(windows), dtype=torch.long)
     original = result.model.eval()
     with torch.no_grad():
@@ -231,57 +235,57 @@ def test_training_used_early_stopping_inside_the_training_fold(compare_run):
 
 
 # ------------------------------------------------------------------ clips, windows and aggregation
-def test_clip_cap_per_group_is_seeded_and_keeps_order(recipe, lm_dir, tmp_path):
+def test_clip_cap_per_group_is_seeded_and_keeps_order(lm_dir, tmp_path):
     from types import SimpleNamespace
 
     clips = [SimpleNamespace(group=g, clip_id=f"{g}{i}") for g, n in (("a", 5), ("b", 2), ("c", 3)) for i in range(n)]
-    kept = recipe.cap_clips_per_group(clips, 2, seed=1)
+    kept = cap_clips_per_group(clips, 2, seed=1)
     assert sorted(c.group for c in kept) == ["a", "a", "b", "b", "c", "c"]
     assert [clips.index(c) for c in kept] == sorted(clips.index(c) for c in kept)
-    assert [c.clip_id for c in recipe.cap_clips_per_group(clips, 2, seed=1)] == [c.clip_id for c in kept]
-    draws = {tuple(c.clip_id for c in recipe.cap_clips_per_group(clips, 2, seed=s) if c.group == "a") for s in range(10)}
+    assert [c.clip_id for c in cap_clips_per_group(clips, 2, seed=1)] == [c.clip_id for c in kept]
+    draws = {tuple(c.clip_id for c in cap_clips_per_group(clips, 2, seed=s) if c.group == "a") for s in range(10)}
     assert len(draws) > 1  # the seed decides which takes are kept
-    assert recipe.cap_clips_per_group(clips, None, seed=1) == clips
+    assert cap_clips_per_group(clips, None, seed=1) == clips
     cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))
-    data = recipe.parse_arguments(["--config", str(cfg), "--max_clips_per_group", "0", "--max_windows_per_clip", "0"])[0]
+    data = script.make_parser().parse_with_tasks(["--config", str(cfg), "--max_clips_per_group", "0", "--max_windows_per_clip", "0"])[0][0]
     assert data.max_clips_per_group is None and data.max_windows_per_clip is None
 
 
 
-def test_motion_windows_cut_resample_and_encode(recipe, walk_motion):
+def test_motion_windows_cut_resample_and_encode(walk_motion):
     tok = hf_motion.MotionTokenizer()
-    spec = recipe.WindowSpec(10.0, "bandai-core", 4, 4, None)
-    windows, starts = recipe.motion_windows(walk_motion, tok, spec)
+    spec = ft.WindowSpec(10.0, "bandai-core", 4, 4, None)
+    windows, starts = ft.motion_windows(walk_motion, tok, spec)
     low = hf_motion.resample_motion(walk_motion, 10.0).select_joints("bandai-core")
     T = low.num_frames
     assert starts == list(range(0, T - 4 + 1, 4))
     for w, s in zip(windows, starts):
         assert w.tolist() == tok.encode_motion(angles=low.rotations[s : s + 4], task=">").tolist()
         assert w[1] == tok.task_token_ids[">"]
-    capped, cap_starts = recipe.motion_windows(walk_motion, tok, recipe.WindowSpec(10.0, "bandai-core", 4, 4, 3))
+    capped, cap_starts = ft.motion_windows(walk_motion, tok, ft.WindowSpec(10.0, "bandai-core", 4, 4, 3))
     # three evenly spaced windows: the first, the middle one (+- half a window) and the last
     assert len(starts) > 3 and len(capped) == 3
     assert cap_starts[0] == starts[0] and cap_starts[2] == starts[-1]
     assert abs(starts.index(cap_starts[1]) - (len(starts) - 1) / 2) <= 0.5
     assert [w.tolist() for w in capped] == [windows[starts.index(s)].tolist() for s in cap_starts]
     # a clip shorter than the window gives one window of all its frames
-    short, short_starts = recipe.motion_windows(walk_motion.slice(0, 9), tok, recipe.WindowSpec(10.0, "bandai-core", 24, 12, 3))
+    short, short_starts = ft.motion_windows(walk_motion.slice(0, 9), tok, ft.WindowSpec(10.0, "bandai-core", 24, 12, 3))
     assert short_starts == [0] and len(short) == 1
     n_frames = hf_motion.resample_motion(walk_motion.slice(0, 9), 10.0).num_frames
     assert len(short[0]) == n_frames * (17 * 3 + 1) + 3
 
 
-def test_clip_predictions_are_window_means(recipe, lm_dir, walk_motion, bandai_motions):
+def test_clip_predictions_are_window_means(lm_dir, walk_motion, bandai_motions):
     tok = AutoTokenizer.from_pretrained(lm_dir)
     targets = [{"name": "style", "kind": "multiclass", "num_classes": 3}, {"name": "flag", "kind": "binary"},
                {"name": "score", "kind": "regression"}]  # fmt: skip
-    config = recipe.multitask_config(str(lm_dir), targets, recipe.ModelArguments(head_dropout=0.0))
-    model = recipe.initial_model(recipe.PRETRAINED, str(lm_dir), config, seed=3).eval()
-    spec = recipe.WindowSpec(10.0, "bandai-core", 4, 4, 3)
-    a, _ = recipe.motion_windows(walk_motion, tok, spec)
-    b, _ = recipe.motion_windows(bandai_motions[1].slice(0, 8), tok, spec)  # short: one padded window
+    config = ft.multitask_config(str(lm_dir), targets, ft.FinetuneModelArguments(head_dropout=0.0))
+    model = ft.initial_model(ft.PRETRAINED, str(lm_dir), config, seed=3).eval()
+    spec = ft.WindowSpec(10.0, "bandai-core", 4, 4, 3)
+    a, _ = ft.motion_windows(walk_motion, tok, spec)
+    b, _ = ft.motion_windows(bandai_motions[1].slice(0, 8), tok, spec)  # short: one padded window
     windows, owner = a + b, ["a"] * len(a) + ["b"] * len(b)
-    got = recipe.predict_clips(model, windows, owner, tok.pad_token_id, batch_size=2)
+    got = ft.predict_clips(model, windows, owner, tok.pad_token_id, batch_size=2)
     # by hand: each window alone (no padding), softmax / sigmoid in numpy, mean per clip
     with torch.no_grad():
         logits = np.stack([model(torch.as_tensor(w, dtype=torch.long)[None]).logits[0].numpy() for w in windows]).astype(np.float64)
@@ -295,12 +299,12 @@ def test_clip_predictions_are_window_means(recipe, lm_dir, walk_motion, bandai_m
         np.testing.assert_allclose(got["score"][1][k], logits[rows, 4].mean(), atol=1e-5)
 
 
-def test_from_scratch_differs_from_the_pretrained_backbone(recipe, lm_dir):
+def test_from_scratch_differs_from_the_pretrained_backbone(lm_dir):
     lm = MotionGPT2ForCausalLM.from_pretrained(lm_dir)
     targets = [{"name": "style", "kind": "multiclass", "num_classes": 3}]
-    config = recipe.multitask_config(str(lm_dir), targets, recipe.ModelArguments())
-    pre = recipe.initial_model(recipe.PRETRAINED, str(lm_dir), config, seed=0)
-    scratch = recipe.initial_model(recipe.SCRATCH, str(lm_dir), config, seed=0)
+    config = ft.multitask_config(str(lm_dir), targets, ft.FinetuneModelArguments())
+    pre = ft.initial_model(ft.PRETRAINED, str(lm_dir), config, seed=0)
+    scratch = ft.initial_model(ft.SCRATCH, str(lm_dir), config, seed=0)
     ref = lm.transformer.state_dict()
     for name, value in pre.transformer.state_dict().items():
         assert torch.equal(value, ref[name]), name
@@ -310,7 +314,7 @@ def test_from_scratch_differs_from_the_pretrained_backbone(recipe, lm_dir):
     assert pre.config.attn_pdrop == 0.0  # the fused CPU attention kernel
 
 
-def test_from_scratch_run_trains_and_cards_without_base_model(recipe, lm_dir, tmp_path):
+def test_from_scratch_run_trains_and_cards_without_base_model(lm_dir, tmp_path):
     cfg = write_config(
         tmp_path / "c.yaml",
         **base_options(lm_dir, tmp_path / "run", from_scratch=True, n_splits=2, num_train_epochs=1, max_windows_per_clip=1,
@@ -318,7 +322,7 @@ def test_from_scratch_run_trains_and_cards_without_base_model(recipe, lm_dir, tm
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CrossValidationWarning)
-        result = recipe.main(["--config", str(cfg)])
+        result = run(["--config", str(cfg)])
     assert list(result.summary["systems"]) == ["from scratch"]
     assert result.summary["released_model"]["variant"] == "from scratch"
     assert "none: trained from scratch" in (tmp_path / "run" / "model" / "README.md").read_text()
@@ -344,33 +348,33 @@ def label_folder_config(tmp_path, lm_dir, labels: dict, tasks, **over):
     return write_config(tmp_path / "c.yaml", **opts), clips
 
 
-def test_missing_label_names_the_clip(recipe, lm_dir, tmp_path):
+def test_missing_label_names_the_clip(lm_dir, tmp_path):
     cfg, clips = label_folder_config(tmp_path, lm_dir, {"severity": [0, 1, "", 1, 0, 1]}, [{"name": "severity", "kind": "binary"}])
     with pytest.raises(CrossValidationError, match=rf"no 'severity' label: '{clips[2]}'"):
-        recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+        run(["--config", str(cfg), "--max_clips_per_group", "10"])
     assert not (tmp_path / "run").exists()  # nothing was trained or written
 
 
-def test_task_missing_from_the_data_names_the_column(recipe, lm_dir, tmp_path):
+def test_task_missing_from_the_data_names_the_column(lm_dir, tmp_path):
     cfg, _ = label_folder_config(tmp_path, lm_dir, {"severity": [0, 1, 0, 1, 0, 1]}, [{"name": "updrs", "kind": "regression"}])
     with pytest.raises(CrossValidationError, match=r"task 'updrs' uses label column 'updrs', which no clip has; available columns: .*'severity'"):
-        recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+        run(["--config", str(cfg), "--max_clips_per_group", "10"])
 
 
-def test_single_class_training_fold_is_an_error(recipe, lm_dir, tmp_path):
+def test_single_class_training_fold_is_an_error(lm_dir, tmp_path):
     # only patient p0 is positive: the fold that tests p0 trains on negatives only
     cfg, _ = label_folder_config(tmp_path, lm_dir, {"flag": [1, 1, 0, 0, 0, 0]}, [{"name": "flag", "kind": "binary"}], cv_scheme="logo")
     with pytest.raises(CrossValidationError, match=r"task 'flag': the training set of fold 0 holds a single class \(class 0"):
-        recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+        run(["--config", str(cfg), "--max_clips_per_group", "10"])
 
 
-def test_single_class_fold_skipped_with_a_warning(recipe, lm_dir, tmp_path):
+def test_single_class_fold_skipped_with_a_warning(lm_dir, tmp_path):
     cfg, _ = label_folder_config(
         tmp_path, lm_dir, {"flag": [1, 1, 0, 0, 0, 0]}, [{"name": "flag", "kind": "binary"}], cv_scheme="logo",
         single_class_folds="skip", num_train_epochs=1, max_windows_per_clip=1, save_model=False, early_stopping_patience=0,
     )  # fmt: skip
     with pytest.warns(CrossValidationWarning, match=r"task 'flag': the training set of fold 0 holds a single class"):
-        result = recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+        result = run(["--config", str(cfg), "--max_clips_per_group", "10"])
     rows = read_csv(result.output_dir / "metrics_per_fold.csv")
     assert [(r["fold"], r["skipped"]) for r in rows] == [("0", "single class"), ("1", ""), ("2", "")]
     assert {r["fold"] for r in read_csv(result.output_dir / "predictions.csv")} == {"1", "2"}
@@ -378,7 +382,7 @@ def test_single_class_fold_skipped_with_a_warning(recipe, lm_dir, tmp_path):
     assert not (result.output_dir / "model").exists()
 
 
-def test_test_fold_class_unseen_in_training_warns(recipe, lm_dir, tmp_path):
+def test_test_fold_class_unseen_in_training_warns(lm_dir, tmp_path):
     from hf_motion.cv import inner_validation_split
 
     # Patients p0, p1 walk with gaits x and y; p2's two clips are the only z: the fold testing p2 never trains on z.
@@ -389,7 +393,7 @@ def test_test_fold_class_unseen_in_training_warns(recipe, lm_dir, tmp_path):
     )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = recipe.main(["--config", str(cfg), "--max_clips_per_group", "10"])
+        result = run(["--config", str(cfg), "--max_clips_per_group", "10"])
     msgs = [str(w.message) for w in caught if issubclass(w.category, CrossValidationWarning)]
     assert any(
         "task 'gait': the test set of fold 2 holds a class that its training set never has: class 'z' (2 clips)" in m
@@ -415,45 +419,119 @@ def test_test_fold_class_unseen_in_training_warns(recipe, lm_dir, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::hf_motion.cv.CrossValidationWarning")
-def test_conflicting_flags_and_missing_model(recipe, lm_dir, tmp_path):
+def test_conflicting_flags_and_missing_model(lm_dir, tmp_path):
     cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))
-    with pytest.raises(SystemExit, match="drop --from_scratch"):
-        recipe.main(["--config", str(cfg), "--compare", "--from_scratch"])
-    with pytest.raises(SystemExit, match="run `accelerate launch recipes/pretrain.py` first"):
-        recipe.main(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])
+    with pytest.raises(FinetuneError, match="drop --from_scratch"):
+        run(["--config", str(cfg), "--compare", "--from_scratch"])
+    with pytest.raises(FinetuneError, match="run `accelerate launch recipes/pretrain.py`"):
+        run(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])
 
 
-def test_window_spec_joints_default_to_the_models(recipe, lm_dir, tmp_path, walk_motion):
+def test_window_spec_joints_default_to_the_models(lm_dir, tmp_path, walk_motion):
     """``--joints auto`` (the default): the tokenizer's joint_names, else the pretraining record,
     else each skeleton's core body joints by name; 'all', subsets and a,b,c are accepted too."""
     core = ["Hips", "Spine", "Chest", "Neck", "Head", "UpperArm_L", "LowerArm_L", "Hand_L", "UpperArm_R", "LowerArm_R",
             "Hand_R", "UpperLeg_L", "LowerLeg_L", "Foot_L", "UpperLeg_R", "LowerLeg_R", "Foot_R"]  # fmt: skip
-    assert recipe.DataArguments().joints == "auto"
+    assert ft.FinetuneDataArguments().joints == "auto"
     named = hf_motion.MotionTokenizer(joint_names=core[:5])
     plain = hf_motion.MotionTokenizer()
 
     def spec(tok=plain, model_dir=lm_dir, **over):
-        return recipe.window_spec(recipe.DataArguments(**over), str(model_dir), tok)[0].joints
+        return ft.window_spec(ft.FinetuneDataArguments(**over), str(model_dir), tok)[0].joints
 
     assert spec(named) == core[:5]  # the model's recorded joints
     assert spec(plain) == "bandai-core"  # lm_dir's pretrain_summary.json
     assert spec(plain, model_dir=tmp_path) == "auto"  # no record at all
     assert spec(named, joints="all") is None and spec(named, joints="Hips,Spine") == ["Hips", "Spine"]
     assert spec(named, joints="bandai-full") == "bandai-full"
-    with pytest.raises(SystemExit, match="unknown joint subset 'cmu-core'"):
+    with pytest.raises(FinetuneError, match="unknown joint subset 'cmu-core'"):
         spec(joints="cmu-core")
     # 'auto' windows on Bandai are bandai-core windows.
     tok = hf_motion.MotionTokenizer()
-    auto, _ = recipe.motion_windows(walk_motion, tok, recipe.WindowSpec(10.0, "auto", 4, 4, 3))
-    by_name, _ = recipe.motion_windows(walk_motion, tok, recipe.WindowSpec(10.0, core, 4, 4, 3))
+    auto, _ = ft.motion_windows(walk_motion, tok, ft.WindowSpec(10.0, "auto", 4, 4, 3))
+    by_name, _ = ft.motion_windows(walk_motion, tok, ft.WindowSpec(10.0, core, 4, 4, 3))
     assert [w.tolist() for w in auto] == [w.tolist() for w in by_name]
 
 
-def test_prepare_clips_refuses_clips_whose_auto_joints_differ(recipe, tmp_path):
+def test_prepare_clips_refuses_clips_whose_auto_joints_differ(tmp_path):
     from hf_motion.datasets import as_collection
 
     cmu = REPO / "tests" / "fixtures" / "cmu_31joint.bvh"
     clips = list(as_collection([BANDAI1 / "dataset-1_walk_normal_001.bvh", cmu]))
-    spec = recipe.WindowSpec(10.0, "auto", 2, 2, 1)
+    spec = ft.WindowSpec(10.0, "auto", 2, 2, 1)
     with pytest.raises(ValueError, match=r"--joints 'auto' gives 17 joints \(Hips, Spine, Chest.*for .*cmu_31joint\.bvh"):
-        recipe.prepare_clips(clips, hf_motion.MotionTokenizer(), spec, progress=False)
+        ft.prepare_clips(clips, hf_motion.MotionTokenizer(), spec, progress=False)
+
+
+# ------------------------------------------------------------------ the library's typed result and the released contract
+def test_result_confusion_and_predictions_match_the_csv(compare_run):
+    result, _ = compare_run
+    rows = read_csv(result.output_dir / "predictions.csv")
+    for system in result.systems:
+        typed = result.predictions(system, "style")
+        csv_rows = [r for r in rows if r["model"] == system and r["task"] == "style"]
+        assert len(typed) == len(csv_rows) > 0
+        counts = result.confusion("style")[system]
+        classes = result.labels["style"].classes
+        for i, t in enumerate(classes):
+            for j, p in enumerate(classes):
+                assert counts[i, j] == sum(1 for r in csv_rows if r["truth"] == t and r["prediction"] == p)
+    with pytest.raises(ValueError, match="multiclass"):
+        result.confusion("tired_vs_normal")
+    assert result.to_markdown() == (result.output_dir / "results.md").read_text()
+
+
+def test_released_model_carries_its_processor_and_runs_in_a_pipeline(compare_run, bandai_paths):
+    from transformers import AutoProcessor, pipeline
+
+    result, _ = compare_run
+    folder = result.output_dir / "model"
+    processor = AutoProcessor.from_pretrained(folder)
+    assert isinstance(processor, hf_motion.MotionProcessor)
+    assert (processor.fps, processor.window, processor.stride) == (10.0, 4, 4)  # lm_dir's pretraining record
+    assert processor.joints == result.summary["settings"]["model_joints"] == result.tokenizer.joint_names
+    # The pipeline's answer is the fine-tuned model's window mean on the processor's windows.
+    path = next(p for p in bandai_paths if "walk" in p.name)
+    classify = pipeline("motion-classification", model=str(folder), device="cpu", max_windows=3)
+    out = classify(str(path))
+    batch = processor(str(path), max_windows=3, return_tensors="pt")
+    with torch.no_grad():
+        logits = result.model.eval()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    probs = result.model.predictions(logits.numpy())["style"].mean(axis=0)
+    best = int(np.argmax(probs))
+    assert out["style"][0]["label"] == result.labels["style"].classes[best]
+    assert out["style"][0]["score"] == pytest.approx(float(probs[best]), rel=1e-4)
+
+
+def test_window_spec_prefers_the_models_processor(lm_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "with_processor"
+    shutil.copytree(lm_dir, folder)
+    tok = hf_motion.MotionTokenizer.from_pretrained(folder, joint_names=["Hips", "Spine", "Chest"])
+    hf_motion.MotionProcessor(tok, fps=15, window=6, stride=3).save_pretrained(folder)
+    spec, summary = ft.window_spec(ft.FinetuneDataArguments(), str(folder), hf_motion.MotionTokenizer())
+    assert (spec.fps, spec.joints, spec.window, spec.stride) == (15.0, ["Hips", "Spine", "Chest"], 6, 3)
+    assert summary["preset"] == "tiny"  # the run log is still read for the card
+    spec, _ = ft.window_spec(ft.FinetuneDataArguments(window=8, fps=10), str(folder), None)  # arguments win
+    assert (spec.fps, spec.window, spec.stride) == (10.0, 8, 3)
+
+
+@pytest.mark.parametrize("command", ["finetune", "baseline-kinematic"])
+def test_console_script_help_lists_config(command, capsys):
+    from hf_motion.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: hf-motion {command}" in out and "--config FILE.yaml" in out and "--n_splits" in out
+
+
+@pytest.mark.filterwarnings("ignore::hf_motion.cv.CrossValidationWarning")
+def test_console_script_turns_library_errors_into_exits(lm_dir, tmp_path):
+    from hf_motion.scripts.finetune import cli
+
+    cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))
+    with pytest.raises(SystemExit, match=r"^error: pretrained model folder .*nowhere not found"):
+        cli(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])

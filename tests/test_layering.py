@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("models", ["modeling", "multitask", "task_loss", "code_gpt", "code_prediction", "generation", "models"]),
     ("training and evaluation", ["training", "cv", "model_card", "generation_metrics", "text_motion_metrics",
                                  "text_motion_training", "continuous_baselines", "baselines", "finetuning",
-                                 "prediction_benchmark", "scaling", "pipelines", "demo", "render", "recipe_args"]),  # fmt: skip
+                                 "prediction_benchmark", "scaling", "reporting", "pipelines", "demo", "render", "recipe_args"]),  # fmt: skip
     ("scripts", ["scripts", "cli"]),
 ]
 LAYER_OF = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}

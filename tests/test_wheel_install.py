@@ -79,6 +79,12 @@ def test_resources_find_shipped_files_by_name():
     assert resources.card_template_path("motion_finetuned") == ASSETS / "model_cards" / "motion_finetuned.md"
     tok = MotionTokenizer.from_pretrained(resources.tokenizer_config_path("m5-fine-motion"))
     assert tok.digits == 2 and len(tok) == 264
+    from hf_motion.cv import load_task_specs
+
+    assert resources.task_list_names() == ["bandai-namco"]
+    bandai = {s.name: s for s in load_task_specs(resources.task_list_path("bandai-namco"))}
+    assert list(bandai) == ["style", "content", "tired_vs_normal"]
+    assert set(bandai["tired_vs_normal"].positive) == {"old", "tired", "elderly", "exhausted"}
 
 
 @pytest.mark.parametrize(
@@ -214,6 +220,7 @@ def test_wheel_installs_and_builds_a_card_outside_the_repo(tmp_path):
         *(f"hf_motion/assets/accelerate/{a}.yaml" for a in ACCELERATE),
         "hf_motion/assets/model_cards/motion_finetuned.md", "hf_motion/assets/model_cards/motion_pretrained.md",
         "hf_motion/assets/caption_templates.json", "hf_motion/assets/text_motion_tasks.json", "hf_motion/resources.py",
+        "hf_motion/assets/tasks/bandai-namco.yaml",
     ):  # fmt: skip
         assert shipped in names, f"{wheel.name} lacks {shipped}"
     assert not any(n.endswith(".bvh") or n.startswith(("tests/", "recipes/", "tokenizer_configs/")) for n in names)
