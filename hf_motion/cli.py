@@ -28,6 +28,9 @@ SCRIPTS: dict[str, tuple[str, str]] = {
     "scaling": ("hf_motion.scripts.scaling", "train several presets on the same data; bits per frame against size"),
     "finetune": ("hf_motion.scripts.finetune", "fine-tune on clip labels under grouped cross-validation (--compare: vs forest)"),
     "baseline-kinematic": ("hf_motion.scripts.baseline_kinematic", "random forest on kinematic clip features, same folds"),
+    "train-vq": ("hf_motion.scripts.train_vq", "train the learned motion tokenizer (VQ-VAE) and measure it"),
+    "train-generator": ("hf_motion.scripts.train_generator", "PoseGPT-style generator over motion codes, with its evaluation"),
+    "train-text-motion": ("hf_motion.scripts.train_text_motion", "T5 over text + motion codes (MotionGPT style)"),
 }
 
 

@@ -1,5 +1,4 @@
-"""Shared by the scripts: :class:`MotionArgumentParser` (``HfArgumentParser`` plus ``--config YAML``), importing a recipe
-script as a module, and the run-settings record that keeps a rerun from resuming another run."""
+"""Shared by the scripts: :class:`MotionArgumentParser` (``HfArgumentParser`` plus ``--config YAML``) and the run-settings record that keeps a rerun from resuming another run."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ __all__ = [
     "MotionArgumentParser",
     "recipe_parser",
     "apply_yaml_defaults",
-    "import_recipe",
     "RUN_SETTINGS_FILE",
     "settings_differences",
     "read_run_settings",
@@ -138,31 +136,6 @@ def parse_recipe_args(
     """
     parser, argv, _, _ = recipe_parser(dataclass_types, argv)
     return parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=return_remaining_strings)
-
-
-def import_recipe(path: str | os.PathLike):
-    """A recipe script (``recipes/*.py`` is not a package) as a module, imported once.
-
-    It is registered in ``sys.modules`` under ``hf_motion_recipe_<stem>`` so that its dataclasses
-    resolve and a second import returns the same module.
-    """
-    import importlib.util
-
-    path = Path(path).resolve()
-    name = f"hf_motion_recipe_{path.stem}"
-    if name in sys.modules:
-        return sys.modules[name]
-    if not path.is_file():
-        raise FileNotFoundError(f"no recipe at {path}")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
 
 
 # ------------------------------------------------------------------ run settings

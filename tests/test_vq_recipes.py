@@ -19,7 +19,6 @@ from hf_motion.code_gpt import MotionCodeGPTForCausalLM, generate_codes
 from hf_motion.datasets import as_collection
 from hf_motion.models.motion_vq import MotionVQProcessor, MotionVQVAE
 from hf_motion.models.motion_vq.training_motion_vq import evaluate_reconstruction, load_motions, split_clips
-from hf_motion.recipe_args import import_recipe
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,18 +42,22 @@ def vq_argv(out: Path, max_steps: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def train_vq():
-    return import_recipe(REPO / "recipes" / "train_vq.py")
+    from hf_motion.scripts import train_vq
+
+    return train_vq
 
 
 @pytest.fixture(scope="module")
 def train_generator():
-    return import_recipe(REPO / "recipes" / "train_generator.py")
+    from hf_motion.scripts import train_generator
+
+    return train_generator
 
 
 @pytest.fixture(scope="module")
 def vq_run(train_vq, tmp_path_factory):
     out = tmp_path_factory.mktemp("vq") / "run"
-    return out, train_vq.main(vq_argv(out, 6))
+    return out, train_vq.cli(vq_argv(out, 6))
 
 
 def _vq_split(summary) -> dict[str, list]:
@@ -124,7 +127,7 @@ def test_train_vq_rerun_resumes_from_the_last_checkpoint(train_vq, vq_run, tmp_p
 
     monkeypatch.setattr(Trainer, "train", train)
     monkeypatch.setattr(Trainer, "training_step", training_step)
-    summary = train_vq.main(vq_argv(out, 9))
+    summary = train_vq.cli(vq_argv(out, 9))
     assert calls["resume"] == [str(out / "checkpoint-6")]
     assert calls["steps"] == 3, "a resumed run only trains the remaining steps"
     assert summary["steps"] == 9
@@ -148,7 +151,7 @@ def test_train_generator_on_the_vq_folder(train_generator, vq_run, tmp_path, mon
         return real_load(clips, fps, progress=False, desc=desc)
 
     monkeypatch.setattr(training_motion_vq, "load_motions", load)
-    summary = train_generator.main([
+    summary = train_generator.cli([
         "--vq_model", str(vq_dir), "--max_clips", str(MAX_CLIPS), "--gpt_steps", "5", "--evaluator_steps", "5",
         "--gpt_width", "32", "--gpt_layers", "1", "--render_conditions", "1", "--output_dir", str(out),
     ])  # fmt: skip
@@ -189,13 +192,15 @@ def test_train_generator_on_the_vq_folder(train_generator, vq_run, tmp_path, mon
 
 def test_train_generator_without_a_vq_folder_names_the_recipe_to_run(train_generator, tmp_path):
     with pytest.raises(SystemExit, match=r"train the tokenizer first \(python recipes/train_vq.py\)"):
-        train_generator.main(["--vq_model", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "gen")])
+        train_generator.cli(["--vq_model", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "gen")])
     assert not (tmp_path / "gen").exists()
 
 
 @pytest.fixture(scope="module")
 def train_text_motion():
-    return import_recipe(REPO / "recipes" / "train_text_motion.py")
+    from hf_motion.scripts import train_text_motion
+
+    return train_text_motion
 
 
 def test_train_text_motion_on_the_vq_folder(train_text_motion, vq_run, tmp_path):
@@ -211,7 +216,7 @@ def test_train_text_motion_on_the_vq_folder(train_text_motion, vq_run, tmp_path)
         "--evaluator_steps", "3", "--r_precision_pool", "3", "--save_steps", "2", "--logging_steps", "1",
         "--per_device_train_batch_size", "4", "--eval_batch_size", "4", "--disable_tqdm", "true", "--output_dir", str(out),
     ]  # fmt: skip
-    summary = train_text_motion.main(argv)
+    summary = train_text_motion.cli(argv)
     assert json.loads((out / "text_motion_summary.json").read_text()) == json.loads(json.dumps(summary, default=str))
     ev = summary["evaluation"]
     assert set(ev["text_to_motion"]) == {"real held-out (ceiling)", "random training clip, same content", "generated"}
@@ -232,5 +237,5 @@ def test_train_text_motion_on_the_vq_folder(train_text_motion, vq_run, tmp_path)
     processor = TextMotionProcessor.from_pretrained(out)
     motion = text_to_motion(model, processor, "a person bows", seconds=1.0, seed=0)
     assert motion.num_frames == processor.steps_for_seconds(1.0) * processor.motion_processor.downsample
-    again = train_text_motion.main(argv)
+    again = train_text_motion.cli(argv)
     assert again["minutes"]["stage1-pretrain"] < summary["minutes"]["stage1-pretrain"] + 1
