@@ -500,7 +500,13 @@ def test_dataset2_clips_build(tok):
     res = _build(col, tok, window=30, splits="train=0.5,test=0.5")
     rows = [r for s in res.dataset for r in res.dataset[s]]
     assert rows and all(r["clip"].startswith("dataset-2_") for r in rows)
-    assert {r["style"] for r in rows} <= {"active", "elderly", "exhausted", "feminine", "masculine", "normal", "youthful"}
+    # Text labels are ClassLabel columns with one class list for every split.
+    styles = {s: res.dataset[s].features["style"] for s in res.dataset}
+    assert all(isinstance(f, datasets.ClassLabel) for f in styles.values())
+    assert len({tuple(f.names) for f in styles.values()}) == 1
+    names = {styles["train"].int2str(r["style"]) for r in rows}
+    assert names <= {"active", "elderly", "exhausted", "feminine", "masculine", "normal", "youthful"}
+    assert names == {r["clip"].split("_")[2] for r in rows}  # each row's class is its clip's style
 
 
 def _write_smpl_model(folder: Path, rng) -> None:

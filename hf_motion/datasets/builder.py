@@ -86,8 +86,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Bump when the output layout changes, so old caches are not reused (2: BuildStats.joint_names; 3: IK position-first, one sequence per window).
-_FORMAT_VERSION = 4
+# Bump when the output layout changes, so old caches are not reused (2: BuildStats.joint_names; 3: IK position-first, one sequence per window; 4: angle references; 5: text labels are ClassLabel columns).
+_FORMAT_VERSION = 5
 ANGLE_REFERENCES = (None, "train-mean")
 
 
@@ -973,6 +973,9 @@ class MotionDatasetBuilder:
             "source": pa.array([c.path for c in clips], pa.string()),
             "fps": pa.array([float(results[i]["fps"]) if results[i] else float("nan") for i in range(n_clips)], pa.float32()),
         }
+        # Text labels become ClassLabel columns whose names come from every clip, so the train,
+        # validation and test splits share one class list (and one integer per class).
+        class_names: dict[str, list[str]] = {}
         for key in collection.label_keys:
             values = [c.labels.get(key) for c in clips]
             try:
@@ -982,6 +985,11 @@ class MotionDatasetBuilder:
             if pa.types.is_null(arr.type):
                 continue
             col = key if key not in _RESERVED_COLUMNS and key not in clip_cols else f"label_{key}"
+            if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+                names = sorted({v for v in arr.to_pylist() if v is not None})
+                index = {n: i for i, n in enumerate(names)}
+                arr = pa.array([None if v is None else index[v] for v in arr.to_pylist()], pa.int64())
+                class_names[col] = names
             clip_cols[col] = arr
         task_arr = pa.array(task_names, pa.string())
 
@@ -1006,7 +1014,14 @@ class MotionDatasetBuilder:
             stats.split_tokens[split] = _count_tokens(table)
             # An explicit fingerprint: otherwise datasets hashes (and copies) the whole table.
             fingerprint = hashlib.sha256(f"{key}:{split}".encode()).hexdigest()[:16]
-            splits[split] = datasets.Dataset(InMemoryTable(table), split=datasets.NamedSplit(split), fingerprint=fingerprint)
+            features = datasets.Features.from_arrow_schema(table.schema)
+            for col, names in class_names.items():
+                if col in features:
+                    features[col] = datasets.ClassLabel(names=names)
+            splits[split] = datasets.Dataset(
+                InMemoryTable(table), info=datasets.DatasetInfo(features=features), split=datasets.NamedSplit(split),
+                fingerprint=fingerprint,
+            )
         stats.context_length = cfg.context_length
         return datasets.DatasetDict(splits), stats, tokenizer
 
