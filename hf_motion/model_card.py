@@ -17,6 +17,10 @@
   a license and ``library_name``). ``online=True`` also runs the Hub's check.
 * :func:`save_for_hub`: model (safetensors only), tokenizer and ``README.md`` in one folder, written
   atomically; it loads back with the Auto classes after ``import hf_motion``.
+* :class:`MotionCardData` / :class:`ModelCardCallback`: what a card says about a training run, filled
+  by a ``TrainerCallback`` as the run goes (hyperparameters at the start, losses as they are logged,
+  steps and epochs at the end) and rendered at every checkpoint save and at the end
+  (sentence-transformers' pattern).
 * :func:`push_to_hub`: that folder to a Hub repository in **one commit** through
   ``huggingface_hub.HfApi().upload_folder``.
 """
@@ -29,9 +33,13 @@ import os
 import platform
 import re
 import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+
+from transformers import TrainerCallback
 
 __all__ = [
     "ModelCardError",
@@ -50,6 +58,8 @@ __all__ = [
     "check_hub_folder",
     "save_for_hub",
     "push_to_hub",
+    "MotionCardData",
+    "ModelCardCallback",
 ]
 
 #: Where the card templates live (package data, so cards build after a plain ``pip install``).
@@ -319,7 +329,7 @@ def _usage(model: Any, repo_hint: str, causal: bool, fps: float | None = None, w
             f'model = AutoModelForSequenceClassification.from_pretrained("{repo_hint}").eval()',
             f'tokenizer = AutoTokenizer.from_pretrained("{repo_hint}")',
             *read,
-            f"ids = tokenizer.encode_motion(angles=motion.rotations[:{frames}], task=\">\")  # one {frames}-frame window",
+            f'ids = tokenizer.encode_motion(angles=motion.rotations[:{frames}], task=">")  # one {frames}-frame window',
             "with torch.no_grad():",
             "    out = model(input_ids=torch.as_tensor(ids)[None])",
         ]
@@ -359,9 +369,7 @@ def _resolve_template(template: str | os.PathLike) -> Path:
 
 
 # ------------------------------------------------------------------ cards
-def _data_used(
-    data_sources: Any, dataset_name: str | None, dataset_id: str | None
-) -> tuple[list[str], bool, str, str]:
+def _data_used(data_sources: Any, dataset_name: str | None, dataset_id: str | None) -> tuple[list[str], bool, str, str]:
     """What the card may say about the data: the known data sets used, whether the user's own data
     were used, and the display name and ``model-index`` id. Nothing given counts as user data: a card
     must not credit (or license after) a data set the run did not use."""
@@ -459,9 +467,13 @@ def build_model_card(
     data_licenses = {DATASET_LICENSES[k] for k in known if k in DATASET_LICENSES}
     if license is None:
         license = data_licenses.pop() if len(data_licenses) == 1 and not user_data else UNKNOWN_DATA_LICENSE
-        license_text = license if license != UNKNOWN_DATA_LICENSE else (
-            "other: not set. The weights follow the terms of the data they were trained on, which "
-            "hf_motion does not know; pass `license=` when building the card."
+        license_text = (
+            license
+            if license != UNKNOWN_DATA_LICENSE
+            else (
+                "other: not set. The weights follow the terms of the data they were trained on, which "
+                "hf_motion does not know; pass `license=` when building the card."
+            )
         )
     else:
         license_text = license
@@ -478,8 +490,15 @@ def build_model_card(
         license=license,
         library_name=LIBRARY_NAME,
         pipeline_tag=_TASK_TYPE if task_list else None,
-        tags=["hf_motion", "transformers", "motion", "motion-capture", "m5",
-              *(["clinical-research"] if task_list else []), *tags],  # fmt: skip
+        tags=[
+            "hf_motion",
+            "transformers",
+            "motion",
+            "motion-capture",
+            "m5",
+            *(["clinical-research"] if task_list else []),
+            *tags,
+        ],  # fmt: skip
         eval_results=eval_results,
     )
     versions = library_versions()
@@ -617,7 +636,9 @@ def validate_model_card(card: Any, require_results: bool = True, online: bool = 
         raise ModelCardError("the model-index holds no results")
     for r in results:
         if isinstance(r.metric_value, bool) or not isinstance(r.metric_value, (int, float)) or not math.isfinite(r.metric_value):
-            raise ModelCardError(f"metric {r.metric_type!r} of {r.dataset_config or r.task_name!r} has value {r.metric_value!r}, not a finite number")
+            raise ModelCardError(
+                f"metric {r.metric_type!r} of {r.dataset_config or r.task_name!r} has value {r.metric_value!r}, not a finite number"
+            )
     if eval_results_to_model_index(name, results) != meta["model-index"]:
         raise ModelCardError("the model-index does not round-trip through huggingface_hub's EvalResult parser")
     if parsed.data.model_name != name:
@@ -737,3 +758,99 @@ def push_to_hub(
     with tempfile.TemporaryDirectory(prefix="hf_motion_push_") as tmp:
         folder = save_for_hub(model, tokenizer, card, Path(tmp) / "repo")
         return upload(folder)
+
+
+# ------------------------------------------------------------------ card data filled during training
+@dataclass
+class MotionCardData:
+    """What a model card says about a training run; :class:`ModelCardCallback` fills
+    :attr:`training` while ``Trainer`` runs, and :meth:`to_card` renders it with
+    :func:`build_model_card` (the other fields are its arguments).
+
+    ``training`` holds rows of the card's training table, in order: hyperparameters first, then
+    the outcome (steps, epochs, last logged losses); a caller adds its own rows (e.g. bits per frame).
+    """
+
+    model_name: str
+    template: str = "motion_pretrained"
+    data_sources: list[str] = field(default_factory=list)
+    dataset_description: str | None = None
+    base_model: str | None = None
+    fps: float | None = None
+    window: int | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def to_card(self, model: Any = None, tokenizer: Any = None, **kwargs: Any):
+        """The :class:`huggingface_hub.ModelCard` (``kwargs`` go to :func:`build_model_card`)."""
+        return build_model_card(
+            self.model_name,
+            model=model,
+            tokenizer=tokenizer,
+            template=self.template,
+            data_sources=self.data_sources or None,
+            dataset_description=self.dataset_description,
+            base_model=self.base_model,
+            fps=self.fps,
+            window=self.window,
+            training=dict(self.training),
+            **kwargs,
+        )
+
+    def save(self, folder: str | os.PathLike, model: Any = None, tokenizer: Any = None) -> Path:
+        """Render and write ``folder/README.md`` atomically."""
+        from .fileio import atomic_write_text
+
+        path = Path(folder) / "README.md"
+        atomic_write_text(path, str(self.to_card(model=model, tokenizer=tokenizer)))
+        return path
+
+
+class ModelCardCallback(TrainerCallback):
+    """Fills a :class:`MotionCardData` during ``Trainer.train`` and writes the card into every
+    checkpoint (so a checkpoint pushed to the Hub explains itself).
+
+    Recorded: learning rate, effective batch size, scheduler, warmup, weight decay, precision,
+    seed and devices at the start; the last training and validation loss as they are logged; the
+    steps and epochs run at the end. Only the main process writes.
+    """
+
+    def __init__(self, card_data: MotionCardData, tokenizer: Any = None, write_checkpoints: bool = True) -> None:
+        self.card_data = card_data
+        self.tokenizer = tokenizer
+        self.write_checkpoints = write_checkpoints
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        batch = args.per_device_train_batch_size * max(1, args.world_size) * args.gradient_accumulation_steps
+        precision = "bf16" if args.bf16 else ("fp16" if args.fp16 else "fp32")
+        self.card_data.training.update(
+            {
+                "learning rate": args.learning_rate,
+                "batch size (all devices)": batch,
+                "scheduler": f"{getattr(args.lr_scheduler_type, 'value', args.lr_scheduler_type)}, warmup {args.warmup_steps:g}",
+                "weight decay": args.weight_decay,
+                "precision": precision,
+                "seed": args.seed,
+                "processes": args.world_size,
+            }
+        )
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        for key, name in (("loss", "last training loss"), ("eval_loss", "last validation loss")):
+            if logs and isinstance(logs.get(key), (int, float)):
+                self.card_data.training[name] = round(float(logs[key]), 4)
+
+    def on_save(self, args, state, control, model=None, **kwargs):
+        if not (self.write_checkpoints and state.is_world_process_zero):
+            return
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            self._record_progress(state)
+            self.card_data.save(folder, model=model, tokenizer=self.tokenizer)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._record_progress(state)
+
+    def _record_progress(self, state) -> None:
+        self.card_data.training["steps"] = int(state.global_step)
+        if state.epoch is not None:
+            self.card_data.training["epochs"] = round(float(state.epoch), 3)

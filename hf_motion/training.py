@@ -91,6 +91,7 @@ def set_cpu_threads(num_threads: int | None = None) -> int:
 
 # ------------------------------------------------------------------ pretraining arguments
 
+
 @dataclass
 class PretrainDataArguments:
     """What to train on (see ``hf_motion.datasets.MotionDatasetConfig``)."""
@@ -102,28 +103,40 @@ class PretrainDataArguments:
     tokenizer: str = field(default="tokenizer_configs/m5-delta-motion", metadata={"help": "tokenizer folder or Hub id"})
     tasks: str = field(
         default="acm=0.7,pcm=0.1,fk=0.1,ik=0.1",
-        metadata={"help": "task proportions (M5 used equal shares; angle continuation gets most of the short "
-                          "CPU budget here, because it is what motion prediction reads)"},
+        metadata={
+            "help": "task proportions (M5 used equal shares; angle continuation gets most of the short "
+            "CPU budget here, because it is what motion prediction reads)"
+        },
     )
     task_loss_weights: str = field(
         default="",
-        metadata={"help": "per-task weights of the training loss, e.g. 'acm=2,ik=0.5' (unnamed tasks weigh 1; "
-                          "default: every token weighs the same). Evaluation loss stays unweighted"},
+        metadata={
+            "help": "per-task weights of the training loss, e.g. 'acm=2,ik=0.5' (unnamed tasks weigh 1; "
+            "default: every token weighs the same). Evaluation loss stays unweighted"
+        },
     )
-    window: int = field(default=24, metadata={"help": "frames per example (at --fps): 2.4 s, enough for the 2 s + 0.4 s prediction benchmark"})
+    window: int = field(
+        default=24, metadata={"help": "frames per example (at --fps): 2.4 s, enough for the 2 s + 0.4 s prediction benchmark"}
+    )
     stride: int | None = field(default=12, metadata={"help": "frames between window starts"})
     fps: float = field(default=10.0, metadata={"help": "resample every clip to this rate"})
     joints: str = field(
         default="auto",
-        metadata={"help": "'auto' (each skeleton's core body joints found by name; bandai-core on Bandai-Namco), "
-                          "'all', a registered joint subset or comma-separated joint names"},
+        metadata={
+            "help": "'auto' (each skeleton's core body joints found by name; bandai-core on Bandai-Namco), "
+            "'all', a registered joint subset or comma-separated joint names"
+        },
     )
     angle_reference: str = field(
         default="train-mean",
-        metadata={"help": "'train-mean': write angles relative to each joint's mean rotation over the training split "
-                          "(no axis-angle flip near pi; saved in the tokenizer); 'none': raw axis-angle"},
+        metadata={
+            "help": "'train-mean': write angles relative to each joint's mean rotation over the training split "
+            "(no axis-angle flip near pi; saved in the tokenizer); 'none': raw axis-angle"
+        },
     )
-    context_length: int = field(default=1280, metadata={"help": "pack examples into rows of this many tokens (longer examples continue in the next row)"})
+    context_length: int = field(
+        default=1280, metadata={"help": "pack examples into rows of this many tokens (longer examples continue in the next row)"}
+    )
     max_clips: int | None = field(default=None, metadata={"help": "use at most this many clips (quick runs)"})
     num_proc: int | None = field(default=None, metadata={"help": "worker processes for the build (default: all cores)"})
     cache_dir: str | None = field(default=None, metadata={"help": "dataset cache (default ~/.cache/hf_motion)"})
@@ -137,30 +150,39 @@ class PretrainModelArguments:
     use_frame_embeddings: bool = field(default=True, metadata={"help": "add frame-index embeddings"})
     use_previous_token_embeddings: bool = field(
         default=True,
-        metadata={"help": "copy path: at each position, an embedding of the previous frame's token at the slot being "
-                          "predicted (hf_motion.modeling.MotionGPT2Model.previous_frame_token_ids)"},
+        metadata={
+            "help": "copy path: at each position, an embedding of the previous frame's token at the slot being "
+            "predicted (hf_motion.modeling.MotionGPT2Model.previous_frame_token_ids)"
+        },
     )
     ordinal_embeddings: bool = field(
         default=True,
-        metadata={"help": "initialise value-token embeddings (tied with the output layer) from smooth features of "
-                          "their values (hf_motion.modeling.init_ordinal_embeddings)"},
+        metadata={
+            "help": "initialise value-token embeddings (tied with the output layer) from smooth features of "
+            "their values (hf_motion.modeling.init_ordinal_embeddings)"
+        },
     )
     attn_pdrop: float = field(
         default=0.0,
-        metadata={"help": "attention dropout; off by default because it forces PyTorch's unfused attention "
-                          "(about 7x slower on CPU). Residual and embedding dropout stay at M5's 0.1."},
+        metadata={
+            "help": "attention dropout; off by default because it forces PyTorch's unfused attention "
+            "(about 7x slower on CPU). Residual and embedding dropout stay at M5's 0.1."
+        },
     )
     n_positions: int | None = field(default=None, metadata={"help": "position embeddings (default: max(context_length, preset's))"})
     init_from: str | None = field(default=None, metadata={"help": "start from this checkpoint instead of scratch"})
     resume: str = field(
         default="auto",
-        metadata={"help": "'auto': the last complete checkpoint in output_dir if its recorded settings match (else "
-                          "refuse); 'no': from scratch; or a checkpoint path to resume whatever the settings"},
+        metadata={
+            "help": "'auto': the last complete checkpoint in output_dir if its recorded settings match (else "
+            "refuse); 'no': from scratch; or a checkpoint path to resume whatever the settings"
+        },
     )
     num_threads: int | None = field(
         default=None,
-        metadata={"help": "torch CPU threads (default: the idle cores per process; accelerate launch's OMP_NUM_THREADS=1 "
-                          "is not inherited)"},
+        metadata={
+            "help": "torch CPU threads (default: the idle cores per process; accelerate launch's OMP_NUM_THREADS=1 is not inherited)"
+        },
     )
 
 
@@ -474,31 +496,31 @@ def _sources_text(sources: list[str]) -> str:
     return ", ".join(named + ([f"{local} local folder(s) of motion files"] if local else []))
 
 
-def write_card(output_dir: str, model, tokenizer, summary: dict) -> None:
-    """The model card fills itself from the run: data, size, steps, bits per frame, versions."""
-    from .model_card import build_model_card
+def pretraining_card_data(output_dir: str, sources: list[str], data_config, train_tokens: int):
+    """The pretrained model's :class:`~hf_motion.model_card.MotionCardData`: its data, filled
+    during training by :class:`~hf_motion.model_card.ModelCardCallback`."""
+    from .model_card import MotionCardData
 
-    card = build_model_card(
+    return MotionCardData(
         Path(output_dir).name,
-        model=model,
-        tokenizer=tokenizer,
         template="motion_pretrained",
-        data_sources=summary["sources"],
+        data_sources=list(sources),
         dataset_description=(
-            f"Sources: {_sources_text(summary['sources'])}; {summary['train_tokens']:,} training tokens "
-            f"({summary['dataset']['window']}-frame windows at {summary['dataset']['fps']:g} fps, joints "
-            f"`{summary['dataset']['joints']}`, tasks {summary['dataset']['tasks']})."
+            f"Sources: {_sources_text(sources)}; {train_tokens:,} training tokens ({data_config.window}-frame windows at "
+            f"{data_config.fps:g} fps, joints `{data_config.joints}`, tasks {data_config.to_dict()['tasks']})."
         ),
-        training={
-            "steps": summary["steps"],
-            "validation bits per frame (before / after)": (
-                f"{summary['initial_eval_bits_per_frame'] or float('nan'):.1f} / "
-                f"{summary['final_eval_bits_per_frame'] or float('nan'):.1f}"
-            ),
-            "device": summary["device"],
-        },
     )
-    card.save(str(Path(output_dir) / "README.md"))
+
+
+def write_card(output_dir: str, model, tokenizer, summary: dict, card_data) -> None:
+    """Render the card of ``card_data`` (filled during training) with the run's outcome: steps,
+    bits per frame before and after, device."""
+    card_data.training["steps"] = summary["steps"]
+    card_data.training["validation bits per frame (before / after)"] = (
+        f"{summary['initial_eval_bits_per_frame'] or float('nan'):.1f} / {summary['final_eval_bits_per_frame'] or float('nan'):.1f}"
+    )
+    card_data.training["device"] = summary["device"]
+    card_data.save(output_dir, model=model, tokenizer=tokenizer)
 
 
 def pretrain(
@@ -515,8 +537,13 @@ def pretrain(
     :mod:`hf_motion.scripts.pretrain` for reruns and resuming. ``callbacks`` are extra
     ``TrainerCallback`` objects (tests use one to interrupt a run).
     """
+    from .model_card import ModelCardCallback
     from .modeling import (
-        MODEL_PRESETS, MotionGPT2ForCausalLM, count_parameters, init_ordinal_embeddings, motion_gpt2_config,
+        MODEL_PRESETS,
+        MotionGPT2ForCausalLM,
+        count_parameters,
+        init_ordinal_embeddings,
+        motion_gpt2_config,
     )  # fmt: skip
     from .processing import MotionProcessor
     from .resources import resolve_tokenizer
@@ -536,9 +563,7 @@ def pretrain(
     # Settings first: a rerun with other settings is refused before the dataset is built.
     collection = load_collection(data_args)
     settings = run_settings(data_args, model_args, train_args, tokenizer, collection)
-    resume = prepare_output_dir(
-        train_args.output_dir, settings, model_args.resume, train_args.overwrite_output_dir, data_args.sources
-    )
+    resume = prepare_output_dir(train_args.output_dir, settings, model_args.resume, train_args.overwrite_output_dir, data_args.sources)
     # Under DDP the main process builds (or refreshes) the Arrow cache; the others then read it.
     with train_args.main_process_first(desc="motion dataset build"):
         build, data_config = build_datasets(data_args, tokenizer, train_args.seed, collection=collection)
@@ -576,6 +601,8 @@ def pretrain(
     processor = MotionProcessor.from_dataset_config(tokenizer, data_config, build.stats.joint_names)
     tokens_per_frame = processor.tokens_per_frame
 
+    train_tokens = int(sum(len(x) for x in train_ds["input_ids"]))
+    card_data = pretraining_card_data(train_args.output_dir, data_args.sources, data_config, train_tokens)
     trainer = MotionTrainer(
         model=model,
         args=train_args,
@@ -585,7 +612,7 @@ def pretrain(
         data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
         tokens_per_frame=tokens_per_frame,
         task_loss_weights=parse_task_loss_weights(data_args.task_loss_weights, list(data_config.tasks)),
-        callbacks=callbacks,
+        callbacks=[ModelCardCallback(card_data, tokenizer), *(callbacks or [])],
         processor=processor,
     )
     initial = trainer.evaluate() if (eval_ds is not None and resume is None) else {}
@@ -604,7 +631,7 @@ def pretrain(
         "skip_bad": data_args.skip_bad,
         "dataset": data_config.to_dict(),
         "train_rows": len(train_ds),
-        "train_tokens": int(sum(len(x) for x in train_ds["input_ids"])),
+        "train_tokens": train_tokens,
         "tokens_per_frame": tokens_per_frame,
         "joint_names": build.stats.joint_names,
         "steps": trainer.state.global_step,
@@ -621,8 +648,10 @@ def pretrain(
         "bf16": bool(train_args.bf16),
     }
     if trainer.is_world_process_zero():
-        Path(train_args.output_dir, "pretrain_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        write_card(train_args.output_dir, model, tokenizer, summary)
+        from .fileio import atomic_write_text
+
+        atomic_write_text(Path(train_args.output_dir, "pretrain_summary.json"), json.dumps(summary, indent=2) + "\n")
+        write_card(train_args.output_dir, model, tokenizer, summary, card_data)
     return summary
 
 

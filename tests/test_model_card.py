@@ -31,9 +31,11 @@ from hf_motion.model_card import (
     save_for_hub,
     validate_model_card,
 )
-from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
+from hf_motion.modeling import motion_gpt2_config
 from hf_motion.multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 from hf_motion.tokenizer import MotionTokenizer
+
+from conftest import tiny_lm
 
 TASKS = [
     {"name": "style", "kind": "multiclass", "classes": ["normal", "elderly", "exhausted"]},
@@ -46,11 +48,6 @@ FOLD_METRICS = {
                "accuracy": {"mean": 0.85, "std": 0.07, "n_folds": 5}},
     "score": {"rmse": {"mean": 1.25, "std": 0.3, "n_folds": 5}},
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return MotionTokenizer()
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +132,9 @@ def test_early_stopping_note_and_data_provenance(model, tok):
 
 
 def test_pretrained_card_without_results(model, tok):
-    card = build_model_card("motion-gpt2-tiny", model=model, tokenizer=tok, template="motion_pretrained", tasks=[{"name": "x", "kind": "binary"}])
+    card = build_model_card(
+        "motion-gpt2-tiny", model=model, tokenizer=tok, template="motion_pretrained", tasks=[{"name": "x", "kind": "binary"}]
+    )
     assert "model-index" not in str(card)
     assert validate_model_card(card, require_results=False) == []
     with pytest.raises(ModelCardError, match="no 'model-index'"):
@@ -290,7 +289,9 @@ def test_push_to_hub_refuses_bad_input_before_uploading(model, tok, tmp_path, mo
 def test_data_sources_map_to_known_data_sets_only():
     assert dataset_ids_from_sources("bandai-namco:dataset-1,dataset-2") == ["bandai-namco-motion"]
     assert dataset_ids_from_sources(["bandai-namco", "/data/lab/gait", "/mnt/x/bandai-namco-motion/dataset-1/data"]) == [
-        "bandai-namco-motion", None, "bandai-namco-motion"
+        "bandai-namco-motion",
+        None,
+        "bandai-namco-motion",
     ]
     assert dataset_ids_from_sources(Path("bandai-namco-dump")) == [None]  # a folder name that merely starts alike
     assert dataset_ids_from_sources(None) == []
@@ -372,9 +373,8 @@ def _snippet(card, repo: str, folder: Path, clip: Path) -> str:
 
 
 def test_pretrained_card_usage_code_predicts_a_real_clip(tmp_path, bandai_paths):
-    torch.manual_seed(0)
     tok = MotionTokenizer(joint_names=JOINTS)
-    lm = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok)).eval()
+    lm = tiny_lm(tok)
     card = build_model_card("someone/motion-lm-tiny", model=lm, tokenizer=tok, template="motion_pretrained",
                             data_sources=["bandai-namco:dataset-1"], fps=10, window=24)  # fmt: skip
     validate_model_card(card, require_results=False)
@@ -417,3 +417,40 @@ def test_finetuned_card_usage_code_classifies_a_real_clip(tmp_path, bandai_paths
         expected = clf.predictions(clf(input_ids=ids).logits)
     for name in expected:
         assert np.allclose(predictions[name], expected[name], atol=1e-6)
+
+
+# ------------------------------------------------------------------ card data filled by a TrainerCallback
+def test_card_callback_fills_the_card_during_training_and_writes_checkpoint_cards(tmp_path, walk_motion):
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+
+    from hf_motion.model_card import ModelCardCallback, MotionCardData
+
+    tok = MotionTokenizer(joint_names=JOINTS)
+    motion = walk_motion.select_joints(JOINTS)
+    rows = [
+        {"input_ids": (ids := tok.encode_motion(angles=motion.rotations[s : s + 4], task=">").tolist()), "labels": ids}
+        for s in range(0, 40, 4)
+    ]
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "run"), max_steps=4, save_steps=2, logging_steps=1, learning_rate=1e-3,
+        per_device_train_batch_size=2, report_to=[], disable_tqdm=True, seed=7, use_cpu=True,
+    )  # fmt: skip
+    data = MotionCardData("walk-lm", data_sources=["bandai-namco:dataset-1"], fps=10, window=4)
+    trainer = Trainer(
+        model=tiny_lm(tok).train(), args=args, train_dataset=rows,
+        data_collator=DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100),
+        callbacks=[ModelCardCallback(data, tok)],
+    )  # fmt: skip
+    trainer.train()
+    logged = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert data.training["learning rate"] == 1e-3 and data.training["batch size (all devices)"] == 2
+    assert data.training["seed"] == 7 and data.training["steps"] == 4 == trainer.state.global_step
+    assert data.training["last training loss"] == round(logged[-1], 4)
+    # Every checkpoint explains itself: its card says how far the run was when it was saved.
+    for step in (2, 4):
+        card = (tmp_path / "run" / f"checkpoint-{step}" / "README.md").read_text()
+        assert re.search(rf"\|\s*steps\s*\|\s*{step}\s*\|", card), card
+        assert "| learning rate | 0.001 |" in card.replace("  ", " ")
+    final = data.to_card(model=trainer.model, tokenizer=tok)
+    validate_model_card(final, require_results=False)
+    assert final.data.library_name == "hf_motion"
