@@ -105,7 +105,7 @@ def changed_rig(motion):
     offsets = np.zeros((len(RIG), 3))
     T = moving.num_frames
     rotations = np.zeros((T, len(RIG), 3))
-    for k, (name, parent, source, length) in enumerate(RIG):
+    for k, (_name, _parent, source, length) in enumerate(RIG):
         if source is not None:
             offsets[k] = moving.skeleton.offsets[src[source]]
             rotations[:, k] = moving.rotations[:, src[source]]

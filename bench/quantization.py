@@ -16,7 +16,6 @@ import argparse
 
 import numpy as np
 import torch
-
 from _data import bandai1_windows, quiet
 
 

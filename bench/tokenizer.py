@@ -13,8 +13,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target says
 import argparse
 import time
 
-import numpy as np
-
 from _data import bandai1_windows, quiet
 
 

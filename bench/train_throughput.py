@@ -200,7 +200,7 @@ def main() -> None:
             f"{preset:<9}{n_params:>10,}{train_tps:>13,.0f}{frames / t_free:>15.1f}{frames / t_con:>22.1f}"
             f"{100 * slowdown:>9.1f}%{100 * in_processor:>13.1f}%"
         )
-        del model, opt
+        model = opt = None  # free this preset's memory before the next is built
     print(
         "slowdown = constrained / unconstrained generate time - 1 (best of each; target: at most 15%);\n"
         "in processor = time inside MotionLogitsProcessor / unconstrained generate time (the same cost, measured directly)"

@@ -60,6 +60,7 @@ from .text_motion import (
 from .cv import TaskSpec, aggregate_window_predictions, group_folds, inner_validation_split, load_task_specs
 from .features import clip_features, feature_matrix, kinematic_features
 from .model_card import build_model_card, push_to_hub, save_for_hub, validate_model_card
+
 # pipeline("motion-classification") and pipeline("motion-prediction"), registered on import.
 from .pipelines import MotionClassificationPipeline, MotionPredictionPipeline
 

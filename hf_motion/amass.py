@@ -35,8 +35,8 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -390,9 +390,7 @@ def load_amass(
                 raise AMASSError(f"{path}: missing key {key!r} (keys present: {sorted(files)}){hint}")
         rate_key = next((k for k in ("mocap_framerate", "mocap_frame_rate") if k in files), None)
         if rate_key is None:
-            raise AMASSError(
-                f"{path}: missing key 'mocap_framerate' (or 'mocap_frame_rate'); keys present: {sorted(files)}"
-            )
+            raise AMASSError(f"{path}: missing key 'mocap_framerate' (or 'mocap_frame_rate'); keys present: {sorted(files)}")
         poses = np.asarray(_read_key(npz, "poses", path), dtype=np.float64)
         trans = np.asarray(_read_key(npz, "trans", path), dtype=np.float64)
         try:

@@ -183,7 +183,7 @@ def _header_value(lines: list[str], i: int, key: str, path: str) -> tuple[str, i
     # Case-insensitive: some exporters write "Frame time:".
     if i >= len(lines) or not lines[i].strip().lower().startswith(key.lower()):
         raise BVHError(f"{path}, line {i + 1}: expected '{key}'")
-    return lines[i].strip()[len(key):].strip(), i + 1
+    return lines[i].strip()[len(key) :].strip(), i + 1
 
 
 def _column_names(joints: list[_Joint]) -> list[str]:
@@ -213,30 +213,22 @@ def _diagnose_rows(lines: list[str], start: int, n_frames: int, joints: list[_Jo
         if frame >= n_frames:
             raise BVHError(f"{path}, line {li + 1}: more motion rows than the {n_frames} frames in the header")
         if len(parts) != n_ch:
-            raise BVHError(
-                f"{path}, line {li + 1} (frame {frame}): {len(parts)} values, but the hierarchy declares "
-                f"{n_ch} channels"
-            )
+            raise BVHError(f"{path}, line {li + 1} (frame {frame}): {len(parts)} values, but the hierarchy declares {n_ch} channels")
         for c, v in enumerate(parts):
             try:
                 x = float(v)
             except ValueError:
-                raise BVHError(
-                    f"{path}, line {li + 1} (frame {frame}, {columns[c]}): non-numeric value {v!r}"
-                ) from None
+                raise BVHError(f"{path}, line {li + 1} (frame {frame}, {columns[c]}): non-numeric value {v!r}") from None
             if not np.isfinite(x):
                 raise BVHError(f"{path}, line {li + 1} (frame {frame}, {columns[c]}): non-finite value {v!r}")
         frame += 1
     if frame < n_frames:
         raise BVHError(
-            f"{path}, line {len(lines)}: the file ends after {frame} motion rows, but the header says "
-            f"{n_frames} frames (truncated?)"
+            f"{path}, line {len(lines)}: the file ends after {frame} motion rows, but the header says {n_frames} frames (truncated?)"
         )
 
 
-def _body_size(
-    rotations: np.ndarray, translations: np.ndarray, parents: list[int], end_sites: dict[int, list[float]]
-) -> float:
+def _body_size(rotations: np.ndarray, translations: np.ndarray, parents: list[int], end_sites: dict[int, list[float]]) -> float:
     """Size of the body in file units: see :func:`infer_bvh_unit`."""
     T, J = rotations.shape[:2]
     idx = np.unique(np.linspace(0, T - 1, min(_SIZE_FRAMES, T)).round().astype(np.int64))
@@ -357,10 +349,7 @@ def load_bvh(path: str | os.PathLike, scale: float | str = "auto", labels: dict 
         raise BVHError(f"{path}, line {i}: frame time must be a positive number of seconds, got {value!r}")
     lo, hi = FRAME_TIME_RANGE
     if not lo <= frame_time <= hi:
-        raise BVHError(
-            f"{path}, line {i}: implausible frame time {value!r} s ({1.0 / frame_time:.6g} fps); "
-            f"expected {lo:g} .. {hi:g} s"
-        )
+        raise BVHError(f"{path}, line {i}: implausible frame time {value!r} s ({1.0 / frame_time:.6g} fps); expected {lo:g} .. {hi:g} s")
     if n_frames < 1:
         raise BVHError(f"{path}, line {i - 1}: the file has no frames (Frames: {n_frames})")
 
@@ -404,10 +393,7 @@ def load_bvh(path: str | os.PathLike, scale: float | str = "auto", labels: dict 
             if big.any():
                 f, c = (int(v) for v in np.argwhere(big)[0])
                 where = f"line {_line_of_frame(lines, i, f)} (frame {f}, joint {jt.name!r}, {rot[c]})"
-                raise BVHError(
-                    f"{path}, {where}: rotation {eul[f, c]:g} degrees is beyond +-{_MAX_DEGREES:g} "
-                    "(too large to be an angle)"
-                )
+                raise BVHError(f"{path}, {where}: rotation {eul[f, c]:g} degrees is beyond +-{_MAX_DEGREES:g} (too large to be an angle)")
             rotations[:, k] = euler_to_axis_angle(eul, order, degrees=True)
 
     end_sites_raw = {k: j.end_site for k, j in enumerate(joints) if j.end_site is not None}
@@ -494,17 +480,11 @@ def save_bvh(motion: Motion, path: str | os.PathLike, scale: float = 0.01, preci
     channels = sk.channels
     if channels is None or len(channels) != J:
         with_pos = motion.local_translations is not None
-        channels = [
-            _DEFAULT_ROOT_CHANNELS if (j == 0 or with_pos) else _DEFAULT_CHANNELS for j in range(J)
-        ]
+        channels = [_DEFAULT_ROOT_CHANNELS if (j == 0 or with_pos) else _DEFAULT_CHANNELS for j in range(J)]
     if motion.local_translations is not None:
         # Joints whose translation departs from their OFFSET at some frame need position channels.
         local = motion.local_translations
-        missing = [
-            j
-            for j in range(1, J)
-            if not any(c in _POS for c in channels[j]) and not np.all(local[:, j] == sk.offsets[j])
-        ]
+        missing = [j for j in range(1, J) if not any(c in _POS for c in channels[j]) and not np.all(local[:, j] == sk.offsets[j])]
         if missing:
             channels = [list(c) for c in channels]
             for j in missing:

@@ -28,7 +28,8 @@ Importing the module registers ``model_type="motion_code_gpt"`` with ``AutoConfi
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -316,10 +317,8 @@ def _check_codes(config: MotionCodeGPTConfig, codes: Any, what: str = "codes", a
     arr = arr.astype(np.int64)
     bad = np.argwhere((arr < 0) | (arr >= K))
     if bad.size:
-        s, l = bad[0]
-        raise ValueError(
-            f"{what}[{s}, {l}] = {arr[s, l]} is outside the codebook [0, {K}) ({len(bad)} such value(s))"
-        )
+        s, b = bad[0]
+        raise ValueError(f"{what}[{s}, {b}] = {arr[s, b]} is outside the codebook [0, {K}) ({len(bad)} such value(s))")
     return arr
 
 
@@ -398,9 +397,7 @@ def decode_codes(config: MotionCodeGPTConfig, ids: Any) -> np.ndarray:
     ]
     for pos, (what, allowed) in enumerate(expect):
         if arr[pos] not in allowed:
-            raise ValueError(
-                f"position {pos}: expected {what} (ids {allowed.start}..{allowed.stop - 1}), got {arr[pos]}"
-            )
+            raise ValueError(f"position {pos}: expected {what} (ids {allowed.start}..{allowed.stop - 1}), got {arr[pos]}")
     if arr[-1] != config.eos_token_id:
         raise ValueError(f"position {n - 1}: expected eos (id {config.eos_token_id}) at the end, got {arr[-1]}")
     body = arr[HEADER_LENGTH:-1]
@@ -544,8 +541,10 @@ def generate_codes(
             raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
         if top_k is not None and (not _is_int(top_k) or int(top_k) < 1):
             raise ValueError(f"top_k must be None or an integer >= 1, got {top_k!r}")
-    if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, (int, float)) or not (
-        math.isfinite(guidance_scale) and guidance_scale >= 0
+    if (
+        isinstance(guidance_scale, bool)
+        or not isinstance(guidance_scale, (int, float))
+        or not (math.isfinite(guidance_scale) and guidance_scale >= 0)
     ):
         raise ValueError(f"guidance_scale must be a finite number >= 0 (1.0: no guidance), got {guidance_scale!r}")
     conditions = ("action", "style", "duration")
@@ -588,8 +587,7 @@ def generate_codes(
     length = prompt_length + steps * L + 1
     if length > config.n_positions:
         raise ValueError(
-            f"prompt ({prompt_length} tokens) + {steps} steps * {L} + eos = {length} tokens exceeds "
-            f"n_positions={config.n_positions}"
+            f"prompt ({prompt_length} tokens) + {steps} steps * {L} + eos = {length} tokens exceeds n_positions={config.n_positions}"
         )
 
     kwargs: dict[str, Any] = dict(
@@ -603,9 +601,7 @@ def generate_codes(
         kwargs.update(do_sample=False, num_beams=1)
     else:
         # top_k=0 disables the cut explicitly (a generation config default would otherwise apply).
-        kwargs.update(
-            do_sample=True, temperature=float(temperature), top_k=0 if top_k is None else int(top_k), top_p=1.0
-        )
+        kwargs.update(do_sample=True, temperature=float(temperature), top_k=0 if top_k is None else int(top_k), top_p=1.0)
 
     device = model.device
     was_training = model.training
@@ -690,9 +686,7 @@ class CodeSequenceDataset(torch.utils.data.Dataset):
         if isinstance(header_dropout, bool) or not isinstance(header_dropout, (int, float)) or not 0.0 <= header_dropout <= 1.0:
             raise ValueError(f"header_dropout must be a probability in [0, 1], got {header_dropout!r}")
         if crop_steps is not None and (not _is_int(crop_steps) or not 1 <= int(crop_steps) <= config.max_steps):
-            raise ValueError(
-                f"crop_steps must be None or an integer in [1, max_steps={config.max_steps}], got {crop_steps!r}"
-            )
+            raise ValueError(f"crop_steps must be None or an integer in [1, max_steps={config.max_steps}], got {crop_steps!r}")
         self.config = config
         self.codes = [_check_codes(config, s, f"sequences[{i}]") for i, s in enumerate(sequences)]
         limit = config.max_steps if crop_steps is None else int(crop_steps)

@@ -10,8 +10,8 @@ against zero- and constant-velocity, at the same windows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch

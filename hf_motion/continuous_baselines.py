@@ -37,7 +37,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -252,7 +252,7 @@ class RidgeBaseline(_Baseline):
         rel, pose = encode_past(past)
         return np.concatenate([rel[:, :-1].reshape(len(past), -1), pose.reshape(len(past), -1)], axis=1)
 
-    def fit(self, past: np.ndarray, future: np.ndarray, groups: Sequence | None = None) -> "RidgeBaseline":
+    def fit(self, past: np.ndarray, future: np.ndarray, groups: Sequence | None = None) -> RidgeBaseline:
         t0 = time.perf_counter()
         with _limit_threads(self.threads):
             self._fit(past, future, groups)
@@ -391,7 +391,7 @@ class DCTMLPBaseline(_Baseline):
         x = (rel.reshape(rel.shape[0], rel.shape[1], -1) - self.mean_) / self.scale_
         return torch.as_tensor(x, dtype=torch.float32)
 
-    def fit(self, past: np.ndarray, future: np.ndarray) -> "DCTMLPBaseline":
+    def fit(self, past: np.ndarray, future: np.ndarray) -> DCTMLPBaseline:
         import torch
 
         t0 = time.perf_counter()

@@ -43,9 +43,10 @@ import math
 import os
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -265,9 +266,7 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
-def task_labels(
-    task: TaskSpec, clip_labels: Sequence[Mapping[str, Any]], clip_ids: Sequence[str] | None = None
-) -> TaskLabels:
+def task_labels(task: TaskSpec, clip_labels: Sequence[Mapping[str, Any]], clip_ids: Sequence[str] | None = None) -> TaskLabels:
     """Targets of ``task`` for clips whose labels are ``clip_labels`` (one mapping per clip).
 
     Binary: with ``positive`` given, values in it -> 1, values in ``negative`` (or every other value
@@ -288,9 +287,7 @@ def task_labels(
     have = [col in lab for lab in clip_labels]
     if not any(have):
         available = sorted({k for lab in clip_labels for k in lab})
-        raise CrossValidationError(
-            f"task {task.name!r} uses label column {col!r}, which no clip has; available columns: {available}"
-        )
+        raise CrossValidationError(f"task {task.name!r} uses label column {col!r}, which no clip has; available columns: {available}")
     values = [lab.get(col) for lab in clip_labels]
     missing = [i for i, v in enumerate(values) if _is_missing(v)]
     dropped: list[str] = []
@@ -303,8 +300,7 @@ def task_labels(
                 f"'missing: drop' on the task to leave such clips out of it"
             )
         warnings.warn(
-            f"task {task.name!r}: leaving out {len(names)} clip(s) without a {col!r} label (missing: drop), "
-            f"e.g. {names[0]!r}",
+            f"task {task.name!r}: leaving out {len(names)} clip(s) without a {col!r} label (missing: drop), e.g. {names[0]!r}",
             CrossValidationWarning,
             stacklevel=2,
         )
@@ -502,9 +498,7 @@ def inner_validation_split(
     g = g_all[train_idx]
     n_groups = np.unique(g).size
     if n_groups < 2:
-        raise CrossValidationError(
-            f"the training fold has {n_groups} group(s); a validation split by group needs at least 2"
-        )
+        raise CrossValidationError(f"the training fold has {n_groups} group(s); a validation split by group needs at least 2")
     n_val = min(max(1, math.ceil(fraction * n_groups)), n_groups - 1)
     splitter = GroupShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
     inner, val = next(splitter.split(np.zeros((g.size, 1)), groups=g))
@@ -733,8 +727,9 @@ class CrossValidationArguments:
 
     tasks: str | None = field(
         default=None,
-        metadata={"help": "YAML with a 'tasks:' list (default: the config's tasks; on Bandai-Namco its style/content/"
-                  "tired-vs-normal tasks)."},  # fmt: skip
+        metadata={
+            "help": "YAML with a 'tasks:' list (default: the config's tasks; on Bandai-Namco its style/content/tired-vs-normal tasks)."
+        },  # fmt: skip
     )
     cv_scheme: str = field(default="kfold", metadata={"help": f"One of {list(CV_SCHEMES)}: leave one group out, or k folds of groups."})
     n_splits: int = field(default=5, metadata={"help": "Number of folds for kfold."})

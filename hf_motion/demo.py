@@ -27,8 +27,9 @@ def _positive_int(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder", nargs="?", type=Path, default=None,
-                   help="folder of BVH files (default: Bandai-Namco dataset-1 from ../shared/data)")
+    p.add_argument(
+        "folder", nargs="?", type=Path, default=None, help="folder of BVH files (default: Bandai-Namco dataset-1 from ../shared/data)"
+    )
     p.add_argument("--joints", default="bandai-core", help="joint subset (registered name)")
     p.add_argument("--window", type=_positive_int, default=30, help="frames per canonicalised window")
     p.add_argument("--limit", type=_positive_int, default=None, help="read at most this many files")
@@ -62,12 +63,10 @@ def run(args: argparse.Namespace) -> int:
     dt = time.perf_counter() - t0
     if frames == 0:
         raise SystemExit(f"no clip in {folder} has {args.window} frames (--window); nothing was tokenized")
-    print(f"\n{len(files)} clips from {folder}: {frames} frames ({frames / 30 / 60:.1f} min at 30 fps), "
-          f"joints '{args.joints}', {dt:.1f} s")
+    print(f"\n{len(files)} clips from {folder}: {frames} frames ({frames / 30 / 60:.1f} min at 30 fps), joints '{args.joints}', {dt:.1f} s")
     print(f"{'tokenizer':<22}{'vocab':>7}{'tokens':>12}{'tokens/frame':>14}{'oracle pos. error (cm)':>24}")
     for name, tok in toks.items():
         s = stats[name]
         err = np.concatenate(s["err"]) * 100
-        print(f"{name:<22}{len(tok):>7}{s['tokens']:>12,}{s['tokens'] / frames:>14.1f}"
-              f"{f'{err.mean():.3f} mean / {err.max():.2f} max':>24}")
+        print(f"{name:<22}{len(tok):>7}{s['tokens']:>12,}{s['tokens'] / frames:>14.1f}{f'{err.mean():.3f} mean / {err.max():.2f} max':>24}")
     return 0

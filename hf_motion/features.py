@@ -24,7 +24,8 @@ Feature names are ``"<feature>/<joint>"``. Everything is vectorised over joints 
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -200,9 +201,7 @@ def _positions_of(item: Any, joints: Sequence[str] | str | None) -> tuple[np.nda
     raise FeatureError(f"cannot compute features from a {type(item).__name__}; pass a Motion, Keypoints or MotionClip")
 
 
-def clip_features(
-    item: Any, joints: Sequence[str] | str | None = None, **kwargs: Any
-) -> tuple[np.ndarray, list[str]]:
+def clip_features(item: Any, joints: Sequence[str] | str | None = None, **kwargs: Any) -> tuple[np.ndarray, list[str]]:
     """:func:`kinematic_features` of a :class:`~hf_motion.Motion` (joint positions by forward
     kinematics), a :class:`~hf_motion.keypoints.Keypoints` track, or a
     :class:`~hf_motion.datasets.MotionClip` (read first).

@@ -24,8 +24,8 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_file", "atomic_directory", "recover_directory"]
 

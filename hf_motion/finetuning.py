@@ -44,9 +44,10 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -118,8 +119,9 @@ class FinetuneDataArguments(ClipSelectionArguments):
     )
     group_by: str | None = field(
         default="session",
-        metadata={"help": "Cross-validation group: a label name (e.g. patient), 'parent', 'clip'; for Bandai 'session', "
-                  "'style' or 'clip'."},  # fmt: skip
+        metadata={
+            "help": "Cross-validation group: a label name (e.g. patient), 'parent', 'clip'; for Bandai 'session', 'style' or 'clip'."
+        },  # fmt: skip
     )
     max_clips_per_group: int | None = field(
         default=4, metadata={"help": "Keep at most this many clips of each group (seeded draw; 0: all); the CPU budget knob."}
@@ -405,8 +407,7 @@ def prepare_clips(
                 names = feature_names
             elif feature_names != names:
                 raise FeatureError(
-                    f"{clip.clip_id}: its kinematic features differ from the first clip's; clips need the same joints "
-                    "(--forest_joints)"
+                    f"{clip.clip_id}: its kinematic features differ from the first clip's; clips need the same joints (--forest_joints)"
                 )
             rows.append(values)
     return ClipData(windows, starts, np.stack(rows) if with_features else None, names, None if first is None else first[1])
@@ -643,8 +644,12 @@ class CrossValidationResult:
 
         out = Path(output_dir or self.output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        write_csv(out / "folds.csv", ["clip", "group", "fold"], [[c, g, int(f)] for c, g, f in zip(self.clip_ids, self.groups, self.fold_of)])
-        write_csv(out / "predictions.csv", ["clip", "group", "fold", "model", "task", "truth", "prediction", "score"], self.prediction_rows())
+        write_csv(
+            out / "folds.csv", ["clip", "group", "fold"], [[c, g, int(f)] for c, g, f in zip(self.clip_ids, self.groups, self.fold_of)]
+        )
+        write_csv(
+            out / "predictions.csv", ["clip", "group", "fold", "model", "task", "truth", "prediction", "score"], self.prediction_rows()
+        )
         rows = [s.row() for s in self.scores]
         fixed = ["model", "task", "fold", "n_train", "n_test", "skipped"]
         metrics: list[str] = []
@@ -832,7 +837,8 @@ def cross_validate(
             bar.write(
                 f"fold {k + 1}/{len(folds)} {variant}: {info['epochs_run']:g} epochs"
                 + (f" (best {info['best_epoch']:g})" if info["best_epoch"] else "")
-                + f", {info['train_windows']} train / {len(te_w)} test windows; " + ", ".join(notes)
+                + f", {info['train_windows']} train / {len(te_w)} test windows; "
+                + ", ".join(notes)
             )
         del model
 
@@ -862,20 +868,34 @@ def cross_validate(
         "n_clips": len(clips),
         "n_groups": len(set(groups)),
         "n_windows": data.n_windows,
-        "cv": {"scheme": cv_args.cv_scheme, "n_folds": len(folds), "seed": seed, "description": cv_description,
-               "stratify_by": cv_args.stratify_by},  # fmt: skip
+        "cv": {
+            "scheme": cv_args.cv_scheme,
+            "n_folds": len(folds),
+            "seed": seed,
+            "description": cv_description,
+            "stratify_by": cv_args.stratify_by,
+        },  # fmt: skip
         "settings": {
-            "group_by": data_args.group_by, "max_clips_per_group": data_args.max_clips_per_group, "seed": seed,
-            **spec.to_dict(), "model_joints": data.joints, "model_name_or_path": model_dir, "parameters": n_parameters,
-            "lm_loss_weight": model_args.lm_loss_weight, "attention_dropout": model_args.attention_dropout,
-            "num_train_epochs": train_args.num_train_epochs, "batch_size": train_args.per_device_train_batch_size,
-            "learning_rate": train_args.learning_rate, "early_stopping_patience": model_args.early_stopping_patience,
-            "validation_fraction": cv_args.validation_fraction, "n_estimators": forest_args.n_estimators,
-            "n_features": None if data.features is None else int(data.features.shape[1]), "torch_threads": threads,
+            "group_by": data_args.group_by,
+            "max_clips_per_group": data_args.max_clips_per_group,
+            "seed": seed,
+            **spec.to_dict(),
+            "model_joints": data.joints,
+            "model_name_or_path": model_dir,
+            "parameters": n_parameters,
+            "lm_loss_weight": model_args.lm_loss_weight,
+            "attention_dropout": model_args.attention_dropout,
+            "num_train_epochs": train_args.num_train_epochs,
+            "batch_size": train_args.per_device_train_batch_size,
+            "learning_rate": train_args.learning_rate,
+            "early_stopping_patience": model_args.early_stopping_patience,
+            "validation_fraction": cv_args.validation_fraction,
+            "n_estimators": forest_args.n_estimators,
+            "n_features": None if data.features is None else int(data.features.shape[1]),
+            "torch_threads": threads,
         },  # fmt: skip
         "pretraining": (
-            {k: pretrain_summary.get(k) for k in ("preset", "sources", "steps", "final_eval_bits_per_frame")}
-            if pretrain_summary else None
+            {k: pretrain_summary.get(k) for k in ("preset", "sources", "steps", "final_eval_bits_per_frame")} if pretrain_summary else None
         ),
         "tasks": tasks_info,
         "systems": {v: {"tasks": system_tasks[v]} for v in systems},
@@ -910,8 +930,13 @@ def _card(result: CrossValidationResult, model_args, train_args, main_variant: s
     released = summary["released_model"]
     spec = summary["settings"]
     model_dir = model_args.model_name_or_path
-    comparisons = {v: {t: summary["systems"][v]["tasks"][t]["metrics"] for t in task_names} for v in summary["systems"] if v != main_variant}
-    card_summary = {**summary, "tasks": {t: {**summary["tasks"][t], "metrics": summary["systems"][main_variant]["tasks"][t]["metrics"]} for t in task_names}}
+    comparisons = {
+        v: {t: summary["systems"][v]["tasks"][t]["metrics"] for t in task_names} for v in summary["systems"] if v != main_variant
+    }
+    card_summary = {
+        **summary,
+        "tasks": {t: {**summary["tasks"][t], "metrics": summary["systems"][main_variant]["tasks"][t]["metrics"]} for t in task_names},
+    }
     name = model_args.model_name or f"{Path(model_dir).name}-{'scratch-' if main_variant == SCRATCH else ''}multitask"
     return model_card_from_summary(
         card_summary,

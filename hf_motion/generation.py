@@ -30,8 +30,9 @@ runs on the model's device without Python loops over the batch, at the same cost
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -160,9 +161,7 @@ class MotionLogitsProcessor(LogitsProcessor):
         self.tokenizer = tokenizer
         self.expected_joints = _tokenizer_joints(tokenizer)[0]
         if num_joints is not None and self.expected_joints is not None and int(num_joints) != self.expected_joints:
-            raise ValueError(
-                f"num_joints={num_joints}, but the tokenizer was made for {self.expected_joints} joints"
-            )
+            raise ValueError(f"num_joints={num_joints}, but the tokenizer was made for {self.expected_joints} joints")
         self.num_joints = None if num_joints is None else int(num_joints)
         self.first_frame_kind = None if first_frame_kind is None else _ANGLE if first_frame_kind == "angle" else _POSITION
         self.allow_eos = bool(allow_eos)
@@ -198,9 +197,7 @@ class MotionLogitsProcessor(LogitsProcessor):
             self.keyframe_interval = tokenizer.keyframe_interval
             steps = tokenizer.max_steps
             self._max_step_np = np.array([steps["angle"], steps["position"]], dtype=np.int64)
-            self._n_levels_np = np.array(
-                [tokenizer.angle_quantizer.n_bins, tokenizer.position_quantizer.n_bins], dtype=np.int64
-            )
+            self._n_levels_np = np.array([tokenizer.angle_quantizer.n_bins, tokenizer.position_quantizer.n_bins], dtype=np.int64)
             self._token_codings = np.asarray(tokenizer.token_codings)
             self._token_values = np.asarray(tokenizer.token_values)
         self._allowed_np = allowed
@@ -231,6 +228,7 @@ class MotionLogitsProcessor(LogitsProcessor):
         """Per-id kind / coding / value (``-1`` beyond the tokenizer) and per-kind constants on ``device``."""
         t = self._delta_tables
         if t is None or t["values"].shape[0] != vocab or t["values"].device != device:
+
             def padded(a: np.ndarray, fill: int) -> torch.Tensor:
                 out = np.full(max(vocab, self.vocab_size), fill, dtype=np.int64)
                 out[: self.vocab_size] = a
@@ -309,8 +307,7 @@ class MotionLogitsProcessor(LogitsProcessor):
                     )
             if frames and frames[-1][1] - frames[-1][0] > width[b]:
                 raise MotionPromptError(
-                    f"prompt row {b}: the last frame has {frames[-1][1] - frames[-1][0]} tokens, more than "
-                    f"the frame width {width[b]}"
+                    f"prompt row {b}: the last frame has {frames[-1][1] - frames[-1][0]} tokens, more than the frame width {width[b]}"
                 )
         return _PromptLayout(torch.from_numpy(width), torch.from_numpy(first_kind), torch.from_numpy(alternate))
 
@@ -398,9 +395,7 @@ class MotionLogitsProcessor(LogitsProcessor):
             rows = torch.arange(B, device=device)
             if not rescan:  # fold the one new token into the stream counters and levels
                 in_motion = n_sep > 0
-                self._stream_frames = self._stream_frames.scatter_add(
-                    1, k0, (new_sep & in_motion).long().unsqueeze(1)
-                )
+                self._stream_frames = self._stream_frames.scatter_add(1, k0, (new_sep & in_motion).long().unsqueeze(1))
                 tok = last.clamp(0, tables["kinds"].shape[0] - 1)
                 is_value = in_motion & ~new_sep & (tables["kinds"][tok] == kind) & (slot >= 1)
                 j = (slot - 1).clamp(0, self._levels.shape[2] - 1)
@@ -633,7 +628,11 @@ def predict(
         for k, m in enumerate(motions):
             mean = _average_samples(m, rows[k * num_samples : (k + 1) * num_samples], representation)
             if include_context:
-                mean = type(mean)(mean.task, None, np.concatenate([m.positions(), mean.positions])) if representation == "positions" else _concat(m, mean)
+                mean = (
+                    type(mean)(mean.task, None, np.concatenate([m.positions(), mean.positions]))
+                    if representation == "positions"
+                    else _concat(m, mean)
+                )
             out.append(mean)
         return out[0] if single else out
     if motions:
@@ -720,8 +719,20 @@ def context_capacity(model, tokenizer, num_joints: int, representation: str = "a
 
 
 def _predict_sliding(
-    model, tokenizer, motions, single, n_new, fit, representation, canonicalize, constrained, decoding,
-    include_context, generate_kwargs, anchor, batch_size,
+    model,
+    tokenizer,
+    motions,
+    single,
+    n_new,
+    fit,
+    representation,
+    canonicalize,
+    constrained,
+    decoding,
+    include_context,
+    generate_kwargs,
+    anchor,
+    batch_size,
 ):
     """Chunks of at most half the window, each from the most recent ``fit - chunk`` frames."""
     fps = motions[0].fps
@@ -808,7 +819,13 @@ def _num_frames(seconds: float, fps: float) -> int:
 
 
 def _generate(
-    model, tokenizer, prompts: list[np.ndarray], max_new: int, constrained: bool, decoding: str, generate_kwargs,
+    model,
+    tokenizer,
+    prompts: list[np.ndarray],
+    max_new: int,
+    constrained: bool,
+    decoding: str,
+    generate_kwargs,
     residuals: list | None = None,
 ) -> list[np.ndarray]:
     """Left-pad the prompts, generate exactly ``max_new`` tokens each, return the new ids per row
@@ -820,8 +837,8 @@ def _generate(
     ids = torch.full((len(prompts), L), pad, dtype=torch.long)
     mask = torch.zeros((len(prompts), L), dtype=torch.long)
     for b, p in enumerate(prompts):
-        ids[b, L - len(p):] = torch.as_tensor(p)
-        mask[b, L - len(p):] = 1
+        ids[b, L - len(p) :] = torch.as_tensor(p)
+        mask[b, L - len(p) :] = 1
     kwargs = dict(do_sample=False, pad_token_id=pad, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id)
     kwargs.update(generate_kwargs)
     processors = LogitsProcessorList(kwargs.pop("logits_processor", None) or [])
@@ -859,16 +876,23 @@ def _generate(
 
 
 def _predict_motions(
-    model, tokenizer, motions, seconds, representation, canonicalize, constrained, decoding, include_context,
-    generate_kwargs, anchor=False,
+    model,
+    tokenizer,
+    motions,
+    seconds,
+    representation,
+    canonicalize,
+    constrained,
+    decoding,
+    include_context,
+    generate_kwargs,
+    anchor=False,
 ):
     J = motions[0].num_joints
     fps = motions[0].fps
     for k, m in enumerate(motions):
         if m.num_joints != J or m.fps != fps:
-            raise MotionError(
-                f"context motion {k} has {m.num_joints} joints at {m.fps:g} fps; motion 0 has {J} at {fps:g} fps"
-            )
+            raise MotionError(f"context motion {k} has {m.num_joints} joints at {m.fps:g} fps; motion 0 has {J} at {fps:g} fps")
         if m.num_frames < 1:
             raise MotionError(f"context motion {k} has no frames")
     n_new = _num_frames(seconds, fps)

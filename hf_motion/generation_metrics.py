@@ -96,16 +96,12 @@ def _check_sequences(sequences: Any, dim: int | None = None, name: str = "sequen
         bad = ~np.isfinite(arr)
         if bad.any():
             frame, feat = np.argwhere(bad)[0]
-            raise ValueError(
-                f"{name}[{i}] has a non-finite value ({arr[frame, feat]}) at frame {frame}, feature {feat}"
-            )
+            raise ValueError(f"{name}[{i}] has a non-finite value ({arr[frame, feat]}) at frame {frame}, feature {feat}")
         out.append(arr.astype(np.float32))
     return out
 
 
-def _check_labels(
-    labels: Any, n: int, label_names: Mapping[str, Sequence[str]] | None = None
-) -> dict[str, list[str]]:
+def _check_labels(labels: Any, n: int, label_names: Mapping[str, Sequence[str]] | None = None) -> dict[str, list[str]]:
     """``{head: [label per sequence]}`` with one entry per sequence, each in ``label_names[head]``."""
     if not isinstance(labels, Mapping) or not labels:
         raise ValueError(f"labels must be a non-empty dict {{head: [label per sequence]}}, got {labels!r}")
@@ -122,9 +118,7 @@ def _check_labels(
             known = set(label_names[key])
             for i, v in enumerate(values):
                 if v not in known:
-                    raise ValueError(
-                        f"labels[{key!r}][{i}] = {v!r} is not one of label_names[{key!r}] = {list(label_names[key])}"
-                    )
+                    raise ValueError(f"labels[{key!r}][{i}] = {v!r} is not one of label_names[{key!r}] = {list(label_names[key])}")
         out[key] = values
     return out
 
@@ -192,9 +186,7 @@ def frechet_distance(a: Any, b: Any) -> float:
     """
     a, b = _as_features(a, "a"), _as_features(b, "b")
     if len(a) < 2 or len(b) < 2:
-        raise ValueError(
-            f"FID needs at least 2 samples in each set to estimate a covariance, got N={len(a)} and M={len(b)}"
-        )
+        raise ValueError(f"FID needs at least 2 samples in each set to estimate a covariance, got N={len(a)} and M={len(b)}")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"feature sets differ in dimension: a has D={a.shape[1]}, b has D={b.shape[1]}")
     d = a.shape[1]
@@ -264,14 +256,10 @@ def multimodality(features: Any, conditions: Sequence[Hashable], num_pairs: int 
     rng = np.random.default_rng(seed)
     # Sorting by repr fixes the order in which groups consume the RNG, whatever the input order.
     means = [
-        _pair_distances(x[idx], num_pairs, rng).mean()
-        for _, idx in sorted(groups.items(), key=lambda kv: repr(kv[0]))
-        if len(idx) >= 2
+        _pair_distances(x[idx], num_pairs, rng).mean() for _, idx in sorted(groups.items(), key=lambda kv: repr(kv[0])) if len(idx) >= 2
     ]
     if not means:
-        raise ValueError(
-            f"multimodality needs a condition with at least 2 samples; the {len(groups)} conditions have one each"
-        )
+        raise ValueError(f"multimodality needs a condition with at least 2 samples; the {len(groups)} conditions have one each")
     return float(np.mean(means))
 
 
@@ -368,9 +356,7 @@ class MotionEvaluatorConfig(PretrainedConfig):
                 if not isinstance(key, str) or isinstance(values, str) or not isinstance(values, Sequence):
                     problems.append(f"label_names[{key!r}] must be a list of class names under a string key")
                 elif not values or not all(isinstance(v, str) for v in values) or len(set(values)) != len(values):
-                    problems.append(
-                        f"label_names[{key!r}] must be a non-empty list of distinct strings, got {values!r}"
-                    )
+                    problems.append(f"label_names[{key!r}] must be a non-empty list of distinct strings, got {values!r}")
             if not problems:
                 self.label_names = {k: list(v) for k, v in names.items()}
         check_feature_statistics(self, problems)

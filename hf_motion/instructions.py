@@ -21,10 +21,11 @@ import json
 import os
 import re
 import string
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -94,9 +95,7 @@ class InstructionTask:
             raise IndexError(f"task {self.name!r} has {len(self.inputs)} input phrasings; got phrasing={phrasing}")
         return self.inputs[phrasing].format(**values)
 
-    def render(
-        self, values: Mapping[str, Any], phrasing: int | None = None, rng: np.random.Generator | None = None
-    ) -> tuple[str, str]:
+    def render(self, values: Mapping[str, Any], phrasing: int | None = None, rng: np.random.Generator | None = None) -> tuple[str, str]:
         """``(input text, target text)``: phrasing ``phrasing`` (default 0), or a random one with ``rng``."""
         missing = (self.input_fields | self.output_fields) - set(values)
         if missing:
@@ -162,9 +161,7 @@ def load_caption_templates(path: str | os.PathLike | None = None) -> CaptionTemp
         raise ValueError(f"{where}: expected 'sentences', 'subjects' and one object of phrases per label head ({exc})") from None
 
 
-def caption_from_labels(
-    labels: Mapping[str, Any], rng: np.random.Generator, templates: CaptionTemplates | None = None
-) -> str:
+def caption_from_labels(labels: Mapping[str, Any], rng: np.random.Generator, templates: CaptionTemplates | None = None) -> str:
     """A caption for a clip's labels, e.g. ``{"content": "walk", "style": "elderly"}`` ->
     "someone walks forward in an elderly way." Heads a sentence names but ``labels`` lacks raise."""
     templates = templates or load_caption_templates()

@@ -16,9 +16,10 @@ import csv
 import json
 import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -198,9 +199,7 @@ _MP_EDGES_IDX = [
 
 register_keypoint_layout(_layout_from_names("coco17", _COCO_NAMES, _COCO_PARENTS, _COCO_EDGES))
 register_keypoint_layout(
-    _layout_from_names(
-        "mediapipe33", _MP_NAMES, _MP_PARENTS, [(_MP_NAMES[a], _MP_NAMES[b]) for a, b in _MP_EDGES_IDX]
-    )
+    _layout_from_names("mediapipe33", _MP_NAMES, _MP_PARENTS, [(_MP_NAMES[a], _MP_NAMES[b]) for a, b in _MP_EDGES_IDX])
 )
 
 
@@ -232,9 +231,7 @@ class Keypoints:
             raise KeypointError(f"{where}: keypoint data has shape {self.data.shape}; expected (T, K, 2) or (T, K, 3)")
         T, K, _ = self.data.shape
         if K != self.layout.num_keypoints:
-            raise KeypointError(
-                f"{where}: layout {self.layout.name!r} expects {self.layout.num_keypoints} keypoints, got {K}"
-            )
+            raise KeypointError(f"{where}: layout {self.layout.name!r} expects {self.layout.num_keypoints} keypoints, got {K}")
         if self.confidence is not None:
             self.confidence = np.asarray(self.confidence, dtype=np.float64)
             if self.confidence.shape != (T, K):
@@ -262,7 +259,7 @@ class Keypoints:
     def __len__(self) -> int:
         return self.num_frames
 
-    def resample(self, fps: float) -> "Keypoints":
+    def resample(self, fps: float) -> Keypoints:
         """The track at ``fps``, by linear interpolation (frames as in :mod:`hf_motion.resample`)."""
         from .resample import resample_linear
 
@@ -491,10 +488,7 @@ def load_keypoints(
     if fps_value is not None and math.isfinite(fps_value) and fps_value > 0:
         if not FPS_RANGE[0] <= fps_value <= FPS_RANGE[1]:
             origin = "the file's" if from_file else "the given"
-            raise KeypointError(
-                f"{where}: {origin} fps {fps_value:g} is outside the supported {FPS_RANGE[0]:g} .. "
-                f"{FPS_RANGE[1]:g} fps"
-            )
+            raise KeypointError(f"{where}: {origin} fps {fps_value:g} is outside the supported {FPS_RANGE[0]:g} .. {FPS_RANGE[1]:g} fps")
     return Keypoints(data, lay, fps, confidence, labels)
 
 
@@ -613,9 +607,7 @@ def keypoints_to_positions(
     if isinstance(reference_positions, PositionReference):
         ref = reference_positions
         if not np.allclose(ref.percentiles, (lo, hi)):
-            raise KeypointError(
-                f"the reference was computed at percentiles {ref.percentiles}, but {(lo, hi)} were asked for"
-            )
+            raise KeypointError(f"the reference was computed at percentiles {ref.percentiles}, but {(lo, hi)} were asked for")
     else:
         ref = reference_position_percentiles(reference_positions, (lo, hi))
 
@@ -627,8 +619,7 @@ def keypoints_to_positions(
         v_lo, v_hi = np.percentile(values, [lo, hi])
         if not v_hi > v_lo:
             raise KeypointError(
-                f"image {'uv'[src]} coordinates have no spread between percentiles {lo:g} and {hi:g} "
-                f"(both {v_lo:g}); cannot scale them"
+                f"image {'uv'[src]} coordinates have no spread between percentiles {lo:g} and {hi:g} (both {v_lo:g}); cannot scale them"
             )
         t = _AXES[axis]
         out[..., t] = ref.low[t] + (values - v_lo) * (ref.high[t] - ref.low[t]) / (v_hi - v_lo)

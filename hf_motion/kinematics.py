@@ -15,7 +15,8 @@ from :mod:`hf_motion.errors`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -96,9 +97,7 @@ def _prepare(
         tr = tr.to(rot.device)
     J = len(parents)
     if rot.shape[-2:] != (J, 3) or tr.shape[-2:] != (J, 3):
-        raise MotionError(
-            f"FK expects (..., {J}, 3) rotations and translations, got {tuple(rot.shape)} and {tuple(tr.shape)}"
-        )
+        raise MotionError(f"FK expects (..., {J}, 3) rotations and translations, got {tuple(rot.shape)} and {tuple(tr.shape)}")
     if rot.device != tr.device:
         raise MotionError(f"rotations are on {rot.device} but translations on {tr.device}; move both to one device")
     # float32 with float64 computes in float64; integers become the default float dtype.
@@ -111,9 +110,7 @@ def _prepare(
     return rot, tr, parents
 
 
-def fk_tensors(
-    rotations: torch.Tensor, translations: torch.Tensor, parents: Sequence[int]
-) -> tuple[torch.Tensor, torch.Tensor]:
+def fk_tensors(rotations: torch.Tensor, translations: torch.Tensor, parents: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Batched FK on tensors.
 
     Args:
@@ -148,9 +145,7 @@ def _fk(rotations: torch.Tensor, translations: torch.Tensor, parents: list[int])
 
 def _is_motion(x: Any) -> bool:
     """Whether ``x`` is a :class:`~hf_motion.Motion` (by its attributes: importing the class would be a cycle)."""
-    return not isinstance(x, (torch.Tensor, np.ndarray)) and hasattr(x, "skeleton") and callable(
-        getattr(x, "translations", None)
-    )
+    return not isinstance(x, (torch.Tensor, np.ndarray)) and hasattr(x, "skeleton") and callable(getattr(x, "translations", None))
 
 
 def _check_rest_pose(motion: Any) -> None:
@@ -222,9 +217,7 @@ def forward_kinematics(
 _AXIS = {"x": 0, "y": 1, "z": 2}
 
 
-def canonicalize_positions(
-    positions: np.ndarray, up_axis: str = "y", root: int = 0, frame: int | None = None
-) -> np.ndarray:
+def canonicalize_positions(positions: np.ndarray, up_axis: str = "y", root: int = 0, frame: int | None = None) -> np.ndarray:
     """Shift ``(T, J, 3)`` positions horizontally so the root is centred on the origin.
 
     Subtracts the root joint's horizontal position averaged over the frames (``frame=None``, the

@@ -18,7 +18,7 @@ rather than scikit-learn's error.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, mean_squared_error, roc_auc_score
@@ -128,9 +128,7 @@ def pck_auc(
     return (dist[..., None] <= th).mean(axis=(-2, -1))
 
 
-def at_horizons(
-    values: np.ndarray, fps: float, horizons_ms: Sequence[float] = (100, 200, 300, 400)
-) -> dict[int, float]:
+def at_horizons(values: np.ndarray, fps: float, horizons_ms: Sequence[float] = (100, 200, 300, 400)) -> dict[int, float]:
     """Mean of a per-frame metric at prediction horizons.
 
     Args:

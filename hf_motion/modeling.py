@@ -129,9 +129,7 @@ class MotionGPT2Config(GPT2Config):
         super().__post_init__(**kwargs)
         problems = []
         if not isinstance(self.use_previous_token_embeddings, bool):
-            problems.append(
-                f"use_previous_token_embeddings must be True or False, got {self.use_previous_token_embeddings!r}"
-            )
+            problems.append(f"use_previous_token_embeddings must be True or False, got {self.use_previous_token_embeddings!r}")
         if isinstance(self.interleaved_task_ids, (int, str)) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in self.interleaved_task_ids
         ):
@@ -165,8 +163,7 @@ class MotionGPT2Config(GPT2Config):
                     problems.append(f"joint_names has duplicates: {dup}")
                 if self.use_joint_embeddings and len(self.joint_names) > int(self.max_joints):
                     problems.append(
-                        f"{len(self.joint_names)} joint_names but max_joints={self.max_joints}; "
-                        f"pass max_joints>={len(self.joint_names)}"
+                        f"{len(self.joint_names)} joint_names but max_joints={self.max_joints}; pass max_joints>={len(self.joint_names)}"
                     )
         if self.frame_separator_id not in self.special_token_ids:
             self.special_token_ids = sorted(self.special_token_ids + [int(self.frame_separator_id)])
@@ -349,7 +346,7 @@ _BACKBONE_MODULES = ("wte", "wpe", "joint_embeddings", "frame_embeddings", "prev
 
 
 def _is_backbone_key(key: str) -> bool:
-    key = key[len("transformer."):] if key.startswith("transformer.") else key
+    key = key[len("transformer.") :] if key.startswith("transformer.") else key
     return key.split(".", 1)[0] in _BACKBONE_MODULES
 
 
@@ -379,7 +376,7 @@ def _shown(keys: list[str], limit: int = 6) -> str:
 def _layer_counts(keys) -> set[int]:
     out = set()
     for key in keys:
-        key = key[len("transformer."):] if key.startswith("transformer.") else key
+        key = key[len("transformer.") :] if key.startswith("transformer.") else key
         parts = key.split(".")
         if len(parts) > 1 and parts[0] == "h" and parts[1].isdigit():
             out.add(int(parts[1]))
@@ -410,15 +407,12 @@ class MotionGPT2PreTrainedModel(GPT2PreTrainedModel):
 
         want_info = kwargs.pop("output_loading_info", False)
         try:
-            model, info = super().from_pretrained(
-                pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
-            )
+            model, info = super().from_pretrained(pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs)
         except SafetensorError as exc:
             bad = _unreadable_weight_files(pretrained_model_name_or_path)
             where = "; ".join(bad) if bad else f"the weights of {pretrained_model_name_or_path} ({exc})"
             raise OSError(
-                f"cannot read {where}. The file is truncated or corrupt (an interrupted download or save?); "
-                "download or save it again"
+                f"cannot read {where}. The file is truncated or corrupt (an interrupted download or save?); download or save it again"
             ) from exc
         missing = sorted(k for k in info.get("missing_keys", ()) if _is_backbone_key(k))
         unexpected = sorted(k for k in info.get("unexpected_keys", ()) if _is_backbone_key(k))
@@ -483,16 +477,10 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         self.embed_dim = config.hidden_size
         self.wte = nn.Embedding(config.vocab_size, self.embed_dim)
         self.wpe = nn.Embedding(config.max_position_embeddings, self.embed_dim)
-        self.joint_embeddings = (
-            nn.Embedding(config.max_joints, self.embed_dim) if config.use_joint_embeddings else None
-        )
-        self.frame_embeddings = (
-            nn.Embedding(config.max_frames, self.embed_dim) if config.use_frame_embeddings else None
-        )
+        self.joint_embeddings = nn.Embedding(config.max_joints, self.embed_dim) if config.use_joint_embeddings else None
+        self.frame_embeddings = nn.Embedding(config.max_frames, self.embed_dim) if config.use_frame_embeddings else None
         # Copy path: embedding of the token one frame back (GPT-2's normal init, like the other tables).
-        self.previous_token_embeddings = (
-            nn.Embedding(config.vocab_size, self.embed_dim) if config.use_previous_token_embeddings else None
-        )
+        self.previous_token_embeddings = nn.Embedding(config.vocab_size, self.embed_dim) if config.use_previous_token_embeddings else None
         self.drop = nn.Dropout(config.embd_pdrop)
         self.h = nn.ModuleList([GPT2Block(config, layer_idx=i) for i in range(config.num_hidden_layers)])
         self.ln_f = nn.LayerNorm(self.embed_dim, eps=config.layer_norm_epsilon)
@@ -505,9 +493,7 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         """Whether joint or frame embeddings are enabled."""
         return self.joint_embeddings is not None or self.frame_embeddings is not None
 
-    def motion_position_indices(
-        self, input_ids: torch.Tensor, check_joints: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def motion_position_indices(self, input_ids: torch.Tensor, check_joints: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """``(joint_ids, frame_ids)`` of ``input_ids`` under this model's config.
 
         Args:
@@ -773,9 +759,7 @@ class MotionGPT2ForCausalLM(MotionGPT2PreTrainedModel, GPT2LMHeadModel):
         self.post_init()
 
     def prepare_inputs_for_generation(self, input_ids, next_sequence_length=None, **kwargs):
-        model_inputs = super().prepare_inputs_for_generation(
-            input_ids, next_sequence_length=next_sequence_length, **kwargs
-        )
+        model_inputs = super().prepare_inputs_for_generation(input_ids, next_sequence_length=next_sequence_length, **kwargs)
         new_ids = model_inputs.get("input_ids")
         if new_ids is not None and self.transformer.uses_motion_indices and "joint_ids" not in kwargs:
             # Indices of the new tokens depend on the whole history, which only generate() holds. The
@@ -785,16 +769,10 @@ class MotionGPT2ForCausalLM(MotionGPT2PreTrainedModel, GPT2LMHeadModel):
             n = new_ids.shape[1]
             model_inputs["joint_ids"] = joint[:, -n:].to(new_ids.device)
             model_inputs["frame_ids"] = frame[:, -n:].to(new_ids.device)
-        if (
-            new_ids is not None
-            and self.transformer.previous_token_embeddings is not None
-            and "previous_token_ids" not in kwargs
-        ):
+        if new_ids is not None and self.transformer.previous_token_embeddings is not None and "previous_token_ids" not in kwargs:
             # Same for the copy path: the previous frame of a new token lies in the history.
             n = new_ids.shape[1]
-            model_inputs["previous_token_ids"] = self.transformer.previous_frame_token_ids(input_ids)[:, -n:].to(
-                new_ids.device
-            )
+            model_inputs["previous_token_ids"] = self.transformer.previous_frame_token_ids(input_ids)[:, -n:].to(new_ids.device)
         return model_inputs
 
 
@@ -859,9 +837,7 @@ def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -
     if preset not in MODEL_PRESETS:
         raise ValueError(f"unknown model preset {preset!r}; choose one of {sorted(MODEL_PRESETS)}")
     p = MODEL_PRESETS[preset]
-    kw: dict[str, Any] = dict(
-        n_embd=p.n_embd, n_layer=p.n_layer, n_head=p.n_head, n_positions=p.n_positions, preset=preset
-    )
+    kw: dict[str, Any] = dict(n_embd=p.n_embd, n_layer=p.n_layer, n_head=p.n_head, n_positions=p.n_positions, preset=preset)
     if tokenizer is not None:
         specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id,
                     tokenizer.frame_separator_id, *tokenizer.task_token_ids.values()]  # fmt: skip

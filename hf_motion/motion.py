@@ -10,8 +10,9 @@ Conventions used everywhere in hf_motion:
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ class Skeleton:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Skeleton":
+    def from_dict(cls, d: dict[str, Any]) -> Skeleton:
         return cls(d["names"], d["parents"], d["offsets"], d.get("up_axis", "y"))
 
     def __eq__(self, other: object) -> bool:
@@ -162,18 +163,14 @@ class Motion:
         self.root_translation = _real_array(self.root_translation, "root_translation")
         J = self.skeleton.num_joints
         if self.rotations.ndim != 3 or self.rotations.shape[1:] != (J, 3):
-            raise MotionError(
-                f"rotations has shape {self.rotations.shape}, expected (T, {J}, 3) for a {J}-joint skeleton"
-            )
+            raise MotionError(f"rotations has shape {self.rotations.shape}, expected (T, {J}, 3) for a {J}-joint skeleton")
         T = self.rotations.shape[0]
         if self.root_translation.shape != (T, 3):
             raise MotionError(f"root_translation has shape {self.root_translation.shape}, expected ({T}, 3)")
         if self.local_translations is not None:
             self.local_translations = _real_array(self.local_translations, "local_translations")
             if self.local_translations.shape != (T, J, 3):
-                raise MotionError(
-                    f"local_translations has shape {self.local_translations.shape}, expected ({T}, {J}, 3)"
-                )
+                raise MotionError(f"local_translations has shape {self.local_translations.shape}, expected ({T}, {J}, 3)")
         for name, arr in (
             ("rotations", self.rotations),
             ("root_translation", self.root_translation),
@@ -226,7 +223,7 @@ class Motion:
         out[:, 0] = self.root_translation
         return out
 
-    def slice(self, start: int, stop: int | None = None, step: int = 1) -> "Motion":
+    def slice(self, start: int, stop: int | None = None, step: int = 1) -> Motion:
         """Frames ``start:stop:step`` as a new Motion (``fps`` is divided by ``step``)."""
         sl = slice(start, stop, step)
         return Motion(
@@ -238,7 +235,7 @@ class Motion:
             None if self.local_translations is None else self.local_translations[sl],
         )
 
-    def copy(self) -> "Motion":
+    def copy(self) -> Motion:
         return copy.deepcopy(self)
 
     def positions(self) -> np.ndarray:
@@ -246,7 +243,7 @@ class Motion:
         return forward_kinematics(self)
 
     # ------------------------------------------------------------- joint subset
-    def select_joints(self, names: Sequence[str] | str) -> "Motion":
+    def select_joints(self, names: Sequence[str] | str) -> Motion:
         """Motion on a reduced skeleton holding only ``names``.
 
         ``names`` is a list of joint names or the name of a registered subset (see
@@ -272,9 +269,7 @@ class Motion:
             new_parents.append(-1 if p == -1 else idx.index(p))
         roots = [self.skeleton.names[j] for j, p in zip(idx, new_parents) if p == -1]
         if len(roots) != 1:
-            raise MotionError(
-                f"joint subset must form one tree; these kept joints have no kept ancestor: {roots}"
-            )
+            raise MotionError(f"joint subset must form one tree; these kept joints have no kept ancestor: {roots}")
         R, P = global_transforms(self)  # (T, J, 3, 3), (T, J, 3)
         Rk, Pk = R[:, idx], P[:, idx]
         local_R = Rk.copy()

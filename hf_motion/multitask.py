@@ -34,8 +34,9 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -155,7 +156,7 @@ class MotionMultiTaskConfig(MotionGPT2Config):
         super().__post_init__(**kwargs)
 
     @classmethod
-    def from_backbone_config(cls, backbone: MotionGPT2Config, **fields: Any) -> "MotionMultiTaskConfig":
+    def from_backbone_config(cls, backbone: MotionGPT2Config, **fields: Any) -> MotionMultiTaskConfig:
         """A multi-task config with ``backbone``'s architecture (e.g. from
         :func:`~hf_motion.modeling.motion_gpt2_config` or a pretraining checkpoint) plus ``fields``
         (``targets=...``, ``lm_loss_weight=...``, ``head_dropout=...``)."""
@@ -272,9 +273,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         """
         config = kwargs.pop("config", None)
         overrides = {
-            k: v
-            for k, v in (("targets", targets), ("lm_loss_weight", lm_loss_weight), ("head_dropout", head_dropout))
-            if v is not None
+            k: v for k, v in (("targets", targets), ("lm_loss_weight", lm_loss_weight), ("head_dropout", head_dropout)) if v is not None
         }
         if config is None:
             hub = {k: kwargs[k] for k in _HUB_KWARGS if k in kwargs}
@@ -410,14 +409,11 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             lab = lab[:, None]
         if lab.ndim != 2 or lab.shape != (batch, len(names)):
             raise ValueError(
-                f"labels must be (batch, n_targets) = ({batch}, {len(names)}) in target order {names}, "
-                f"got shape {tuple(lab.shape)}"
+                f"labels must be (batch, n_targets) = ({batch}, {len(names)}) in target order {names}, got shape {tuple(lab.shape)}"
             )
         return {name: lab[:, k] for k, name in enumerate(names)}
 
-    def target_losses(
-        self, logits: torch.Tensor, labels: torch.Tensor | Mapping[str, torch.Tensor]
-    ) -> dict[str, torch.Tensor]:
+    def target_losses(self, logits: torch.Tensor, labels: torch.Tensor | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Unweighted loss of every target that has at least one label in the batch.
 
         Binary: BCE with logits; multiclass: cross-entropy; regression: MSE; each a mean over the
@@ -452,8 +448,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
                 bad = yv[(yv != yv.round()) | (yv < 0) | (yv >= n)]
                 if bad.numel():
                     raise ValueError(
-                        f"target {name!r} has {n} classes: labels must be class indices 0..{n - 1}, NaN or -100, "
-                        f"got {bad[0].item()}"
+                        f"target {name!r} has {n} classes: labels must be class indices 0..{n - 1}, NaN or -100, got {bad[0].item()}"
                     )
                 losses[name] = F.cross_entropy(out, yv.long())
             else:

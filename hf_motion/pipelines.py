@@ -41,13 +41,10 @@ def _as_motion(inputs: Any) -> Motion | str | os.PathLike:
         missing = [k for k in ("skeleton", "rotations", "fps") if k not in inputs]
         if missing:
             raise MotionProcessorError(
-                f"a motion given as arrays needs the keys skeleton, rotations and fps (root_positions optional); "
-                f"missing {missing}"
+                f"a motion given as arrays needs the keys skeleton, rotations and fps (root_positions optional); missing {missing}"
             )
         return Motion(**inputs)
-    raise TypeError(
-        f"a motion pipeline takes a motion file path, a hf_motion.Motion or a dict of its arrays, got {type(inputs).__name__}"
-    )
+    raise TypeError(f"a motion pipeline takes a motion file path, a hf_motion.Motion or a dict of its arrays, got {type(inputs).__name__}")
 
 
 class _MotionPipeline(Pipeline):

@@ -23,8 +23,9 @@ the velocities back into a world trajectory (starting at the origin facing yaw 0
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -110,7 +111,7 @@ class PoseFeatureLayout:
 
     # ------------------------------------------------------------------ construction and I/O
     @classmethod
-    def from_motion(cls, motion: Motion) -> "PoseFeatureLayout":
+    def from_motion(cls, motion: Motion) -> PoseFeatureLayout:
         """The layout of ``motion``'s skeleton, with its mean local translations as bone offsets."""
         sk = motion.skeleton
         offsets = sk.offsets if motion.local_translations is None else motion.local_translations.mean(axis=0)
@@ -126,7 +127,7 @@ class PoseFeatureLayout:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PoseFeatureLayout":
+    def from_dict(cls, d: dict[str, Any]) -> PoseFeatureLayout:
         return cls(d["joint_names"], d["parents"], d["bone_offsets"], d.get("up_axis", "y"), d.get("root"))
 
     # ------------------------------------------------------------------ layout
@@ -228,9 +229,7 @@ class PoseFeatureLayout:
             raise MotionError(f"features have a non-finite value at frame {int(np.argwhere(~np.isfinite(f))[0, 0])}")
         return f
 
-    def decode(
-        self, features: np.ndarray, fps: float, start_position: Sequence[float] | None = None, start_yaw: float = 0.0
-    ) -> Motion:
+    def decode(self, features: np.ndarray, fps: float, start_position: Sequence[float] | None = None, start_yaw: float = 0.0) -> Motion:
         """A :class:`Motion` from ``(T, dim)`` features: velocities integrated from ``start_position``
         (default: the origin at the decoded height) and ``start_yaw``."""
         f = self._check_features(features)

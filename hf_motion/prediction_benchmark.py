@@ -116,8 +116,10 @@ class PredictionBenchmarkArguments:
     context_seconds: float = field(default=2.0, metadata={"help": "seconds of context given to the model"})
     horizons: list[str] | None = field(
         default=None,
-        metadata={"help": "horizons: milliseconds ('100,200,300,400' or '100ms,...') or frames at the benchmark's fps "
-                          "('1f,2f,...'); default --horizons_ms"},
+        metadata={
+            "help": "horizons: milliseconds ('100,200,300,400' or '100ms,...') or frames at the benchmark's fps "
+            "('1f,2f,...'); default --horizons_ms"
+        },
     )
     horizons_ms: list[int] = field(
         default_factory=lambda: [100, 200, 300, 400], metadata={"help": "horizons (ms) at which metrics are reported"}
@@ -130,15 +132,19 @@ class PredictionBenchmarkArguments:
     batch_size: int = field(default=16, metadata={"help": "windows per generate call"})
     decoding: str = field(
         default="mean",
-        metadata={"help": "'mean' (one rollout through each slot's expected value), 'sample-mean' (the mean of "
-                          "--num_samples sampled rollouts: the squared-error estimate of a multi-step forecast) or 'greedy'"},
+        metadata={
+            "help": "'mean' (one rollout through each slot's expected value), 'sample-mean' (the mean of "
+            "--num_samples sampled rollouts: the squared-error estimate of a multi-step forecast) or 'greedy'"
+        },
     )
     num_samples: int = field(default=16, metadata={"help": "rollouts averaged by --decoding sample-mean"})
     sample_seed: int = field(default=0, metadata={"help": "torch seed of the sampled rollouts (--decoding sample-mean)"})
     anchor: bool = field(
         default=True,
-        metadata={"help": "continue from the exact last context frame (hf_motion.predict(anchor=True)): the model's "
-                          "predicted change is applied to it, so the context's quantization error is not scored"},
+        metadata={
+            "help": "continue from the exact last context frame (hf_motion.predict(anchor=True)): the model's "
+            "predicted change is applied to it, so the context's quantization error is not scored"
+        },
     )
     device: str = field(default="auto", metadata={"help": "'auto' (cuda when available), 'cpu', 'cuda', ..."})
     euler_order: str = field(default="ZXY", metadata={"help": "Euler order for the Euler RMSE (upper case = intrinsic)"})
@@ -158,8 +164,10 @@ class PredictionDataArguments:
     split: str = field(default="test", metadata={"help": "held-out split of the builder's group split to evaluate on"})
     test_data: list[str] | None = field(
         default=None,
-        metadata={"help": "evaluate on every clip of these folders/files of motion instead of the held-out split "
-                          "(continuous baselines still train on the pretraining run's training split)"},
+        metadata={
+            "help": "evaluate on every clip of these folders/files of motion instead of the held-out split "
+            "(continuous baselines still train on the pretraining run's training split)"
+        },
     )
     max_clips: int | None = field(
         default=None, metadata={"help": "first N clips of the sources, as pretraining's --max_clips (default: from the summary)"}
@@ -167,8 +175,10 @@ class PredictionDataArguments:
     fps: float | None = field(default=None, metadata={"help": "frame rate (default: the model's pretraining fps)"})
     joints: str | None = field(
         default=None,
-        metadata={"help": "'all', a registered joint subset or comma-separated joint names (default: the model's joints, "
-                          "as its folder records them, else the pretraining subset)"},
+        metadata={
+            "help": "'all', a registered joint subset or comma-separated joint names (default: the model's joints, "
+            "as its folder records them, else the pretraining subset)"
+        },
     )
     split_seed: int | None = field(default=None, metadata={"help": "seed of the group split (default: the pretraining seed)"})
     splits: str | None = field(
@@ -196,8 +206,11 @@ class ContinuousBaselineArguments:
     mlp_steps: int = field(default=1000, metadata={"help": "siMLPe training steps (batches of 128 windows)"})
     baseline_seed: int = field(default=0, metadata={"help": "seed of the continuous baselines (window draw, MLP)"})
     baseline_threads: int | None = field(
-        default=1, metadata={"help": "CPU threads (BLAS, torch) for fitting the continuous baselines; their training "
-                                     "time is then single-core time at the default 1 (null: leave as they are)"}
+        default=1,
+        metadata={
+            "help": "CPU threads (BLAS, torch) for fitting the continuous baselines; their training "
+            "time is then single-core time at the default 1 (null: leave as they are)"
+        },
     )
 
 
@@ -249,8 +262,7 @@ def frames_at(ms: float, fps: float, what: str) -> int:
     k = int(round(frames))
     if k < 1 or abs(frames - k) > 1e-6:
         raise EvaluationError(
-            f"{what} {ms:g} ms is {frames:g} frames at {fps:g} fps; it must be a whole number of frames "
-            f"(a multiple of {1000.0 / fps:g} ms)"
+            f"{what} {ms:g} ms is {frames:g} frames at {fps:g} fps; it must be a whole number of frames (a multiple of {1000.0 / fps:g} ms)"
         )
     return k
 
@@ -266,9 +278,7 @@ def horizon_specs(values) -> list[tuple[float, str]]:
     for t in items:
         m = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|f)?", t, flags=re.IGNORECASE)
         if not m:
-            raise EvaluationError(
-                f"--horizons: cannot read {t!r}; give milliseconds ('100' or '100ms') or frames ('1f'), comma-separated"
-            )
+            raise EvaluationError(f"--horizons: cannot read {t!r}; give milliseconds ('100' or '100ms') or frames ('1f'), comma-separated")
         value, unit = float(m.group(1)), (m.group(2) or "ms").lower()
         if value <= 0:
             raise EvaluationError(f"--horizons: {t!r} must be positive")
@@ -290,9 +300,7 @@ def resolve_horizons(args: PredictionBenchmarkArguments, fps: float) -> tuple[li
     seen = sorted(set(frames))
     if len(seen) != len(frames):
         dup = sorted({f for f in frames if frames.count(f) > 1})
-        raise EvaluationError(
-            f"horizons name frame(s) {dup} at {fps:g} fps more than once ({[f'{v:g}{u}' for v, u in specs]})"
-        )
+        raise EvaluationError(f"horizons name frame(s) {dup} at {fps:g} fps more than once ({[f'{v:g}{u}' for v, u in specs]})")
     ms = [k * 1000.0 / fps for k in seen]
     return seen, [int(round(m)) if abs(m - round(m)) < 1e-6 else round(m, 3) for m in ms]
 
@@ -904,7 +912,13 @@ def evaluate_prediction(
     windows = draw_windows(motions, n_context, n_future, stride, args.max_windows, args.window_seed)
     logger.info(
         "evaluating %d windows from %d of %d %s at %g fps: %d context frames, %d predicted",
-        len(windows.clip), len(set(windows.clip)), len(motions), data_desc, fps, n_context, n_future,
+        len(windows.clip),
+        len(set(windows.clip)),
+        len(motions),
+        data_desc,
+        fps,
+        n_context,
+        n_future,
     )
 
     true_pos = root_relative_positions(windows.future, windows.bones, windows.parents)
@@ -921,8 +935,16 @@ def evaluate_prediction(
             torch.manual_seed(args.sample_seed)
             sampling = {"num_samples": args.num_samples}
         predictions[model_name] = predict_windows(
-            model, tokenizer, windows, n_future, fps, args.batch_size, args.progress, decoding=args.decoding,
-            anchor=args.anchor, **sampling,
+            model,
+            tokenizer,
+            windows,
+            n_future,
+            fps,
+            args.batch_size,
+            args.progress,
+            decoding=args.decoding,
+            anchor=args.anchor,
+            **sampling,
         )
         predict_s = time.perf_counter() - t_pred
         if summary.get("train_runtime_s") is not None:

@@ -19,8 +19,9 @@ import json
 import logging
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from transformers import BatchEncoding
@@ -191,8 +192,7 @@ class MotionProcessor(FeatureExtractionMixin):
             joints = recorded
         if joints is None:
             raise MotionProcessorError(
-                "MotionProcessor needs the model's joints: pass joints=[...] (names in token order) or a tokenizer "
-                "that records joint_names"
+                "MotionProcessor needs the model's joints: pass joints=[...] (names in token order) or a tokenizer that records joint_names"
             )
         if isinstance(joints, str):
             raise MotionProcessorError(
@@ -267,7 +267,7 @@ class MotionProcessor(FeatureExtractionMixin):
         return [str(path)]
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any) -> "MotionProcessor":
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any) -> MotionProcessor:
         """The processor saved in a model folder (or Hub repo): its config and its tokenizer.
 
         Keyword arguments override saved fields (e.g. ``resample=False``). A folder saved before
@@ -288,9 +288,7 @@ class MotionProcessor(FeatureExtractionMixin):
         config, _ = cls.get_feature_extractor_dict(pretrained_model_name_or_path, **hub)
         saved_class = config.get("processor_class")
         if saved_class not in (None, cls.__name__):
-            raise MotionProcessorError(
-                f"{pretrained_model_name_or_path}: {PROCESSOR_CONFIG_NAME} is for {saved_class}, not {cls.__name__}"
-            )
+            raise MotionProcessorError(f"{pretrained_model_name_or_path}: {PROCESSOR_CONFIG_NAME} is for {saved_class}, not {cls.__name__}")
         known = {"fps", "joints", "window", "stride", "canonicalize", "representation", "resample"}
         unknown = sorted(set(config) - known - {"processor_class", "hf_motion_version", "feature_extractor_type"})
         if unknown:
@@ -308,13 +306,12 @@ class MotionProcessor(FeatureExtractionMixin):
         return cls(tokenizer, **values)
 
     @classmethod
-    def from_dataset_config(cls, tokenizer: Any, config: Any, joints: Sequence[str], **kwargs: Any) -> "MotionProcessor":
+    def from_dataset_config(cls, tokenizer: Any, config: Any, joints: Sequence[str], **kwargs: Any) -> MotionProcessor:
         """The processor of a model trained on a :class:`~hf_motion.MotionDatasetConfig` build
         (``joints``: the build's resolved joint names, ``build.stats.joint_names``)."""
         if config.fps is None:
             raise MotionProcessorError(
-                "the dataset kept each clip's own frame rate (fps=None); a model's input contract needs one rate: "
-                "build with fps=..."
+                "the dataset kept each clip's own frame rate (fps=None); a model's input contract needs one rate: build with fps=..."
             )
         return cls(
             tokenizer, fps=config.fps, joints=list(joints), window=config.window, stride=config.stride,
@@ -405,7 +402,12 @@ class MotionProcessor(FeatureExtractionMixin):
         for i, r in enumerate(rows):
             ids[i, : len(r)] = r
             mask[i, : len(r)] = 1
-        data = {"input_ids": ids, "attention_mask": mask, "window_start": np.asarray(starts, np.int64), "num_frames": np.asarray(frames, np.int64)}
+        data = {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "window_start": np.asarray(starts, np.int64),
+            "num_frames": np.asarray(frames, np.int64),
+        }
         if return_tensors is None:
             data = {k: v.tolist() for k, v in data.items()}
         return BatchEncoding(data, tensor_type=return_tensors)

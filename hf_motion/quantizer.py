@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -83,9 +84,7 @@ class UniformQuantizer:
         try:
             np.broadcast_shapes(x.shape, self.low.shape)
         except ValueError:
-            raise ValueError(
-                f"{name} of shape {x.shape} does not match the quantizer's range shape {self.low.shape}"
-            ) from None
+            raise ValueError(f"{name} of shape {x.shape} does not match the quantizer's range shape {self.low.shape}") from None
         # In-place arithmetic on one temporary: this is the tokenizer's hot path.
         if x.dtype == np.float32:
             k = np.subtract(x, self._low32)
@@ -141,7 +140,7 @@ class UniformQuantizer:
         margin: float = 0.05,
         per: str = "dim",
         strict: bool = False,
-    ) -> "UniformQuantizer":
+    ) -> UniformQuantizer:
         """Fit ranges from data percentiles.
 
         Args:
@@ -168,12 +167,12 @@ class UniformQuantizer:
         return cls(lo - margin * width, hi + margin * width, n_bins, strict)
 
     @classmethod
-    def default_angles(cls, n_bins: int = 256, strict: bool = False) -> "UniformQuantizer":
+    def default_angles(cls, n_bins: int = 256, strict: bool = False) -> UniformQuantizer:
         """Axis-angle components in [-pi, pi]."""
         return cls(np.full(3, DEFAULT_ANGLE_RANGE[0]), np.full(3, DEFAULT_ANGLE_RANGE[1]), n_bins, strict)
 
     @classmethod
-    def default_positions(cls, n_bins: int = 256, strict: bool = False) -> "UniformQuantizer":
+    def default_positions(cls, n_bins: int = 256, strict: bool = False) -> UniformQuantizer:
         """Canonicalised positions in a [-2, 2] m box on every axis."""
         return cls(np.full(3, DEFAULT_POSITION_RANGE[0]), np.full(3, DEFAULT_POSITION_RANGE[1]), n_bins, strict)
 
@@ -181,7 +180,7 @@ class UniformQuantizer:
         return {"low": self.low.tolist(), "high": self.high.tolist(), "n_bins": self.n_bins, "strict": self.strict}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], name: str = "quantizer") -> "UniformQuantizer":
+    def from_dict(cls, d: dict[str, Any], name: str = "quantizer") -> UniformQuantizer:
         """The inverse of :meth:`to_dict`; bad or missing fields raise, naming ``name.field``."""
         if not isinstance(d, dict):
             raise ValueError(f"{name} must be a dict with low, high, n_bins, got {type(d).__name__}")

@@ -301,9 +301,7 @@ def uniform_code_points(
     for n in bins:
         settings.append(("M5 uniform", f"bins={n}", lambda n=n: MotionTokenizer.m5(n, joint_names=names)))
     for b in bases:
-        settings.append(
-            ("M5 coarse/fine", f"{b}x{b}={b * b} levels", lambda b=b: MotionTokenizer.coarse_fine(b, joint_names=names))
-        )
+        settings.append(("M5 coarse/fine", f"{b}x{b}={b * b} levels", lambda b=b: MotionTokenizer.coarse_fine(b, joint_names=names)))
     for n in delta_bins:
         settings.append((
             "M5 predictive", f"bins={n}, keyframes: {keyframes}",
@@ -321,9 +319,7 @@ def uniform_code_points(
     from tqdm.auto import tqdm
 
     points = []
-    for (method, setting, _), tok in tqdm(
-        list(zip(settings, tokenizers)), desc="rate-distortion", unit="setting", disable=not progress
-    ):
+    for (method, setting, _), tok in tqdm(list(zip(settings, tokenizers)), desc="rate-distortion", unit="setting", disable=not progress):
         points.append(_measure(tok, motions, true_positions, method, setting))
     return points
 
@@ -354,16 +350,11 @@ def rate_distortion_table(points: Iterable[RateDistortionPoint]) -> str:
     for p in points:
         angle = "-" if p.angle_error_deg is None else f"{p.angle_error_deg:.3f}"
         vocab = "-" if p.vocab_size is None else str(p.vocab_size)
-        lines.append(
-            f"| {p.method} | {p.setting} | {p.tokens_per_second:.1f} | {p.mpjpe_mm:.3f} | {angle} | {vocab} "
-            f"| {p.num_frames} |"
-        )
+        lines.append(f"| {p.method} | {p.setting} | {p.tokens_per_second:.1f} | {p.mpjpe_mm:.3f} | {angle} | {vocab} | {p.num_frames} |")
     return "\n".join(lines) + "\n"
 
 
-def plot_rate_distortion(
-    points: Iterable[RateDistortionPoint], path: str | Path, title: str | None = None
-) -> Path:
+def plot_rate_distortion(points: Iterable[RateDistortionPoint], path: str | Path, title: str | None = None) -> Path:
     """Plot MPJPE (mm) against tokens per second (log scale), one line with markers per method.
 
     Each point is labelled with its setting. The figure is drawn without pyplot (no global

@@ -8,8 +8,9 @@ both read clips through :func:`load_motion`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .errors import MotionDatasetError
 from .motion import Motion

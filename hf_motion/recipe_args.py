@@ -7,8 +7,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from transformers import HfArgumentParser
 
@@ -202,9 +203,8 @@ def write_run_settings(output_dir: str | os.PathLike, settings: Mapping[str, Any
     ``settings`` is what a rerun is compared against (:func:`settings_differences`); ``info``
     (sources as typed, where it resumed from, ...) is recorded but never compared.
     """
-    from .fileio import atomic_write_text
-
     from . import __version__
+    from .fileio import atomic_write_text
 
     path = Path(output_dir) / RUN_SETTINGS_FILE
     record = {

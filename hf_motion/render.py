@@ -19,10 +19,10 @@ import math
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -357,24 +357,29 @@ def _bvh_scale(text: str) -> str | float:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``hf-motion render``."""
     p.add_argument("input", type=Path, help="a .bvh file, or token ids: .txt (M5 text), .json or .npy (list of ids)")
-    p.add_argument("--out", default=None,
-                   help="output prefix: writes PREFIX.gif and PREFIX.png (default: the input's name, in the "
-                        "current folder)")
+    p.add_argument(
+        "--out", default=None, help="output prefix: writes PREFIX.gif and PREFIX.png (default: the input's name, in the current folder)"
+    )
     p.add_argument("--start", type=int, default=0, help="first frame to draw (default 0)")
     p.add_argument("--frames", type=int, default=None, help="number of frames to draw (default: all)")
-    p.add_argument("--joints", default=None,
-                   help="joint subset: a registered name (e.g. bandai-core) or comma-separated joint names")
-    p.add_argument("--scale", type=_bvh_scale, default="auto",
-                   help="BVH length scale to metres: 'auto' (default: inferred from the body's height) or a number (0.01 for cm)")
+    p.add_argument("--joints", default=None, help="joint subset: a registered name (e.g. bandai-core) or comma-separated joint names")
+    p.add_argument(
+        "--scale",
+        type=_bvh_scale,
+        default="auto",
+        help="BVH length scale to metres: 'auto' (default: inferred from the body's height) or a number (0.01 for cm)",
+    )
     p.add_argument("--tokenizer", type=Path, default=None, help="tokenizer folder, to decode a token file")
-    p.add_argument("--vq-model", type=Path, default=None,
-                   help="a motion VQ-VAE folder (recipes/train_vq.py), to decode learned codes: .txt "
-                        "(<motion_start><motion_id_N>...<motion_end>) or .npy (steps x codes per step)")
-    p.add_argument("--reference", type=Path, default=None,
-                   help="BVH file whose skeleton (with --joints) gives the bones of decoded tokens")
+    p.add_argument(
+        "--vq-model",
+        type=Path,
+        default=None,
+        help="a motion VQ-VAE folder (recipes/train_vq.py), to decode learned codes: .txt "
+        "(<motion_start><motion_id_N>...<motion_end>) or .npy (steps x codes per step)",
+    )
+    p.add_argument("--reference", type=Path, default=None, help="BVH file whose skeleton (with --joints) gives the bones of decoded tokens")
     p.add_argument("--fps", type=float, default=None, help="frame rate of a token file (default 30)")
-    p.add_argument("--up-axis", choices=list(_AXES), default=None,
-                   help="vertical axis (default: the skeleton's, else y)")
+    p.add_argument("--up-axis", choices=list(_AXES), default=None, help="vertical axis (default: the skeleton's, else y)")
     p.add_argument("--strip", type=int, default=8, help="frames in the PNG strip (default 8)")
     p.add_argument("--max-gif-frames", type=int, default=60, help="subsample the GIF to at most this many frames")
     p.add_argument("--no-gif", action="store_true", help="skip the GIF")
@@ -503,9 +508,7 @@ def _decode_codes(args: argparse.Namespace) -> Motion:
     if codes.ndim == 1:
         codes = codes[:, None]
     if codes.ndim != 2 or codes.shape[1] != processor.tokens_per_step or len(codes) == 0:
-        raise ValueError(
-            f"{args.input}: expected codes shaped (steps, {processor.tokens_per_step}), got {codes.shape}"
-        )
+        raise ValueError(f"{args.input}: expected codes shaped (steps, {processor.tokens_per_step}), got {codes.shape}")
     return processor.decode(model, codes)
 
 
@@ -552,8 +555,7 @@ def _run(args: argparse.Namespace) -> int:
         positions, parents, names, up_axis, fps = _decode_tokens(args)
     else:
         raise ValueError(
-            f"{path}: unknown input type {path.suffix!r}; expected .bvh, or a token file "
-            f"({', '.join(TOKEN_SUFFIXES)}) with --tokenizer"
+            f"{path}: unknown input type {path.suffix!r}; expected .bvh, or a token file ({', '.join(TOKEN_SUFFIXES)}) with --tokenizer"
         )
 
     T = positions.shape[0]

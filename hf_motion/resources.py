@@ -47,9 +47,7 @@ def asset_dir(*parts: str) -> Path:
     """``hf_motion/assets[/parts...]`` as a real folder (loaders such as ``from_pretrained`` need paths)."""
     root = resources.files("hf_motion").joinpath("assets", *parts)
     if not isinstance(root, Path):  # e.g. a zipped install: nothing to hand to from_pretrained
-        raise FileNotFoundError(
-            f"hf_motion's assets are not on the file system ({root!r}); install hf_motion unzipped (pip install)"
-        )
+        raise FileNotFoundError(f"hf_motion's assets are not on the file system ({root!r}); install hf_motion unzipped (pip install)")
     return root
 
 
@@ -69,9 +67,7 @@ def _lookup(kind: str, what: str, name: str, suffix: str = "") -> Path:
     stem = name[: -len(suffix)] if suffix and name.endswith(suffix) else name
     path = asset_dir(kind) / (stem + suffix)
     if not (path.is_file() if suffix else path.is_dir()):
-        raise FileNotFoundError(
-            f"no {what} {name!r} shipped with hf_motion (looked for {path}); available: {_names(kind, suffix)}"
-        )
+        raise FileNotFoundError(f"no {what} {name!r} shipped with hf_motion (looked for {path}); available: {_names(kind, suffix)}")
     return path
 
 

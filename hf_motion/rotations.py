@@ -41,7 +41,7 @@ def _flat(x: np.ndarray, tail: tuple[int, ...], finite: bool = False) -> tuple[n
     if np.iscomplexobj(x):
         raise ValueError(f"rotation values must be real, got a complex array ({np.asarray(x).dtype})")
     x = np.asarray(x, dtype=np.float64)
-    if x.shape[x.ndim - len(tail):] != tail:
+    if x.shape[x.ndim - len(tail) :] != tail:
         raise ValueError(f"expected trailing shape {tail}, got array of shape {x.shape}")
     if finite and not np.all(np.isfinite(x)):
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])

@@ -15,19 +15,19 @@ per frame against parameters, log x, with the least-squares line in log size). T
 ``hf-motion scaling`` / ``python recipes/scaling.py`` (:mod:`hf_motion.scripts.scaling`).
 """
 
-
 from __future__ import annotations
 
 import dataclasses
 import io
-import logging
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass
 class ScalingArguments:
@@ -52,9 +52,7 @@ def pretrain_parser():
     from .recipe_args import MotionArgumentParser
     from .training import PretrainDataArguments, PretrainModelArguments, PretrainTrainingArguments
 
-    return MotionArgumentParser(
-        (PretrainDataArguments, PretrainModelArguments, PretrainTrainingArguments), prog="pretraining options"
-    )
+    return MotionArgumentParser((PretrainDataArguments, PretrainModelArguments, PretrainTrainingArguments), prog="pretraining options")
 
 
 def train_preset(argv: list[str]) -> dict:
@@ -214,4 +212,3 @@ def run_scaling(args: ScalingArguments, pretrain_argv: list[str]) -> dict:
         title = f"{len(rows)} presets, {steps} steps each, on the same {tokens:,}-token training set"
         atomic_write_bytes(out / "scaling.png", plot(rows, fit, title))
     return result
-

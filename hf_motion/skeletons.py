@@ -23,8 +23,8 @@ import itertools
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -118,9 +118,7 @@ MIN_AUTO_ROLES = 12
 
 # Chains whose found joints must descend from one another in this order (the pelvis must be an
 # ancestor of every found joint): a name match that contradicts the hierarchy is not trusted.
-_CHAINS = [list(_CENTRE_PARTS)] + [
-    [f"{s}_{p}" for p in parts] for parts in (_ARM_PARTS, _LEG_PARTS) for s in ("left", "right")
-]
+_CHAINS = [list(_CENTRE_PARTS)] + [[f"{s}_{p}" for p in parts] for parts in (_ARM_PARTS, _LEG_PARTS) for s in ("left", "right")]
 
 #: Naming convention -> body part -> aliases, most specific first. Aliases are side-free and
 #: compared after normalisation (see :func:`_joint_key`): ``UpperArm_L``, ``mixamorig:LeftArm`` and
@@ -132,9 +130,7 @@ def _norm_alias(alias: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(alias).lower())
 
 
-def register_skeleton_convention(
-    name: str, aliases: Mapping[str, Sequence[str] | str], exist_ok: bool = False
-) -> None:
+def register_skeleton_convention(name: str, aliases: Mapping[str, Sequence[str] | str], exist_ok: bool = False) -> None:
     """Register joint-name aliases used by ``"auto"`` (:func:`auto_joint_subset`).
 
     Args:
@@ -340,9 +336,7 @@ def match_joint_roles(skeleton, roles: Sequence[str] = CORE_ROLES, min_roles: in
         return JointRoles("none", {}, list(roles))
     _, name, found, problems, by_structure = best
     names = skeleton.names
-    return JointRoles(
-        name, {r: names[j] for r, j in found.items()}, [r for r in roles if r not in found], problems, by_structure
-    )
+    return JointRoles(name, {r: names[j] for r, j in found.items()}, [r for r in roles if r not in found], problems, by_structure)
 
 
 def _short(names: Sequence[str], limit: int = 40) -> str:
@@ -431,9 +425,7 @@ def resolve_joint_subset(names: Sequence[str] | str, skeleton=None) -> list[str]
         elif skeleton is not None and spec in skeleton.names:
             names = [spec]
         else:
-            where = (
-                f"; this skeleton has {len(skeleton.names)} joints: {_short(skeleton.names)}" if skeleton is not None else ""
-            )
+            where = f"; this skeleton has {len(skeleton.names)} joints: {_short(skeleton.names)}" if skeleton is not None else ""
             raise MotionError(
                 f"unknown joint subset {spec!r}; registered: {sorted(JOINT_SUBSETS)}. Pass 'auto' (the core body joints "
                 f"found by name), 'all' (every joint), a registered subset or comma-separated joint names{where}"

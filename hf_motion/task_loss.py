@@ -53,9 +53,7 @@ def parse_task_loss_weights(spec: str | Mapping[str, float] | None, task_names: 
     return None if all(w == 1.0 for w in weights) else weights
 
 
-def task_weighted_lm_loss(
-    logits: torch.Tensor, labels: torch.Tensor, token_task: torch.Tensor, weights: Sequence[float]
-) -> torch.Tensor:
+def task_weighted_lm_loss(logits: torch.Tensor, labels: torch.Tensor, token_task: torch.Tensor, weights: Sequence[float]) -> torch.Tensor:
     """Next-token cross-entropy, each target token weighted by its task's weight.
 
     Args:

@@ -223,7 +223,6 @@ def text_tokens_to_motion(vocab: MotionTextVocab, text_ids, strict: bool = True)
     ids = np.asarray(text_ids, dtype=np.int64)
     if ids.ndim != 1:
         raise MotionTokenizerError(f"text_tokens_to_motion takes one 1-D sequence of ids, got shape {ids.shape}")
-    mt = vocab.motion_tokenizer
     spans: list[MotionTokens] = []
     start = None
     for pos, tid in enumerate(ids.tolist()):
@@ -251,8 +250,7 @@ def _decode_span(vocab: MotionTextVocab, span: np.ndarray, offset: int, strict: 
         if mid is None:
             piece = vocab.text_tokenizer.convert_ids_to_tokens(tid)
             raise MotionTokenizerError(
-                f"text token {piece!r} (id {tid}) at position {offset + k} is not a motion token but sits inside "
-                "a <motion> span"
+                f"text token {piece!r} (id {tid}) at position {offset + k} is not a motion token but sits inside a <motion> span"
             )
         motion_ids[k] = mid
     return mt.decode_motion(np.concatenate([[mt.bos_token_id], motion_ids, [mt.eos_token_id]]), strict=strict)

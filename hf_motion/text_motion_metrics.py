@@ -100,9 +100,7 @@ def build_word_vocab(captions: Sequence[str | Sequence[str]], min_count: int = 1
 def _caption_lists(captions: Any, name: str) -> list[list[str]]:
     """One non-empty list of caption strings per item."""
     if isinstance(captions, str) or not isinstance(captions, (Sequence, np.ndarray)):
-        raise ValueError(
-            f"{name} must be a list with one caption (or list of captions) per item, got {type(captions).__name__}"
-        )
+        raise ValueError(f"{name} must be a list with one caption (or list of captions) per item, got {type(captions).__name__}")
     out = []
     for i, c in enumerate(captions):
         texts = [c] if isinstance(c, str) else c
@@ -152,8 +150,7 @@ def info_nce_loss(
     """
     if motion_embeds.ndim != 2 or motion_embeds.shape != text_embeds.shape:
         raise ValueError(
-            f"motion_embeds {tuple(motion_embeds.shape)} and text_embeds {tuple(text_embeds.shape)} "
-            "must both be (batch, embed_dim)"
+            f"motion_embeds {tuple(motion_embeds.shape)} and text_embeds {tuple(text_embeds.shape)} must both be (batch, embed_dim)"
         )
     b = motion_embeds.shape[0]
     logits = motion_embeds @ text_embeds.T / temperature
@@ -213,17 +210,11 @@ class TextMotionEvaluatorConfig(PretrainedConfig):
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not (math.isfinite(t) and t > 0):
             problems.append(f"temperature must be a positive number, got {t!r}")
         vocab = self.vocab
-        if (
-            isinstance(vocab, str)
-            or not isinstance(vocab, Sequence)
-            or len(vocab) < 2
-            or not all(isinstance(w, str) for w in vocab)
-        ):
+        if isinstance(vocab, str) or not isinstance(vocab, Sequence) or len(vocab) < 2 or not all(isinstance(w, str) for w in vocab):
             problems.append(f"vocab must be a list of words starting with {PAD_TOKEN!r}, {UNK_TOKEN!r}, got {vocab!r}")
         elif list(vocab[:2]) != [PAD_TOKEN, UNK_TOKEN] or len(set(vocab)) != len(vocab):
             problems.append(
-                f"vocab must start with {PAD_TOKEN!r}, {UNK_TOKEN!r} and hold distinct words "
-                "(build it with build_word_vocab(captions))"
+                f"vocab must start with {PAD_TOKEN!r}, {UNK_TOKEN!r} and hold distinct words (build it with build_word_vocab(captions))"
             )
         else:
             self.vocab = list(vocab)
@@ -304,10 +295,7 @@ class TextMotionEvaluator(PreTrainedModel):
         if text_attention_mask is None:
             text_attention_mask = (input_ids != 0).long()
         if text_attention_mask.shape != input_ids.shape:
-            raise ValueError(
-                f"text_attention_mask {tuple(text_attention_mask.shape)} does not match "
-                f"input_ids {tuple(input_ids.shape)}"
-            )
+            raise ValueError(f"text_attention_mask {tuple(text_attention_mask.shape)} does not match input_ids {tuple(input_ids.shape)}")
         lengths = text_attention_mask.sum(-1).clamp(min=1).cpu()
         x = self.dropout(self.word_embeddings(input_ids))
         # Packing makes the final states independent of how much padding the batch adds.
@@ -596,9 +584,10 @@ def r_precision(
             f"{pool_size - 1} different distractors), got {num_texts}; pass a smaller pool_size "
             "(MotionGPT uses 32) or evaluate on more varied captions"
         )
-    sim = evaluator.embed_motions(seqs, batch_size=batch_size).astype(np.float64) @ evaluator.embed_texts(
-        representatives
-    ).astype(np.float64).T  # (N, distinct texts)
+    sim = (
+        evaluator.embed_motions(seqs, batch_size=batch_size).astype(np.float64)
+        @ evaluator.embed_texts(representatives).astype(np.float64).T
+    )  # (N, distinct texts)
     rng = np.random.default_rng(seed)
     hits = {k: 0.0 for k in ks}
     for i in range(len(seqs)):

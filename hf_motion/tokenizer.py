@@ -62,9 +62,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors
@@ -139,13 +139,9 @@ def _is_row(x: Any) -> bool:
 def _digit_base(n_bins: int, digits: int, kind: str) -> int:
     base = int(round(n_bins ** (1.0 / digits)))
     if base**digits != n_bins:
-        raise MotionTokenizerError(
-            f"{kind} n_bins={n_bins} is not a perfect power of digits={digits} (e.g. 64**2=4096)"
-        )
+        raise MotionTokenizerError(f"{kind} n_bins={n_bins} is not a perfect power of digits={digits} (e.g. 64**2=4096)")
     if base > _ALPHABET_SPAN:
-        raise MotionTokenizerError(
-            f"{kind} alphabet would need {base} characters per digit; at most {_ALPHABET_SPAN} (use digits=2)"
-        )
+        raise MotionTokenizerError(f"{kind} alphabet would need {base} characters per digit; at most {_ALPHABET_SPAN} (use digits=2)")
     return base
 
 
@@ -259,9 +255,7 @@ class MotionTokenizer(TokenizersBackend):
                      if v is not None]  # fmt: skip
             if given:
                 raise MotionTokenizerError(f"pass either quantization or {', '.join(given)}, not both")
-            digits, angle_quantizer, position_quantizer, (coding, keyframe_interval, max_step) = (
-                self._parse_quantization(quantization)
-            )
+            digits, angle_quantizer, position_quantizer, (coding, keyframe_interval, max_step) = self._parse_quantization(quantization)
             angle_reference = quantization.get("angle_reference")
         digits = 1 if digits is None else digits
         if not _is_int(digits) or digits not in (1, 2):
@@ -314,9 +308,7 @@ class MotionTokenizer(TokenizersBackend):
             raise MotionTokenizerError(f"quantization lacks {missing} (it needs digits, angle and position)")
         unknown = sorted(set(q) - {"digits", "angle", "position", "coding", "angle_reference"})
         if unknown:
-            raise MotionTokenizerError(
-                f"quantization has unknown fields {unknown} (digits, angle, position, coding, angle_reference)"
-            )
+            raise MotionTokenizerError(f"quantization has unknown fields {unknown} (digits, angle, position, coding, angle_reference)")
         for kind in _KINDS:
             if not isinstance(q[kind], Mapping):
                 raise MotionTokenizerError(f"quantization.{kind} must be a dict (low, high, n_bins), got {q[kind]!r}")
@@ -326,9 +318,7 @@ class MotionTokenizer(TokenizersBackend):
         if c is None:
             coding = (None, None, None)
         elif not isinstance(c, Mapping) or not isinstance(c.get("type"), str):
-            raise MotionTokenizerError(
-                f"quantization.coding must be a dict with a 'type' ({' or '.join(map(repr, CODINGS))}), got {c!r}"
-            )
+            raise MotionTokenizerError(f"quantization.coding must be a dict with a 'type' ({' or '.join(map(repr, CODINGS))}), got {c!r}")
         elif c["type"] == "absolute":
             extra = sorted(set(c) - {"type"})
             if extra:
@@ -337,14 +327,10 @@ class MotionTokenizer(TokenizersBackend):
         elif c["type"] == "delta":
             unknown = sorted(set(c) - {"type", "keyframe_interval", "max_step"})
             if unknown:
-                raise MotionTokenizerError(
-                    f"quantization.coding has unknown fields {unknown} (type, keyframe_interval, max_step)"
-                )
+                raise MotionTokenizerError(f"quantization.coding has unknown fields {unknown} (type, keyframe_interval, max_step)")
             coding = ("delta", c.get("keyframe_interval"), c.get("max_step"))
         else:
-            raise MotionTokenizerError(
-                f"quantization.coding.type must be one of {list(CODINGS)}, got {c['type']!r}"
-            )
+            raise MotionTokenizerError(f"quantization.coding.type must be one of {list(CODINGS)}, got {c['type']!r}")
         return q["digits"], q["angle"], q["position"], coding
 
     @staticmethod
@@ -358,13 +344,9 @@ class MotionTokenizer(TokenizersBackend):
         if ref.ndim != 2 or ref.shape[1] != 3 or ref.shape[0] == 0:
             raise MotionTokenizerError(f"angle_reference must have shape (J, 3), got {ref.shape}")
         if joint_names is None:
-            raise MotionTokenizerError(
-                "angle_reference needs joint_names (the reference is per joint); pass joint_names=[...] too"
-            )
+            raise MotionTokenizerError("angle_reference needs joint_names (the reference is per joint); pass joint_names=[...] too")
         if len(ref) != len(joint_names):
-            raise MotionTokenizerError(
-                f"angle_reference has {len(ref)} joints, joint_names {len(joint_names)} {_preview(joint_names)}"
-            )
+            raise MotionTokenizerError(f"angle_reference has {len(ref)} joints, joint_names {len(joint_names)} {_preview(joint_names)}")
         bad = np.flatnonzero(~np.isfinite(ref).all(axis=1) | (np.linalg.norm(ref, axis=1) > np.pi + 1e-6))
         if bad.size:
             j = int(bad[0])
@@ -379,7 +361,7 @@ class MotionTokenizer(TokenizersBackend):
         """``(J, 3)`` reference rotation per joint that angles are written relative to, or None."""
         return None if self._angle_reference is None else self._angle_reference.copy()
 
-    def with_angle_reference(self, reference: Any, joint_names: Sequence[str] | None = None) -> "MotionTokenizer":
+    def with_angle_reference(self, reference: Any, joint_names: Sequence[str] | None = None) -> MotionTokenizer:
         """A copy of this tokenizer writing angles relative to ``reference`` (``(J, 3)``; None: raw).
 
         ``joint_names`` default to this tokenizer's. The vocabulary is unchanged, so ids keep
@@ -440,9 +422,7 @@ class MotionTokenizer(TokenizersBackend):
         for key, (want, tid) in _SPECIAL.items():
             got = _token_text(named[key])
             if got != want:
-                raise MotionTokenizerError(
-                    f"{key} must be {want!r} (id {tid}, fixed by the M5 layout), got {got!r}"
-                )
+                raise MotionTokenizerError(f"{key} must be {want!r} (id {tid}, fixed by the M5 layout), got {got!r}")
         for key, value in unsupported.items():
             if value is not None:
                 raise MotionTokenizerError(f"MotionTokenizer has no {key}, got {_token_text(value)!r}")
@@ -479,8 +459,10 @@ class MotionTokenizer(TokenizersBackend):
                 token ids, special tokens, pre-tokenizer...); the message names the file and field.
         """
         name = os.fspath(pretrained_model_name_or_path)
-        if isinstance(name, str) and not os.path.exists(name) and (
-            os.path.isabs(name) or name.startswith((".", "~")) or name.count("/") > 1
+        if (
+            isinstance(name, str)
+            and not os.path.exists(name)
+            and (os.path.isabs(name) or name.startswith((".", "~")) or name.count("/") > 1)
         ):  # can only be a local path: say so, rather than "bad repo id"
             raise OSError(f"Can't load a MotionTokenizer from {name!r}: no such file or folder")
         local = os.path.join(name, kwargs.get("subfolder") or "", CONFIG_FILE) if isinstance(name, str) else ""
@@ -493,9 +475,7 @@ class MotionTokenizer(TokenizersBackend):
             raise MotionTokenizerError(f"{CONFIG_FILE} ({where}) is not valid JSON: {e}") from None
 
     @classmethod
-    def _from_pretrained(
-        cls, resolved_vocab_files, pretrained_model_name_or_path, init_configuration, *init_inputs, **kwargs
-    ):
+    def _from_pretrained(cls, resolved_vocab_files, pretrained_model_name_or_path, init_configuration, *init_inputs, **kwargs):
         config_file = resolved_vocab_files.get("tokenizer_config_file")
         json_file = resolved_vocab_files.get("tokenizer_file")
         name = str(pretrained_model_name_or_path)
@@ -521,9 +501,7 @@ class MotionTokenizer(TokenizersBackend):
         _config_object(config, config_file)
         cls._check_config(config, config_file, saved, kwargs)
         try:
-            tok = super()._from_pretrained(
-                resolved_vocab_files, pretrained_model_name_or_path, init_configuration, *init_inputs, **kwargs
-            )
+            tok = super()._from_pretrained(resolved_vocab_files, pretrained_model_name_or_path, init_configuration, *init_inputs, **kwargs)
         except MotionTokenizerError as e:
             raise MotionTokenizerError(f"{CONFIG_FILE} ({config_file}): {e}") from None
         if saved is not None:
@@ -542,8 +520,7 @@ class MotionTokenizer(TokenizersBackend):
         if found not in names:
             what = "has no tokenizer_class" if found is None else f"has tokenizer_class {found!r}"
             raise MotionTokenizerError(
-                f"{CONFIG_FILE} ({config_file}) {what}; {cls.__name__}.from_pretrained loads only "
-                f"tokenizer_class 'MotionTokenizer' folders"
+                f"{CONFIG_FILE} ({config_file}) {what}; {cls.__name__}.from_pretrained loads only tokenizer_class 'MotionTokenizer' folders"
             )
         if "quantization" not in config and "quantization" not in kwargs:
             size = f" ({TOKENIZER_FILE} has {len(saved['model'].get('vocab') or {})} tokens)" if saved else ""
@@ -569,9 +546,7 @@ class MotionTokenizer(TokenizersBackend):
         )
 
         def fail(field: str, detail: str) -> None:
-            raise MotionTokenizerError(
-                f"{TOKENIZER_FILE} ({json_file}) disagrees with {CONFIG_FILE} ({config_file}): {field}: {detail}"
-            )
+            raise MotionTokenizerError(f"{TOKENIZER_FILE} ({json_file}) disagrees with {CONFIG_FILE} ({config_file}): {field}: {detail}")
 
         s_model, b_model = saved.get("model") or {}, built["model"]
         if s_model.get("type") != b_model["type"]:
@@ -772,9 +747,7 @@ class MotionTokenizer(TokenizersBackend):
             else:
                 text = repr(x)
                 text = text if len(text) <= 40 else text[:37] + "..."
-                raise MotionTokenizerError(
-                    f"{what}: expected an integer token id at {where}, got {type(x).__name__} {text}"
-                )
+                raise MotionTokenizerError(f"{what}: expected an integer token id at {where}, got {type(x).__name__} {text}")
         return [int(x) for x in items]
 
     def _check_ids_array(self, arr: np.ndarray, what: str, row: int | None = None) -> np.ndarray:
@@ -785,9 +758,7 @@ class MotionTokenizer(TokenizersBackend):
             return np.asarray(self._check_ids_list(list(arr), what, row), dtype=np.int64)
         where = "position" if row is None else f"row {row}, position"
         if arr.dtype.kind not in "iu":
-            raise MotionTokenizerError(
-                f"{what}: token ids must be integers, got a {arr.dtype} array ({arr[0]!s} at {where} 0)"
-            )
+            raise MotionTokenizerError(f"{what}: token ids must be integers, got a {arr.dtype} array ({arr[0]!s} at {where} 0)")
         V = len(self._id_to_char)
         bad = (arr >= V) if arr.dtype.kind == "u" else (arr < 0) | (arr >= V)
         if bad.any():
@@ -809,9 +780,7 @@ class MotionTokenizer(TokenizersBackend):
     def _ids_1d(self, ids: Any, what: str) -> np.ndarray:
         """One sequence of ids (list, tuple, 1-D array or tensor) as a checked ``int64`` array."""
         if isinstance(ids, (str, bytes)):
-            raise MotionTokenizerError(
-                f"{what} takes token ids, got a {type(ids).__name__} (use text_to_motion for M5 text)"
-            )
+            raise MotionTokenizerError(f"{what} takes token ids, got a {type(ids).__name__} (use text_to_motion for M5 text)")
         ids = self._as_array(ids, what)
         if isinstance(ids, np.ndarray):
             if ids.ndim != 1:
@@ -887,20 +856,17 @@ class MotionTokenizer(TokenizersBackend):
             raise MotionTokenizerError(f"{name} must have shape (T, J, 3) with T, J > 0, got {x.shape}")
         if self._joint_names is not None and x.shape[1] != len(self._joint_names):
             raise MotionTokenizerError(
-                f"{name}: expected {len(self._joint_names)} joints {_preview(self._joint_names)}, "
-                f"got {x.shape[1]} (shape {x.shape})"
+                f"{name}: expected {len(self._joint_names)} joints {_preview(self._joint_names)}, got {x.shape[1]} (shape {x.shape})"
             )
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             t, j, c = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
             joint = f" ({self._joint_names[j]})" if self._joint_names is not None else ""
             raise MotionTokenizerError(
-                f"{name} has a non-finite value {x[t, j, c]} at frame {t}, joint {j}{joint}, "
-                f"component {'xyz'[c]} (index ({t}, {j}, {c}))"
+                f"{name} has a non-finite value {x[t, j, c]} at frame {t}, joint {j}{joint}, component {'xyz'[c]} (index ({t}, {j}, {c}))"
             )
         if frames_per_sequence is not None and x.shape[0] % frames_per_sequence:
             raise MotionTokenizerError(
-                f"{name} has {x.shape[0]} frames, not a whole number of sequences of frames_per_sequence="
-                f"{frames_per_sequence} frames"
+                f"{name} has {x.shape[0]} frames, not a whole number of sequences of frames_per_sequence={frames_per_sequence} frames"
             )
         if kind == "angle" and self._angle_reference is not None:
             from .rotations import relative_rotation
@@ -911,9 +877,7 @@ class MotionTokenizer(TokenizersBackend):
         base = self._bases[kind]
         if self._coding == "delta":
             levels = bins.reshape(x.shape[0], -1)
-            symbols, _ = delta_encode(
-                levels, self._max_steps[kind], self._keyframe_interval, sequence_length=frames_per_sequence
-            )
+            symbols, _ = delta_encode(levels, self._max_steps[kind], self._keyframe_interval, sequence_length=frames_per_sequence)
             keys = keyframe_mask(len(levels), self._keyframe_interval, frames_per_sequence)
             offsets = np.where(keys, self._alphabet_start_id[(kind, 0)], self._delta_start_id[kind])
             return symbols + offsets[:, None]
@@ -973,8 +937,7 @@ class MotionTokenizer(TokenizersBackend):
         if len(parts) == 2:
             if np.shape(angles) != np.shape(positions):
                 raise MotionTokenizerError(
-                    f"interleaving needs angles and positions of the same shape, got {np.shape(angles)} "
-                    f"and {np.shape(positions)}"
+                    f"interleaving needs angles and positions of the same shape, got {np.shape(angles)} and {np.shape(positions)}"
                 )
             if task == "&":  # IK: the position frame first, then the angle frame inferred from it
                 parts.reverse()
@@ -995,9 +958,7 @@ class MotionTokenizer(TokenizersBackend):
         name = f" ({self._joint_names[j]})" if self._joint_names is not None and j < len(self._joint_names) else ""
         return f"joint {j}{name}, component {'xyz'[(c % self.values_per_joint) // self.digits]}"
 
-    def decode_motion(
-        self, ids: Sequence[int] | np.ndarray, strict: bool = True, frames_per_sequence: int | None = None
-    ) -> MotionTokens:
+    def decode_motion(self, ids: Sequence[int] | np.ndarray, strict: bool = True, frames_per_sequence: int | None = None) -> MotionTokens:
         """Arrays back from ids (vectorised).
 
         ``ids`` is one sequence: a list/tuple of ints, a 1-D integer array or tensor. Leading
@@ -1059,15 +1020,12 @@ class MotionTokenizer(TokenizersBackend):
             body, seps, lengths = body[: seps[-1]], seps[:-1], lengths[:-1]
         if W == 0 or W % self.values_per_joint:
             raise MotionTokenizerError(
-                f"frame 0 has {W} tokens; a frame needs a positive multiple of {self.values_per_joint} "
-                f"(joints x 3 x digits)"
+                f"frame 0 has {W} tokens; a frame needs a positive multiple of {self.values_per_joint} (joints x 3 x digits)"
             )
         uneven = np.flatnonzero(lengths != W)
         if uneven.size:
             f = int(uneven[0])
-            raise MotionTokenizerError(
-                f"frame {f} (token position {start + seps[f]}) has {lengths[f]} tokens, frame 0 has {W}"
-            )
+            raise MotionTokenizerError(f"frame {f} (token position {start + seps[f]}) has {lengths[f]} tokens, frame 0 has {W}")
         frames = np.delete(body, seps).reshape(-1, W)
         kinds = self._kind_of_id[frames]
         frame_kind = kinds[:, 0]
@@ -1107,9 +1065,7 @@ class MotionTokenizer(TokenizersBackend):
             out["angle"] = compose_rotation(self._angle_reference, out["angle"])
         return MotionTokens(task, out["angle"], out["position"])
 
-    def _check_frame_codings(
-        self, frames: np.ndarray, frame_kind: np.ndarray, seps: np.ndarray, start: int, fps: int | None
-    ) -> None:
+    def _check_frame_codings(self, frames: np.ndarray, frame_kind: np.ndarray, seps: np.ndarray, start: int, fps: int | None) -> None:
         """Delta coding: keyframes in absolute characters, other frames in delta ones (per stream)."""
         expected = np.empty(len(frames), dtype=np.int8)
         stream_index = np.empty(len(frames), dtype=np.int64)
@@ -1137,7 +1093,13 @@ class MotionTokenizer(TokenizersBackend):
         )
 
     def _delta_levels(
-        self, symbols: np.ndarray, kind: str, rows: np.ndarray, seps: np.ndarray, start: int, strict: bool,
+        self,
+        symbols: np.ndarray,
+        kind: str,
+        rows: np.ndarray,
+        seps: np.ndarray,
+        start: int,
+        strict: bool,
         fps: int | None,
     ) -> np.ndarray:
         """One stream's closed-loop levels from its frames' symbols (checked or saturated at the range)."""
@@ -1183,12 +1145,12 @@ class MotionTokenizer(TokenizersBackend):
 
     # -------------------------------------------------------------- presets
     @classmethod
-    def m5(cls, n_bins: int = 256, **kwargs: Any) -> "MotionTokenizer":
+    def m5(cls, n_bins: int = 256, **kwargs: Any) -> MotionTokenizer:
         """Plain M5: one character per value, ``n_bins`` bins for angles and positions."""
         return cls(digits=1, angle_bins=n_bins, position_bins=n_bins, **kwargs)
 
     @classmethod
-    def m5_delta(cls, n_bins: int = 256, keyframe_interval: int | None = None, **kwargs: Any) -> "MotionTokenizer":
+    def m5_delta(cls, n_bins: int = 256, keyframe_interval: int | None = None, **kwargs: Any) -> MotionTokenizer:
         """M5 levels under delta coding: keyframes as M5 characters, other frames as changes.
 
         ``max_step`` (a keyword, default ``n_bins - 1``: never saturates) bounds the change per frame.
@@ -1197,6 +1159,6 @@ class MotionTokenizer(TokenizersBackend):
                    keyframe_interval=keyframe_interval, **kwargs)  # fmt: skip
 
     @classmethod
-    def coarse_fine(cls, base: int = 64, **kwargs: Any) -> "MotionTokenizer":
+    def coarse_fine(cls, base: int = 64, **kwargs: Any) -> MotionTokenizer:
         """Our finer code: two characters per value, ``base**2`` levels (4096 for base 64)."""
         return cls(digits=2, angle_bins=base**2, position_bins=base**2, **kwargs)

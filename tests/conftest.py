@@ -27,9 +27,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 def pytest_sessionstart(session):
     if not BANDAI1.is_dir():
-        raise pytest.UsageError(
-            f"real motion data not found at {BANDAI1}; put the shared data beside the repo or set HF_MOTION_DATA"
-        )
+        raise pytest.UsageError(f"real motion data not found at {BANDAI1}; put the shared data beside the repo or set HF_MOTION_DATA")
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +46,24 @@ def bandai_motions(bandai_paths):
 @pytest.fixture(scope="session")
 def walk_motion(bandai_motions):
     return bandai_motions[0]
+
+
+@pytest.fixture(scope="module")
+def tok():
+    """The plain M5 tokenizer (no fixed skeleton), one per test module."""
+    from hf_motion import MotionTokenizer
+
+    return MotionTokenizer()
+
+
+def tiny_lm(tokenizer, seed: int = 0, **overrides):
+    """A freshly initialised ``tiny`` motion GPT for ``tokenizer`` (seeded), in eval mode."""
+    import torch
+
+    from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
+
+    torch.manual_seed(seed)
+    return MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tokenizer, **overrides)).eval()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -10,12 +10,12 @@ import pickle
 
 import numpy as np
 import pytest
-import torch
 import smplx
+import torch
 from smplx.utils import Struct
 
-from hf_motion import forward_kinematics
 import hf_motion as hm
+from hf_motion import forward_kinematics
 from hf_motion.amass import AMASSError, SMPLBody, amass_positions, load_amass
 from hf_motion.rotations import geodesic_angle
 from hf_motion.skeletons import SMPL_BODY_JOINTS, SMPL_BODY_PARENTS, resolve_joint_subset

@@ -10,13 +10,14 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from scipy.spatial.transform import Rotation
 
 import hf_motion as hm
 from hf_motion import MotionTokenizer, MotionTokenizerError, predict
 from hf_motion.datasets import MotionDatasetBuilder, MotionDatasetConfig, bandai_namco
 from hf_motion.rotations import compose_rotation, mean_rotation, relative_rotation
+
+from conftest import tiny_lm
 
 CORE = hm.skeletons.resolve_joint_subset("bandai-core")
 
@@ -148,11 +149,9 @@ class _Still:
 
 
 def test_anchored_prediction_of_no_change_is_exactly_zero_velocity(core_motion, reference):
-    from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
 
     tok = MotionTokenizer.m5_delta(256).with_angle_reference(reference, CORE)
-    torch.manual_seed(0)
-    model = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, n_positions=512)).eval()
+    model = tiny_lm(tok, n_positions=512)
     context = core_motion.slice(0, 5)
     plain = predict(model, tok, context, seconds=0.3, logits_processor=[_Still(tok)])
     anchored = predict(model, tok, context, seconds=0.3, anchor=True, logits_processor=[_Still(tok)])

@@ -8,7 +8,6 @@ import re
 import warnings
 
 import pytest
-
 from bad_input_cases import Case
 
 AREAS = ["tokenizer", "readers", "kinematics_models", "data_runs"]

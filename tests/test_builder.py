@@ -44,11 +44,6 @@ CORE = JOINT_SUBSETS["bandai-core"]
 
 
 @pytest.fixture(scope="module")
-def tok():
-    return MotionTokenizer()
-
-
-@pytest.fixture(scope="module")
 def clips():
     col = bandai_namco(subsets="dataset-1")
     out = col.filter(lambda c: c.clip_id in CLIPS)
@@ -220,9 +215,7 @@ def test_vectorised_path_equals_per_window_encoding(clips, motions, tok):
         a = rotations[s : s + W]
         p = canonicalize_positions(positions[s : s + W], "y", frame=0)
         task = row["task"]
-        ids = tok.encode_motion(
-            angles=a if task != "pcm" else None, positions=p if task != "acm" else None, task=token[task]
-        )
+        ids = tok.encode_motion(angles=a if task != "pcm" else None, positions=p if task != "acm" else None, task=token[task])
         assert row["input_ids"] == ids.tolist()
 
 
@@ -550,7 +543,9 @@ def test_amass_npz_through_the_reader_registry(tmp_path, tok):
     np.savez(subject / "shape.npz", betas=np.zeros(10), gender=np.array("neutral"))  # AMASS's per-subject file
 
     W = 10
-    folder = MotionFolder(tmp_path / "amass", pattern="**/*_poses.npz", group_by="parent", reader_kwargs={".npz": {"body_model": str(models)}})
+    folder = MotionFolder(
+        tmp_path / "amass", pattern="**/*_poses.npz", group_by="parent", reader_kwargs={".npz": {"body_model": str(models)}}
+    )
     assert [c.group for c in folder] == ["TEST/subject1"]
     res = _build(folder, tok, window=W, fps=30, joints="smpl-body", tasks="pcm=1", canonicalize="first")
     ds = res.dataset["train"]
@@ -630,8 +625,6 @@ def test_cli_skip_bad(mixed_folder, tmp_path, capsys):
 
 
 def test_console_script_lists_the_command():
-    proc = subprocess.run(
-        [sys.executable, "-m", "hf_motion.cli", "build-dataset", "--help"], capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([sys.executable, "-m", "hf_motion.cli", "build-dataset", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     assert "--skip-bad" in proc.stdout and "--context-length" in proc.stdout

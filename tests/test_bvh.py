@@ -43,9 +43,7 @@ def parse_bvh_reference(text: str) -> tuple[list[dict], np.ndarray, float]:
     while i < len(tokens):
         tok = tokens[i]
         if tok in ("ROOT", "JOINT"):
-            joints.append(
-                {"name": tokens[i + 1], "parent": stack[-1] if stack else -1, "channels": [], "end_site": None}
-            )
+            joints.append({"name": tokens[i + 1], "parent": stack[-1] if stack else -1, "channels": [], "end_site": None})
             pending = len(joints) - 1
             i += 2
         elif tok == "End":
@@ -883,9 +881,7 @@ def test_channel_count_does_not_match_the_names(tmp_path):
 
 
 def test_unknown_channel_name(tmp_path):
-    header = ONE_JOINT_HEADER.replace(
-        "CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 3 Zrotation Wrotation Yrotation"
-    )
+    header = ONE_JOINT_HEADER.replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 3 Zrotation Wrotation Yrotation")
     text = bvh_text(header, [GOOD_ROW])
     path = write(tmp_path, text)
     with pytest.raises(BVHError) as err:
@@ -894,9 +890,7 @@ def test_unknown_channel_name(tmp_path):
 
 
 def test_repeated_channel(tmp_path):
-    header = ONE_JOINT_HEADER.replace(
-        "CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 3 Zrotation Xrotation Zrotation"
-    )
+    header = ONE_JOINT_HEADER.replace("CHANNELS 3 Zrotation Xrotation Yrotation", "CHANNELS 3 Zrotation Xrotation Zrotation")
     text = bvh_text(header, [GOOD_ROW])
     path = write(tmp_path, text)
     with pytest.raises(BVHError) as err:

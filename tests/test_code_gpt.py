@@ -177,8 +177,15 @@ def test_generation_always_decodes(model2, config2, with_past):
     L = config2.tokens_per_step
     cases = [(0, 1, 1.0, None, None), (1, 7, 0.3, 3, "jump"), (2, 5, 1.0, 1, None), (3, 2, 1.7, 40, "run")]
     for seed in range(4, 16):  # more seeds, random settings
-        cases.append((seed, int(rng.integers(1, 8)), float(rng.uniform(0.2, 3.0)),
-                      [None, 1, 2, 5, 50][seed % 5], [None, "walk", "run", "jump"][seed % 4]))
+        cases.append(
+            (
+                seed,
+                int(rng.integers(1, 8)),
+                float(rng.uniform(0.2, 3.0)),
+                [None, 1, 2, 5, 50][seed % 5],
+                [None, "walk", "run", "jump"][seed % 4],
+            )
+        )
     for seed, steps, temperature, top_k, action in cases:
         P = int(rng.integers(1, 5)) if with_past else 0
         past = rng.integers(0, K, size=(P, L)) if with_past else None
@@ -193,8 +200,16 @@ def test_generation_always_decodes(model2, config2, with_past):
         model2.generate = spy
         try:
             out = generate_codes(
-                model2, action=action, style="sad", steps=steps, past=past, num_samples=n,
-                temperature=temperature, top_k=top_k, seed=seed, batch_size=2,
+                model2,
+                action=action,
+                style="sad",
+                steps=steps,
+                past=past,
+                num_samples=n,
+                temperature=temperature,
+                top_k=top_k,
+                seed=seed,
+                batch_size=2,
             )
         finally:
             del model2.generate
@@ -287,9 +302,7 @@ def ab_config():
 
 def test_training_makes_the_action_matter(ab_config):
     seqs, actions = _ab_task()
-    model = train_code_gpt(
-        seqs, actions, None, ab_config, steps=150, batch_size=16, lr=3e-3, condition_dropout=0.1, progress=False
-    )
+    model = train_code_gpt(seqs, actions, None, ab_config, steps=150, batch_size=16, lr=3e-3, condition_dropout=0.1, progress=False)
     assert not model.training
     losses = model.train_loss_history
     assert len(losses) == 150
@@ -317,8 +330,7 @@ def test_condition_dropout_one_is_the_unconditioned_baseline(ab_config):
     plain = CodeSequenceDataset(seqs, ab_config, actions, None, condition_dropout=0.0)
     assert [plain[i]["input_ids"][1] for i in range(4)] == [ab_config.action_token_id(a) for a in actions[:4]]
 
-    model = train_code_gpt(seqs, actions, None, ab_config, steps=120, batch_size=16, lr=3e-3,
-                           condition_dropout=1.0, progress=False)
+    model = train_code_gpt(seqs, actions, None, ab_config, steps=120, batch_size=16, lr=3e-3, condition_dropout=1.0, progress=False)
     # It learned the codes (each sample is one of the two modes) but not the action: asking for "a"
     # still gives both 3s and 7s.
     out_a = generate_codes(model, action="a", steps=6, num_samples=24, seed=0)
@@ -329,8 +341,10 @@ def test_condition_dropout_one_is_the_unconditioned_baseline(ab_config):
 
 def test_collator_masks_header_and_padding(ab_config):
     cfg = ab_config
-    items = [{"input_ids": encode_sequence(cfg, [[1], [2]], action="a")},
-             {"input_ids": encode_sequence(cfg, [[4], [5], [6], [7]], action="b")}]
+    items = [
+        {"input_ids": encode_sequence(cfg, [[1], [2]], action="a")},
+        {"input_ids": encode_sequence(cfg, [[4], [5], [6], [7]], action="b")},
+    ]
     batch = CodeSequenceCollator(cfg)(items)
     assert batch["input_ids"].shape == (2, HEADER_LENGTH + 4 + 1)
     assert batch["input_ids"][0, -2:].tolist() == [cfg.pad_token_id] * 2
@@ -361,8 +375,7 @@ def test_crop_steps_windows_and_duration():
     np.testing.assert_array_equal(decode_codes(cfg, data[1]["input_ids"]), short)  # short ones stay whole
     assert data[1]["input_ids"][3] == cfg.duration_token_id(2)
     # The training loop runs on cropped windows with styles (smoke: a few steps, finite losses).
-    model = train_code_gpt([long, short], ["a", None], ["s", None], cfg, steps=3, batch_size=2, crop_steps=5,
-                           progress=False)
+    model = train_code_gpt([long, short], ["a", None], ["s", None], cfg, steps=3, batch_size=2, crop_steps=5, progress=False)
     assert len(model.train_loss_history) == 3 and np.all(np.isfinite(model.train_loss_history))
     with pytest.raises(ValueError, match="crop_steps"):
         CodeSequenceDataset([long], cfg, crop_steps=7)

@@ -104,11 +104,7 @@ def test_folder_group_by_parent_label_and_callable(bvh_folder):
 
 def test_folder_labels_from_csv_mapping_and_callable(bvh_folder, tmp_path):
     csv_path = tmp_path / "labels.csv"
-    csv_path.write_text(
-        "file,age,side,code\n"
-        "dataset-1_walk_normal_001,71,left,001\n"
-        "subjectA/dataset-1_walk_proud_001.bvh,64.5,right,x\n"
-    )
+    csv_path.write_text("file,age,side,code\ndataset-1_walk_normal_001,71,left,001\nsubjectA/dataset-1_walk_proud_001.bvh,64.5,right,x\n")
     folder = MotionFolder(bvh_folder, labels=csv_path)
     by_id = {c.clip_id.split("/")[-1]: c.labels for c in folder}
     assert by_id["dataset-1_walk_normal_001"]["age"] == 71  # numbers parsed
@@ -197,9 +193,7 @@ def test_collections_concatenate_and_reject_duplicate_ids(bvh_folder):
     named = MotionFolder(bvh_folder / "subjectA", name="x") + MotionFolder(bvh_folder / "subjectA", name="y")
     assert len(named) == 2 * len(a)
     sub = both.filter(lambda c: "walk" in c.clip_id)
-    assert isinstance(sub, MotionCollection) and {c.clip_id.split("/")[-1] for c in sub} == {
-        n for n in CLIPS if "walk" in n
-    }
+    assert isinstance(sub, MotionCollection) and {c.clip_id.split("/")[-1] for c in sub} == {n for n in CLIPS if "walk" in n}
 
 
 def test_fingerprint_follows_file_content_not_mtime(bvh_folder, tmp_path):
@@ -472,7 +466,7 @@ def test_a_kill_between_the_renames_is_recovered_by_the_next_call(tmp_path, monk
     restore()
     assert not target.exists()
     hidden = [p.name for p in tmp_path.iterdir()]
-    assert len(hidden) == 1 and hidden[0].startswith(f".old-entry-") and (tmp_path / hidden[0] / "x" / "v").is_file()
+    assert len(hidden) == 1 and hidden[0].startswith(".old-entry-") and (tmp_path / hidden[0] / "x" / "v").is_file()
     # The next call: the old copy comes back (the swap is rolled back), then is replaced.
     with caplog.at_level(logging.WARNING, logger="hf_motion.fileio"):
         _write(target, "newer")

@@ -10,9 +10,10 @@ import torch
 from scipy.fft import dct as scipy_dct
 from scipy.spatial.transform import Rotation
 
-from conftest import BANDAI1
 from hf_motion import continuous_baselines as cb
 from hf_motion.rotations import geodesic_angle
+
+from conftest import BANDAI1
 
 # The longest dataset-1 takes (walks in every direction, kicks, slashes): about 1,260 training windows.
 TRAIN = [

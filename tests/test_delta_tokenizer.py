@@ -238,9 +238,7 @@ def test_interval_one_is_m5_text_and_a_keyframe_resets_the_loop(m5, windows):
     la = tok.angle_quantizer.encode(angles)
     np.testing.assert_array_equal(tok.angle_quantizer.encode(dec.angles)[::4], la[::4])
     for s in range(0, len(la), 4):
-        np.testing.assert_array_equal(
-            tok.angle_quantizer.encode(dec.angles[s : s + 4]), _closed_loop_reference(la[s : s + 4], 2)
-        )
+        np.testing.assert_array_equal(tok.angle_quantizer.encode(dec.angles[s : s + 4]), _closed_loop_reference(la[s : s + 4], 2))
 
 
 def test_frames_per_sequence_codes_each_window_on_its_own(windows):
@@ -256,7 +254,10 @@ def test_frames_per_sequence_codes_each_window_on_its_own(windows):
     dec = tok.decode_motion(ids, frames_per_sequence=24)
     for k, (a, _) in enumerate(batch):
         np.testing.assert_array_equal(dec.angles[24 * k : 24 * (k + 1)], tok.decode_motion(tok.encode_motion(a, task=">")).angles)
-    with pytest.raises(MotionTokenizerError, match=r"frame 48 \(position frame 24\), token 0 .*absolute character, but this position frame is not a keyframe"):
+    with pytest.raises(
+        MotionTokenizerError,
+        match=r"frame 48 \(position frame 24\), token 0 .*absolute character, but this position frame is not a keyframe",
+    ):
         tok.decode_motion(ids)  # read as one sequence: window 1 starts with a keyframe where a delta is due
     with pytest.raises(MotionTokenizerError, match="not a whole number of sequences"):
         tok.encode_motion(A[:30], task=">", frames_per_sequence=24)
@@ -303,8 +304,11 @@ def test_strict_decode_names_frame_and_slot_of_a_wrong_coding():
 
     absolute_where_delta = ids.copy()
     absolute_where_delta[pos(2, 4)] = int(tok.position_token_ids()[7])  # frame 2 is P1: a delta frame
-    with pytest.raises(MotionTokenizerError, match=r"frame 2 \(position frame 1\), token 4 \(joint 1 \(b\), component y, "
-                       r"position 21\): .*an absolute character, but this position frame is not a keyframe"):
+    with pytest.raises(
+        MotionTokenizerError,
+        match=r"frame 2 \(position frame 1\), token 4 \(joint 1 \(b\), component y, "
+        r"position 21\): .*an absolute character, but this position frame is not a keyframe",
+    ):
         tok.decode_motion(absolute_where_delta)
     delta_where_key = ids.copy()
     delta_where_key[pos(7, 0)] = int(tok.delta_token_ids("angle")[250])  # frame 7 is A3: a keyframe (interval 3)
@@ -397,7 +401,10 @@ def test_integrity_checks_cover_the_delta_alphabets(tmp_path):
 
     folder = _corrupt(tmp_path, "tokenizer.json", swap)
     for load in (MotionTokenizer.from_pretrained, AutoTokenizer.from_pretrained):
-        with pytest.raises(MotionTokenizerError, match=r"model\.vocab: token .* \(U\+[0-9A-F]{4}\) is id 1001 in tokenizer\.json, id 1000 from .*delta coding"):
+        with pytest.raises(
+            MotionTokenizerError,
+            match=r"model\.vocab: token .* \(U\+[0-9A-F]{4}\) is id 1001 in tokenizer\.json, id 1000 from .*delta coding",
+        ):
             load(str(folder))
     shutil.rmtree(folder)
     folder = _corrupt(tmp_path, "tokenizer_config.json", lambda c: c["quantization"]["coding"].update(max_step=100))
@@ -451,7 +458,9 @@ def test_build_script_writes_the_delta_folder_and_keeps_the_others_byte_identica
     out = tmp_path / "built"
     subprocess.run(
         [sys.executable, str(CONFIGS / "build.py"), "--out", str(out)],
-        check=True, capture_output=True, env=dict(os.environ, HF_HUB_OFFLINE="1"),
+        check=True,
+        capture_output=True,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
     )
     for name in ("m5-motion", "m5-fine-motion", "m5-delta-motion"):
         shipped = sorted(p.name for p in (CONFIGS / name).iterdir())

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
 from hf_motion import prediction_benchmark as bench
 from hf_motion.baselines import prediction as baselines
 from hf_motion.processing import prepare_motion
 from hf_motion.scripts import evaluate_prediction as script
 from hf_motion.scripts.pretrain import cli as pretrain_cli
-import torch
-from scipy.spatial.transform import Rotation
 
 from conftest import BANDAI1
 
@@ -477,7 +478,9 @@ def test_a_model_folder_without_an_input_contract_is_refused(trained, tmp_path):
 
 
 def test_joints_that_the_model_does_not_read_are_named(trained, tmp_path):
-    with pytest.raises(bench.EvaluationError, match=r"the model reads 17 joints .* evaluated clips have 22 joints .*pass --joints Hips,Spine"):
+    with pytest.raises(
+        bench.EvaluationError, match=r"the model reads 17 joints .* evaluated clips have 22 joints .*pass --joints Hips,Spine"
+    ):
         _evaluate(
             model=trained["dir"], joints="all", test_data=[SOURCES[0]], continuous_baselines=False, output_dir=tmp_path, **FAST,
         )  # fmt: skip
@@ -505,7 +508,9 @@ def test_bad_options_are_named(trained, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(bench.EvaluationError, match=r"empty is not a model folder \(no config.json\)"):
         _evaluate(**{**base, "model": tmp_path / "empty"})
-    with pytest.raises(bench.EvaluationError, match=r"split 'holdout' is not one of the dataset's splits \['train', 'validation', 'test'\]"):
+    with pytest.raises(
+        bench.EvaluationError, match=r"split 'holdout' is not one of the dataset's splits \['train', 'validation', 'test'\]"
+    ):
         _evaluate(**base, split="holdout")
     # 4 s of context: 2 + 44 frames x 52 tokens > the model's 1536 positions
     with pytest.raises(bench.EvaluationError, match=r"2290 tokens, more than the model's 1536 positions"):
@@ -528,6 +533,7 @@ def test_yaml_config_sets_defaults_and_flags_override(tmp_path):
 def test_verdict_names_the_cells_a_method_loses():
     """Hand-made results: better than both baselines except Euler at 400 ms (behind zero-velocity)
     and PCK at 100 ms (a tie with constant-velocity is not a win)."""
+
     def row(euler, pck):
         cells = {h: v for h, v in zip(["100", "400"], euler)}
         return {

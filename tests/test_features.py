@@ -11,8 +11,8 @@ import pytest
 
 from hf_motion.datasets.selection import ClipSelectionArguments, select_clips
 from hf_motion.errors import MotionDatasetError
-from hf_motion.scripts import baseline_kinematic as script
 from hf_motion.features import DEFAULT_BANDS_HZ, FeatureError, clip_features, feature_matrix, kinematic_features
+from hf_motion.scripts import baseline_kinematic as script
 
 from conftest import REPO
 
@@ -156,8 +156,19 @@ def test_baseline_recipe_end_to_end_on_real_clips(tmp_path):
     out = tmp_path / "rf"
     with pytest.warns(CrossValidationWarning, match="groups have a single clip"):  # most Bandai sessions: one take
         summary = run(
-            ["--config", str(REPO / "recipes" / "baseline_kinematic.yaml"), *SUBSET, "--n_splits", "3", "--n_estimators", "25",
-             "--output_dir", str(out), "--progress", "false"]  # fmt: skip
+            [
+                "--config",
+                str(REPO / "recipes" / "baseline_kinematic.yaml"),
+                *SUBSET,
+                "--n_splits",
+                "3",
+                "--n_estimators",
+                "25",
+                "--output_dir",
+                str(out),
+                "--progress",
+                "false",
+            ]  # fmt: skip
         )
     assert {p.name for p in out.iterdir()} == {
         "folds.csv", "metrics_per_fold.csv", "summary.json", "summary.md",
@@ -228,9 +239,26 @@ def test_baseline_recipe_on_any_labelled_folder(tmp_path, bandai_paths):
     tasks.write_text("tasks:\n  - {name: score, kind: regression}\n  - {name: tremor, kind: binary}\n")
     out = tmp_path / "rf"
     summary = run(
-        ["--data", str(folder), "--labels", str(folder / "labels.csv"), "--group_by", "patient", "--tasks", str(tasks),
-         "--cv_scheme", "logo", "--n_estimators", "10", "--output_dir", str(out), "--progress", "false",
-         "--single_class_folds", "skip"]  # fmt: skip
+        [
+            "--data",
+            str(folder),
+            "--labels",
+            str(folder / "labels.csv"),
+            "--group_by",
+            "patient",
+            "--tasks",
+            str(tasks),
+            "--cv_scheme",
+            "logo",
+            "--n_estimators",
+            "10",
+            "--output_dir",
+            str(out),
+            "--progress",
+            "false",
+            "--single_class_folds",
+            "skip",
+        ]  # fmt: skip
     )
     assert summary["n_clips"] == 12 and summary["n_groups"] == 6 and summary["cv"]["n_folds"] == 6
     folds = _read_csv(out / "folds.csv")

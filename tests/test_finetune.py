@@ -22,11 +22,11 @@ import hf_motion.finetuning as ft
 from hf_motion.cv import CrossValidationError, CrossValidationWarning
 from hf_motion.datasets.selection import cap_clips_per_group
 from hf_motion.finetuning import FinetuneError
-from hf_motion.scripts import finetune as script
 from hf_motion.model_card import validate_model_card
-from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
+from hf_motion.modeling import MotionGPT2ForCausalLM
+from hf_motion.scripts import finetune as script
 
-from conftest import BANDAI1, REPO
+from conftest import BANDAI1, REPO, tiny_lm
 
 TASKS = [
     {"name": "style", "kind": "multiclass"},
@@ -49,8 +49,7 @@ def lm_dir(tmp_path_factory):
     """An (untrained) pretraining output: causal LM, tokenizer and pretrain_summary.json."""
     out = tmp_path_factory.mktemp("pretrained")
     tok = AutoTokenizer.from_pretrained(REPO / "tokenizer_configs" / "m5-motion")
-    torch.manual_seed(123)
-    MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, n_positions=256)).save_pretrained(out)
+    tiny_lm(tok, seed=123, n_positions=256).save_pretrained(out)
     tok.save_pretrained(out)
     summary = {"preset": "tiny", "dataset": {"fps": 10.0, "joints": "bandai-core", "window": 4, "stride": 4}}
     (out / "pretrain_summary.json").write_text(json.dumps(summary))
@@ -251,7 +250,6 @@ def test_clip_cap_per_group_is_seeded_and_keeps_order(lm_dir, tmp_path):
     assert data.max_clips_per_group is None and data.max_windows_per_clip is None
 
 
-
 def test_motion_windows_cut_resample_and_encode(walk_motion):
     tok = hf_motion.MotionTokenizer()
     spec = ft.WindowSpec(10.0, "bandai-core", 4, 4, None)
@@ -317,8 +315,9 @@ def test_from_scratch_differs_from_the_pretrained_backbone(lm_dir):
 def test_from_scratch_run_trains_and_cards_without_base_model(lm_dir, tmp_path):
     cfg = write_config(
         tmp_path / "c.yaml",
-        **base_options(lm_dir, tmp_path / "run", from_scratch=True, n_splits=2, num_train_epochs=1, max_windows_per_clip=1,
-                       tasks=TASKS[:1]),  # fmt: skip
+        **base_options(
+            lm_dir, tmp_path / "run", from_scratch=True, n_splits=2, num_train_epochs=1, max_windows_per_clip=1, tasks=TASKS[:1]
+        ),  # fmt: skip
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CrossValidationWarning)
@@ -357,7 +356,9 @@ def test_missing_label_names_the_clip(lm_dir, tmp_path):
 
 def test_task_missing_from_the_data_names_the_column(lm_dir, tmp_path):
     cfg, _ = label_folder_config(tmp_path, lm_dir, {"severity": [0, 1, 0, 1, 0, 1]}, [{"name": "updrs", "kind": "regression"}])
-    with pytest.raises(CrossValidationError, match=r"task 'updrs' uses label column 'updrs', which no clip has; available columns: .*'severity'"):
+    with pytest.raises(
+        CrossValidationError, match=r"task 'updrs' uses label column 'updrs', which no clip has; available columns: .*'severity'"
+    ):
         run(["--config", str(cfg), "--max_clips_per_group", "10"])
 
 
@@ -396,8 +397,7 @@ def test_test_fold_class_unseen_in_training_warns(lm_dir, tmp_path):
         result = run(["--config", str(cfg), "--max_clips_per_group", "10"])
     msgs = [str(w.message) for w in caught if issubclass(w.category, CrossValidationWarning)]
     assert any(
-        "task 'gait': the test set of fold 2 holds a class that its training set never has: class 'z' (2 clips)" in m
-        for m in msgs
+        "task 'gait': the test set of fold 2 holds a class that its training set never has: class 'z' (2 clips)" in m for m in msgs
     ), msgs
     rows = read_csv(result.output_dir / "metrics_per_fold.csv")
     assert [r["skipped"] for r in rows] == ["", "", ""]  # the folds still run

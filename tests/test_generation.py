@@ -12,9 +12,9 @@ from hf_motion import skeletons as hf_skeletons
 from hf_motion.generation import MotionLogitsProcessor, MotionPromptError, predict
 from hf_motion.kinematics import canonicalize_positions
 from hf_motion.motion import MotionError
-from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
 from hf_motion.tokenizer import MotionTokenizer, MotionTokenizerError, MotionTokens
 
+from conftest import tiny_lm
 
 SMALL_JOINTS = ["Hips", "Spine", "Chest", "Neck", "Head"]
 TOKENIZERS = {
@@ -29,8 +29,7 @@ def small_walk(walk_motion):
 
 
 def _model(tok, seed=0, **overrides):
-    torch.manual_seed(seed)
-    return MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, **overrides)).eval()
+    return tiny_lm(tok, seed, **overrides)
 
 
 def _prompt(tok, motion, layout, frames=3):
@@ -78,7 +77,7 @@ def test_allowed_tokens_follow_the_layout(tok_name, small_walk):
     assert _allowed(proc, np.append(causal, [eos, pad]), generated=2) == [{eos}]
     assert _allowed(proc, causal[:-1]) == [angle[D - 1]]  # the last digit of the last value
     if D == 2:
-        assert _allowed(proc, causal[: -2]) == [angle[0]]
+        assert _allowed(proc, causal[:-2]) == [angle[0]]
     assert _allowed(proc, np.append(causal, [eos]), generated=1) == [{eos}]  # finished rows only repeat <eos>
 
     proc_j = MotionLogitsProcessor(tok, num_joints=len(SMALL_JOINTS))
@@ -106,7 +105,7 @@ def test_ids_beyond_the_tokenizer_are_blocked(small_walk):
     proc = MotionLogitsProcessor(tok)
     ids = torch.as_tensor(_prompt(tok, small_walk, "angles"))[None]
     scores = proc(ids, torch.zeros((1, len(tok) + 16)))
-    assert torch.isinf(scores[0, len(tok):]).all()
+    assert torch.isinf(scores[0, len(tok) :]).all()
     with pytest.raises(ValueError, match="resize the model's embeddings"):
         MotionLogitsProcessor(tok)(ids, torch.zeros((1, len(tok) - 1)))
 
@@ -149,7 +148,7 @@ def test_constrained_generation_with_eos_allowed_and_left_padding(small_walk):
     long = _prompt(tok, small_walk, "angles", frames=3)
     short = _prompt(tok, small_walk, "angles", frames=2)
     batch = np.zeros((2, len(long)), dtype=np.int64)
-    batch[0], batch[1, len(long) - len(short):] = long, short
+    batch[0], batch[1, len(long) - len(short) :] = long, short
     ids = torch.as_tensor(batch)
     torch.manual_seed(0)
     out = model.generate(ids, attention_mask=(ids != 0).long(), max_new_tokens=80, do_sample=True, top_k=0,
@@ -255,8 +254,12 @@ def test_predict_bad_arguments(small_walk):
     with pytest.raises(MotionPromptError, match="last frame has 5 tokens"):
         predict(model, tok, _prompt(tok, small_walk, "angles")[:-10], seconds=0.1, fps=30)
     other = small_walk.slice(0, 2)
-    other = Motion(other.rotations[:, :3], other.root_translation, other.skeleton.__class__(
-        other.skeleton.names[:3], other.skeleton.parents[:3], other.skeleton.offsets[:3]), other.fps)
+    other = Motion(
+        other.rotations[:, :3],
+        other.root_translation,
+        other.skeleton.__class__(other.skeleton.names[:3], other.skeleton.parents[:3], other.skeleton.offsets[:3]),
+        other.fps,
+    )
     with pytest.raises(ValueError, match="context motion 1 has 3 joints"):
         predict(model, tok, [small_walk.slice(0, 2), other], seconds=0.1)
 
@@ -402,7 +405,7 @@ def test_delta_constrained_sampling_always_decodes(interval, max_step, layout, s
             assert frames == 3 * (1 if layout == "angles" else 2) + new_frames
             # The prompt's frames decode unchanged in front of the continuation.
             np.testing.assert_array_equal(dec.angles[:3], tok.angle_quantizer.round_trip(m.rotations))
-            new = row[prompt.shape[1]:]
+            new = row[prompt.shape[1] :]
             n_abs = int(np.sum(tok.token_codings[new] == 1))
             keys = 0
             for f in range(new_frames):  # which new frames are keyframes, counted per stream from the task token
@@ -499,7 +502,7 @@ def test_delta_generation_with_left_padding_and_eos(small_walk):
     long = _prompt(tok, small_walk, "both", frames=3)
     short = _prompt(tok, small_walk, "both", frames=2)
     batch = np.zeros((2, len(long)), dtype=np.int64)
-    batch[0], batch[1, len(long) - len(short):] = long, short
+    batch[0], batch[1, len(long) - len(short) :] = long, short
     ids = torch.as_tensor(batch)
     for seed in range(3):
         torch.manual_seed(seed)

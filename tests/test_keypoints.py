@@ -41,6 +41,7 @@ def test_builtin_layouts_are_trees(name, size):
     assert len(layout.names) == len(layout.parents) == size == len(set(layout.names))
     assert layout.parents.count(-1) == 1 and _reaches_root(layout)
     assert len(layout.bones) == size - 1
+
     # Left/right names pair up, and a left keypoint's parent is the mirrored right one's parent.
     def mirror(n):
         return n.replace("left", "@").replace("right", "left").replace("@", "right")
@@ -157,9 +158,7 @@ def test_csv(track, tmp_path):
 
 def test_json(track, tmp_path):
     data, conf = track
-    (tmp_path / "k.json").write_text(
-        json.dumps({"keypoints": data.tolist(), "confidence": conf.tolist(), "fps": 60, "layout": "coco17"})
-    )
+    (tmp_path / "k.json").write_text(json.dumps({"keypoints": data.tolist(), "confidence": conf.tolist(), "fps": 60, "layout": "coco17"}))
     kp = load_keypoints(tmp_path / "k.json")
     np.testing.assert_array_equal(kp.data, data)
     np.testing.assert_array_equal(kp.confidence, conf)
@@ -299,9 +298,7 @@ def test_real_bandai_round_trip(walk_motion):
     np.testing.assert_allclose(out[..., :2], positions[..., :2], rtol=0, atol=1e-6)
     np.testing.assert_allclose(out[..., 2], np.median(positions[..., 2]))
     for axis in (0, 1):
-        np.testing.assert_allclose(
-            np.percentile(out[..., axis], [10, 90]), np.percentile(positions[..., axis], [10, 90]), atol=1e-6
-        )
+        np.testing.assert_allclose(np.percentile(out[..., axis], [10, 90]), np.percentile(positions[..., axis], [10, 90]), atol=1e-6)
 
 
 def test_real_bandai_other_clips_as_reference(bandai_motions):

@@ -18,13 +18,33 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("base", ["errors", "fileio", "resources", "rotations"]),
     ("motion", ["kinematics", "motion", "skeletons", "resample", "metrics", "features", "pose_features"]),
     ("readers", ["bvh", "amass", "keypoints", "readers"]),
-    ("tokenization", ["quantizer", "predictive_coding", "tokenizer", "processing", "text_motion", "instructions",
-                      "rate_distortion"]),  # fmt: skip
+    (
+        "tokenization",
+        ["quantizer", "predictive_coding", "tokenizer", "processing", "text_motion", "instructions", "rate_distortion"],
+    ),  # fmt: skip
     ("datasets", ["datasets"]),
     ("models", ["modeling", "multitask", "task_loss", "code_gpt", "code_prediction", "generation", "models"]),
-    ("training and evaluation", ["training", "cv", "model_card", "generation_metrics", "text_motion_metrics",
-                                 "text_motion_training", "continuous_baselines", "baselines", "finetuning",
-                                 "prediction_benchmark", "scaling", "reporting", "pipelines", "demo", "render", "recipe_args"]),  # fmt: skip
+    (
+        "training and evaluation",
+        [
+            "training",
+            "cv",
+            "model_card",
+            "generation_metrics",
+            "text_motion_metrics",
+            "text_motion_training",
+            "continuous_baselines",
+            "baselines",
+            "finetuning",
+            "prediction_benchmark",
+            "scaling",
+            "reporting",
+            "pipelines",
+            "demo",
+            "render",
+            "recipe_args",
+        ],
+    ),  # fmt: skip
     ("scripts", ["scripts", "cli"]),
 ]
 LAYER_OF = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
@@ -117,8 +137,6 @@ def test_nothing_loads_a_recipe_as_a_module():
     loaders = ("import_recipe", "spec_from_file_location(")
     files = [*MODULES.values(), *(REPO / "tests").glob("*.py"), *(REPO / "recipes").glob("*.py"), *(REPO / "bench").glob("*.py")]
     offenders = [
-        str(path.relative_to(REPO))
-        for path in files
-        if path != Path(__file__).resolve() and any(x in path.read_text() for x in loaders)
+        str(path.relative_to(REPO)) for path in files if path != Path(__file__).resolve() and any(x in path.read_text() for x in loaders)
     ]
     assert not offenders, f"library modules load recipes: {offenders}"

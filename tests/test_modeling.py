@@ -21,13 +21,9 @@ from hf_motion.modeling import (
 )
 from hf_motion.tokenizer import MotionTokenizer
 
+from conftest import tiny_lm
 
 SMALL_JOINTS = ["Hips", "Spine", "Chest", "Neck", "Head"]
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return MotionTokenizer()
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +70,7 @@ def _reference_indices(ids, sep, specials, bos, eos, vpj, max_j, max_f):
 # ------------------------------------------------------------------ indices
 def test_indices_hand_example(tok):
     ids = tok.encode_motion(angles=np.zeros((2, 2, 3)), task=">")  # bos > sep 6 values sep 6 values eos
-    j, f = motion_position_indices(
-        torch.as_tensor(ids)[None], 4, list(range(8)), 3, 64, 256, bos_token_id=1, eos_token_id=2
-    )
+    j, f = motion_position_indices(torch.as_tensor(ids)[None], 4, list(range(8)), 3, 64, 256, bos_token_id=1, eos_token_id=2)
     assert j[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0]
     assert f[0].tolist() == [0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 2, 2, 2, 2, 2, 2, 0]
 
@@ -189,7 +183,7 @@ def test_cached_and_uncached_greedy_generation_are_identical(tok, walk_ids):
         plain = model.generate(ids, use_cache=False, **kw)
     assert torch.equal(cached.sequences, plain.sequences)
     torch.testing.assert_close(torch.stack(cached.scores), torch.stack(plain.scores), rtol=1e-4, atol=1e-4)
-    assert len(set(cached.sequences[0, ids.shape[1]:].tolist())) > 1  # not a degenerate constant output
+    assert len(set(cached.sequences[0, ids.shape[1] :].tolist())) > 1  # not a degenerate constant output
 
 
 def test_left_padded_batch_generates_like_single_prompts(tok, walk_ids):
@@ -203,7 +197,7 @@ def test_left_padded_batch_generates_like_single_prompts(tok, walk_ids):
     with torch.no_grad():
         out = model.generate(batch, attention_mask=mask, max_new_tokens=20, do_sample=False)
         single_b = model.generate(b[None], attention_mask=torch.ones_like(b[None]), max_new_tokens=20, do_sample=False)
-    assert torch.equal(out[1, len(a):], single_b[0, len(b):])
+    assert torch.equal(out[1, len(a) :], single_b[0, len(b) :])
 
 
 def test_bf16_forward_is_finite(tok, walk_ids):
@@ -216,7 +210,7 @@ def test_bf16_forward_is_finite(tok, walk_ids):
 def test_tiny_model_trains_on_real_motion_and_loss_falls(tok, bandai_motions):
     ids = [tok.encode_motion(angles=m.select_joints(SMALL_JOINTS).rotations[:12], task=">") for m in bandai_motions]
     batch = torch.as_tensor(np.stack(ids))
-    model = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok))
+    model = tiny_lm(tok).train()
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []
@@ -234,7 +228,7 @@ def test_sequence_classification_uses_last_real_token_with_left_or_right_padding
     torch.manual_seed(0)
     model = MotionGPT2ForSequenceClassification(motion_gpt2_config("tiny", tok, num_labels=3)).eval()
     seq = torch.as_tensor(np.append(walk_ids, 2))
-    n, pad = len(seq), 5
+    pad = 5
     left = torch.cat([torch.zeros(pad, dtype=torch.long), seq])[None]
     right = torch.cat([seq, torch.zeros(pad, dtype=torch.long)])[None]
     with torch.no_grad():
@@ -428,7 +422,7 @@ def _rows(tok, rng, length):
     for _ in range(6):  # packed: several documents in one row, the first one cut at a random point
         row: list[int] = []
         first = docs[int(rng.integers(len(docs)))]
-        row += first[int(rng.integers(1, len(first))):]
+        row += first[int(rng.integers(1, len(first))) :]
         while len(row) < length:
             row += docs[int(rng.integers(len(docs)))]
         rows.append(row[:length])
@@ -589,7 +583,7 @@ def test_copy_path_cached_and_uncached_generation_are_identical(tok, walk_ids, w
         plain = model.generate(ids, use_cache=False, **kw)
     assert torch.equal(cached.sequences, plain.sequences)
     torch.testing.assert_close(torch.stack(cached.scores), torch.stack(plain.scores), rtol=1e-4, atol=1e-4)
-    assert len(set(cached.sequences[0, ids.shape[1]:].tolist())) > 1
+    assert len(set(cached.sequences[0, ids.shape[1] :].tolist())) > 1
 
 
 def test_copy_path_left_padded_batch_generates_like_single_prompts(tok, walk_ids):
@@ -602,7 +596,7 @@ def test_copy_path_left_padded_batch_generates_like_single_prompts(tok, walk_ids
     with torch.no_grad():
         out = model.generate(batch, attention_mask=(batch != 0).long(), max_new_tokens=20, do_sample=False)
         single = model.generate(b[None], attention_mask=torch.ones_like(b[None]), max_new_tokens=20, do_sample=False)
-    assert torch.equal(out[1, len(a):], single[0, len(b):])
+    assert torch.equal(out[1, len(a) :], single[0, len(b) :])
 
 
 def test_copy_path_save_and_load_through_auto_classes(tok, walk_ids, tmp_path):

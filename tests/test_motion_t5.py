@@ -17,8 +17,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, models, pre_tokenizers
-from transformers import AddedToken, AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedTokenizerFast
-from transformers import T5Config, T5ForConditionalGeneration
+from transformers import AddedToken, AutoModelForSeq2SeqLM, AutoTokenizer, PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
 
 import hf_motion
 from hf_motion import Motion
@@ -42,7 +41,8 @@ from hf_motion.models.motion_t5 import (
 )
 from hf_motion.models.motion_vq import MotionVQConfig, MotionVQProcessor, MotionVQVAE
 from hf_motion.pose_features import PoseFeatureLayout
-from hf_motion.text_motion import add_motion_tokens, motion_to_text as m5_span, text_tokens_to_motion
+from hf_motion.text_motion import add_motion_tokens, text_tokens_to_motion
+from hf_motion.text_motion import motion_to_text as m5_span
 from hf_motion.tokenizer import MotionTokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -161,9 +161,7 @@ def test_merged_vocabulary_round_trip(tokenizer, processor, vq_processor, tmp_pa
     ids = tokenizer(text)["input_ids"]
     motion_ids = set(tokenizer.convert_tokens_to_ids(tokens))
     # The span is one token per motion token, in order; the text around it is lower-cased text.
-    assert [i for i in ids if i in motion_ids] == tokenizer.convert_tokens_to_ids(
-        ["<motion_start>", *_code_strings(codes), "<motion_end>"]
-    )
+    assert [i for i in ids if i in motion_ids] == tokenizer.convert_tokens_to_ids(["<motion_start>", *_code_strings(codes), "<motion_end>"])
     decoded = tokenizer.decode(ids, skip_special_tokens=True)
     assert "</s>" not in decoded and decoded.startswith("describe the motion") and decoded.rstrip().endswith("please.")
     assert _parse_span(decoded) == [int(s[11:-1]) for s in _code_strings(codes)]
@@ -471,9 +469,10 @@ def test_processor_save_reload_and_missing_files(processor, walk_motion, tmp_pat
     np.testing.assert_array_equal(again.motion_to_codes(walk_motion), codes)
     np.testing.assert_allclose(again.span_to_motion(processor.codes_to_span(codes)).rotations,
                                processor.codes_to_motion(codes).rotations, atol=1e-6)  # fmt: skip
-    assert AutoTokenizer.from_pretrained(d)(processor.codes_to_span(codes))["input_ids"] == processor.tokenizer(
-        processor.codes_to_span(codes)
-    )["input_ids"]
+    assert (
+        AutoTokenizer.from_pretrained(d)(processor.codes_to_span(codes))["input_ids"]
+        == processor.tokenizer(processor.codes_to_span(codes))["input_ids"]
+    )
 
     for missing in ("text_motion_config.json", "tokenizer.json", "motion_tokenizer/model.safetensors",
                     "motion_tokenizer/preprocessor_config.json"):  # fmt: skip
@@ -485,9 +484,7 @@ def test_processor_save_reload_and_missing_files(processor, walk_motion, tmp_pat
             TextMotionProcessor.from_pretrained(broken)
     with pytest.raises(FileNotFoundError, match="not a folder"):
         TextMotionProcessor.from_pretrained(tmp_path / "nowhere")
-    (broken / "motion_tokenizer" / "preprocessor_config.json").write_text(
-        (d / "motion_tokenizer" / "preprocessor_config.json").read_text()
-    )
+    (broken / "motion_tokenizer" / "preprocessor_config.json").write_text((d / "motion_tokenizer" / "preprocessor_config.json").read_text())
     (broken / "text_motion_config.json").write_text(json.dumps({**cfg, "codebook_size": 16}))
     with pytest.raises(ValueError, match="codebook_size=16"):
         TextMotionProcessor.from_pretrained(broken)
@@ -533,7 +530,9 @@ def test_lengths_spans_and_errors(processor):
             processor.steps_for_seconds(bad)
     codes = np.array([[0, 1], [2, 3], [4, 5], [6, 7]])
     masked = processor.masked_span(codes, 1, 3)
-    expected = "<motion_start>" + "".join(_code_strings(codes[:1])) + "<motion_mask>" * 2 + "".join(_code_strings(codes[3:])) + "<motion_end>"
+    expected = (
+        "<motion_start>" + "".join(_code_strings(codes[:1])) + "<motion_mask>" * 2 + "".join(_code_strings(codes[3:])) + "<motion_end>"
+    )
     assert masked == expected
     for start, stop in ((2, 2), (3, 1), (0, 5), (-1, 2)):
         with pytest.raises(ValueError, match="start < stop"):

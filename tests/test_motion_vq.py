@@ -327,9 +327,7 @@ def _one_live_code(model: MotionVQVAE) -> torch.Tensor:
 def test_dead_codes_are_revived_only_with_a_threshold(threshold):
     torch.manual_seed(0)
     K = 16
-    model = MotionVQVAE(
-        _tiny_config(12, codebook_size=K, codebook_dim=8, downsample=2, ema_decay=0.8, dead_code_threshold=threshold)
-    )
+    model = MotionVQVAE(_tiny_config(12, codebook_size=K, codebook_dim=8, downsample=2, ema_decay=0.8, dead_code_threshold=threshold))
     far = _one_live_code(model)
     cb = model.quantizer._codebook
     data = [torch.randn(4, 16, 12) for _ in range(3)]
@@ -376,7 +374,7 @@ def test_causal_encoder_ignores_future_frames():
         za = acausal._latent(x)[1]
         for s in range(S - 1):
             x2 = x.clone()
-            x2[:, (s + 1) * ds:] += 10.0 * torch.randn(1, T - (s + 1) * ds, D, generator=g)
+            x2[:, (s + 1) * ds :] += 10.0 * torch.randn(1, T - (s + 1) * ds, D, generator=g)
             z2 = causal._latent(x2)[1]
             torch.testing.assert_close(z2[:, : s + 1], z[:, : s + 1], atol=1e-6, rtol=0)
             assert torch.equal(causal.encode(x2)[:, : s + 1], codes[:, : s + 1])
@@ -400,7 +398,11 @@ def test_save_reload_with_auto_classes(tmp_path, clips, layout, quantizer, L):
     torch.manual_seed(0)
     pos = layout.channels["positions"]
     cfg = _tiny_config(
-        layout.dim, quantizer=quantizer, num_quantizers=L, codebook_size=16, kmeans_init=True,
+        layout.dim,
+        quantizer=quantizer,
+        num_quantizers=L,
+        codebook_size=16,
+        kmeans_init=True,
         position_channel=[pos.start, pos.stop],
     )
     model = MotionVQVAE(cfg)
@@ -455,7 +457,14 @@ def test_save_reload_with_auto_classes(tmp_path, clips, layout, quantizer, L):
 
 def test_code_vocabulary_and_text_errors(layout):
     tok = code_vocabulary(6)
-    assert tok.convert_tokens_to_ids(["<pad>", "<unk>", "<motion_start>", "<motion_end>", "<motion_mask>", "<motion_id_5>"]) == [0, 1, 2, 3, 4, 10]
+    assert tok.convert_tokens_to_ids(["<pad>", "<unk>", "<motion_start>", "<motion_end>", "<motion_mask>", "<motion_id_5>"]) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+        10,
+    ]
     proc = MotionVQProcessor(layout, fps=FPS, codebook_size=3, tokens_per_step=2)
     codes = np.array([[0, 2], [1, 0]])
     assert proc.codes_to_text(codes) == "<motion_start><motion_id_0><motion_id_5><motion_id_1><motion_id_3><motion_end>"
@@ -559,11 +568,12 @@ def test_a_few_training_steps_lower_the_loss(clips, layout):
     feats = [torch.as_tensor(proc.features(clips[n])) for n in CLIP_IDS]
     feats = [f for f in feats if len(f) >= 2 * win]
     assert len(feats) >= 3
-    batches = [torch.stack([f[k * win:(k + 1) * win] for f in feats]) for k in range(2)]
+    batches = [torch.stack([f[k * win : (k + 1) * win] for f in feats]) for k in range(2)]
     pos = layout.channels["positions"]
     model = MotionVQVAE(
-        _tiny_config(layout.dim, hidden_size=32, codebook_size=16, codebook_dim=16, kmeans_init=True,
-                     position_channel=[pos.start, pos.stop])
+        _tiny_config(
+            layout.dim, hidden_size=32, codebook_size=16, codebook_dim=16, kmeans_init=True, position_channel=[pos.start, pos.stop]
+        )
     )
     flat = torch.cat(batches).reshape(-1, layout.dim)
     model.set_normalization(flat.mean(0), flat.std(0).clamp_min(1e-2))

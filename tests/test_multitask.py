@@ -13,7 +13,8 @@ from transformers import AutoConfig, AutoModelForSequenceClassification
 import hf_motion  # noqa: F401  (registers the Auto classes)
 from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
 from hf_motion.multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig, normalize_targets
-from hf_motion.tokenizer import MotionTokenizer
+
+from conftest import tiny_lm
 
 JOINTS = ["Hips", "Spine", "Chest", "Neck", "Head"]
 TARGETS = [
@@ -21,11 +22,6 @@ TARGETS = [
     {"name": "style", "kind": "multiclass", "num_classes": 3},
     {"name": "score", "kind": "regression", "weight": 0.5},
 ]
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return MotionTokenizer()
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +43,7 @@ def batch(tok, bandai_motions):
 def _tiny(tok, targets=TARGETS, lm_loss_weight=0.0, seed=0, std=0.3):
     torch.manual_seed(seed)
     backbone = motion_gpt2_config("tiny", tok, initializer_range=std)
-    cfg = MotionMultiTaskConfig.from_backbone_config(
-        backbone, targets=targets, lm_loss_weight=lm_loss_weight, head_dropout=0.0
-    )
+    cfg = MotionMultiTaskConfig.from_backbone_config(backbone, targets=targets, lm_loss_weight=lm_loss_weight, head_dropout=0.0)
     return MotionGPT2ForMultiTask(cfg).eval()
 
 
@@ -193,8 +187,7 @@ def test_gradients_reach_heads_and_backbone_and_loss_falls(tok, batch):
 
 
 def test_from_pretrained_keeps_the_backbone(tok, tmp_path):
-    torch.manual_seed(1)
-    lm = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, initializer_range=0.3))
+    lm = tiny_lm(tok, seed=1, initializer_range=0.3)
     lm.save_pretrained(tmp_path / "lm")
     model = MotionGPT2ForMultiTask.from_pretrained(tmp_path / "lm", targets=TARGETS, lm_loss_weight=0.2)
     assert isinstance(model.config, MotionMultiTaskConfig) and model.config.lm_loss_weight == 0.2
@@ -320,7 +313,7 @@ def test_multitask_needs_a_pad_id_distinct_from_eos(tok):
 def test_from_pretrained_refuses_a_backbone_that_does_not_fit(tok, tmp_path):
     import json
 
-    MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok)).save_pretrained(tmp_path)
+    tiny_lm(tok).save_pretrained(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**config, "use_frame_embeddings": False}))
     with pytest.raises(ValueError, match=r"frame_embeddings differ: check use_frame_embeddings=False"):

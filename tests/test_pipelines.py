@@ -7,12 +7,12 @@ from transformers import pipeline
 
 import hf_motion
 from hf_motion import MotionProcessor, MotionProcessorError, MotionTokenizer
-from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
+from hf_motion.modeling import motion_gpt2_config
 from hf_motion.multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 from hf_motion.resources import tokenizer_config_path
 from hf_motion.skeletons import resolve_joint_subset
 
-from conftest import REPO
+from conftest import REPO, tiny_lm
 
 STYLES = ["normal", "proud", "tired"]
 TARGETS = [
@@ -44,8 +44,7 @@ def classifier_dir(processor, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lm_dir(processor, tmp_path_factory):
-    torch.manual_seed(0)
-    model = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", processor.tokenizer)).eval()
+    model = tiny_lm(processor.tokenizer)
     return _save(model, processor, tmp_path_factory.mktemp("lm"))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+
 from hf_motion import training
 from hf_motion.scripts import pretrain as pretrain_script
 
@@ -16,16 +17,29 @@ REPO = Path(__file__).resolve().parents[1]
 
 def args(out, cache, **over):
     base = dict(
-        output_dir=str(out), cache_dir=str(cache), max_clips=12, window=4, stride=4, context_length=512, max_steps=8,
-        per_device_train_batch_size=4, per_device_eval_batch_size=8, learning_rate=3e-3, warmup_steps=0,
-        logging_steps=1, eval_steps=100, save_steps=4, num_proc=1, disable_tqdm=True, seed=7,
+        output_dir=str(out),
+        cache_dir=str(cache),
+        max_clips=12,
+        window=4,
+        stride=4,
+        context_length=512,
+        max_steps=8,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=8,
+        learning_rate=3e-3,
+        warmup_steps=0,
+        logging_steps=1,
+        eval_steps=100,
+        save_steps=4,
+        num_proc=1,
+        disable_tqdm=True,
+        seed=7,
     )
     base.update(over)
     argv = []
     for k, v in base.items():
         argv += [f"--{k}", str(v)]
     return argv
-
 
 
 class Crash(TrainerCallback):

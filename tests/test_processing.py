@@ -11,7 +11,7 @@ from hf_motion import MotionProcessor, MotionProcessorError, MotionTokenizer
 from hf_motion.resources import tokenizer_config_path
 from hf_motion.skeletons import resolve_joint_subset
 
-from conftest import REPO
+from conftest import REPO, tiny_lm
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,9 @@ def test_another_frame_rate_is_resampled_or_refused(processor, walk_motion):
 
 def test_a_skeleton_without_the_models_joints_is_refused_by_name(processor):
     cmu = hf_motion.load_bvh(REPO / "tests" / "fixtures" / "cmu_31joint.bvh")
-    with pytest.raises(MotionProcessorError, match=r"cmu_31joint\.bvh: the skeleton lacks \d+ of the model's 17 joints \(Chest, UpperArm_L"):
+    with pytest.raises(
+        MotionProcessorError, match=r"cmu_31joint\.bvh: the skeleton lacks \d+ of the model's 17 joints \(Chest, UpperArm_L"
+    ):
         processor(str(REPO / "tests" / "fixtures" / "cmu_31joint.bvh"))
     with pytest.raises(MotionProcessorError, match="skeleton lacks"):
         processor.prepare(cmu)
@@ -124,11 +126,11 @@ def test_predict_with_the_processor_prepares_the_context(core, bandai_paths, wal
     """predict(model, processor, clip): the 30 fps, 30-joint file is brought to the model's 10 fps and 17 joints."""
     import torch
 
-    from hf_motion import MotionGPT2ForCausalLM, motion_gpt2_config, predict
+    from hf_motion import predict
 
     tok = MotionTokenizer.from_pretrained(tokenizer_config_path("m5-fine-motion"), joint_names=core)
     processor = MotionProcessor(tok, fps=10, window=24)
-    model = MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok)).eval()
+    model = tiny_lm(tok)
     clip = walk_motion.slice(0, 12)  # 0.4 s at 30 fps: 4 frames at 10 fps
     torch.manual_seed(0)
     pred = predict(model, processor, clip, seconds=0.3)

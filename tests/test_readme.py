@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import BANDAI1
+from conftest import BANDAI1, tiny_lm
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CLIP = "../shared/data/bandai-namco-motion/dataset-1/data/dataset-1_walk_normal_001.bvh"
@@ -45,10 +45,8 @@ def _python_section_snippet() -> str:
 def test_readme_use_it_from_python_goes_from_bvh_to_a_fine_tuned_prediction(tmp_path, monkeypatch, walk_motion):
     """The section's snippet as written, with the pretrained folder a tiny untrained model (the
     quick start's run is too slow for the suite) and the run folder under tmp_path."""
-    import torch
 
     import hf_motion
-    from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
     from hf_motion.resources import tokenizer_config_path
     from hf_motion.skeletons import resolve_joint_subset
 
@@ -59,8 +57,7 @@ def test_readme_use_it_from_python_goes_from_bvh_to_a_fine_tuned_prediction(tmp_
     pretrained = tmp_path / "pretrained"
     joints = resolve_joint_subset("bandai-core", walk_motion.skeleton)
     tok = hf_motion.MotionTokenizer.from_pretrained(tokenizer_config_path("m5-motion"), joint_names=joints)
-    torch.manual_seed(0)
-    MotionGPT2ForCausalLM(motion_gpt2_config("tiny", tok, n_positions=256)).save_pretrained(pretrained)
+    tiny_lm(tok, n_positions=256).save_pretrained(pretrained)
     hf_motion.MotionProcessor(tok, fps=10, window=4, stride=4).save_pretrained(pretrained)
     code = (
         snippet.replace('"runs/pretrain-tiny"', repr(str(pretrained)))

@@ -316,8 +316,7 @@ def test_cli_renders_learned_codes(tiny_vq_folder, tmp_path, capsys):
     np.save(npy, codes)
     for src in (text, npy):
         prefix = tmp_path / src.stem / src.suffix[1:]
-        assert main(["render", str(src), "--vq-model", str(folder), "--out", str(prefix), "--strip", "3",
-                     "--max-gif-frames", "1000"]) == 0
+        assert main(["render", str(src), "--vq-model", str(folder), "--out", str(prefix), "--strip", "3", "--max-gif-frames", "1000"]) == 0
         # 4 frames per code step, all drawn (the GIF keeps every frame of a short clip).
         assert len(gif_frames(f"{prefix}.gif")) == 4 * len(codes)
         assert Image.open(f"{prefix}.png").size[0] > 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from transformers import AutoModelForCausalLM
+
 import hf_motion.scaling as scaling_lib
 from hf_motion.scripts import scaling as scaling_script
 
@@ -96,9 +97,7 @@ def test_finished_runs_are_reused_not_retrained(scaling, swept, monkeypatch):
 
     monkeypatch.setattr(scaling_lib, "train_preset", no_training)
     again = scaling.main(sweep_argv(swept["out"], swept["cache"]))
-    assert [r["final_eval_bits_per_frame"] for r in again["runs"]] == [
-        r["final_eval_bits_per_frame"] for r in swept["result"]["runs"]
-    ]
+    assert [r["final_eval_bits_per_frame"] for r in again["runs"]] == [r["final_eval_bits_per_frame"] for r in swept["result"]["runs"]]
     # Other options for pretrain.py are a different run: that one would train.
     with pytest.raises(AssertionError, match="retrained"):
         scaling.main(sweep_argv(swept["out"], swept["cache"], learning_rate=1e-3))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BANDAI1
 
 import hf_motion
 from hf_motion import Motion, MotionTokenizer, Skeleton
@@ -28,6 +27,8 @@ from hf_motion.skeletons import (
     match_joint_roles,
     resolve_joint_subset,
 )
+
+from conftest import BANDAI1
 
 CMU = Path(__file__).parent / "fixtures" / "cmu_31joint.bvh"
 

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import BANDAI1
 from transformers import AutoConfig, AutoModel
 
 import hf_motion
@@ -31,6 +30,8 @@ from hf_motion.text_motion_metrics import (
     train_text_motion_evaluator,
     zero_velocity,
 )
+
+from conftest import BANDAI1
 
 # Captions determine the motion: the speed word sets the frequency of a sinusoid, the limb words
 # the feature channels it drives. 16 distinct captions, several clips each.
@@ -357,8 +358,12 @@ def test_embed_motions_on_real_clips_is_padding_invariant():
     assert feats[0].shape[1] == feats[1].shape[1] and len(feats[0]) != len(feats[1])
     short, long_ = sorted(feats, key=len)
     ev = train_text_motion_evaluator(
-        feats, ["a person walks in a normal way", "a person waves in a feminine way"], steps=3, batch_size=2,
-        crop=40, progress=False,
+        feats,
+        ["a person walks in a normal way", "a person waves in a feminine way"],
+        steps=3,
+        batch_size=2,
+        crop=40,
+        progress=False,
     )
     assert ev.config.input_dim == feats[0].shape[1] and ev.config.embed_dim == 128
     alone = ev.embed_motions([short])

@@ -127,7 +127,7 @@ def test_decode_recovers_real_motion_within_half_a_bin(m5, fine, real_windows):
 def test_fine_scheme_beats_m5_on_real_positions(m5, fine, real_windows):
     def mean_err(tok):
         errs = []
-        for angles, positions in real_windows:
+        for _angles, positions in real_windows:
             dec = tok.decode_motion(tok.encode_motion(positions=positions))
             errs.append(np.linalg.norm(dec.positions - positions, axis=-1).ravel())
         return np.concatenate(errs).mean()
@@ -255,11 +255,19 @@ def test_m5_motion_folder_loads_with_autotokenizer_in_fresh_processes(tmp_path):
     )
     full = subprocess.run(
         [sys.executable, "-c", probe.format(imp="\nimport hf_motion")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split(maxsplit=1)
     plain = subprocess.run(
         [sys.executable, "-c", probe.format(imp="")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split(maxsplit=1)
     assert full[0] == "MotionTokenizer" and full[1].endswith("True\n")
     assert plain[0] == "TokenizersBackend" and plain[1].endswith("False\n")
@@ -271,7 +279,9 @@ def test_m5_motion_folder_matches_the_build_script(tmp_path):
     out = tmp_path / "built"
     subprocess.run(
         [sys.executable, str(REPO / "tokenizer_configs" / "build.py"), "--out", str(out)],
-        check=True, capture_output=True, env=dict(os.environ, HF_HUB_OFFLINE="1"),
+        check=True,
+        capture_output=True,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
     )
     for name in ("tokenizer.json", "tokenizer_config.json"):
         assert json.loads((out / "m5-motion" / name).read_text()) == json.loads((M5_DIR / name).read_text())
@@ -430,7 +440,9 @@ def test_autotokenizer_with_hf_motion_checks_the_two_files(tmp_path):
     vocab[a], vocab[b] = vocab[b], vocab[a]
     (folder / "tokenizer.json").write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
     for load in (MotionTokenizer.from_pretrained, AutoTokenizer.from_pretrained):
-        with pytest.raises(MotionTokenizerError, match=r"tokenizer\.json .* disagrees .*model\.vocab: token .* id 301 in tokenizer\.json, id 300"):
+        with pytest.raises(
+            MotionTokenizerError, match=r"tokenizer\.json .* disagrees .*model\.vocab: token .* id 301 in tokenizer\.json, id 300"
+        ):
             load(str(folder))
 
 

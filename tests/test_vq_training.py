@@ -392,9 +392,12 @@ def test_prediction_baselines_match_an_independent_computation(vq, processor, mo
     # Fewer windows than found: a subset of them, reproducibly.
     few = predict_with_codes(vq, processor, gpt, motions, past_seconds=PAST, horizons_ms=HORIZONS, stride_seconds=STRIDE, max_windows=3)
     assert few.num_windows == 3
-    assert few.to_dict() == predict_with_codes(
-        vq, processor, gpt, motions, past_seconds=PAST, horizons_ms=HORIZONS, stride_seconds=STRIDE, max_windows=3
-    ).to_dict()
+    assert (
+        few.to_dict()
+        == predict_with_codes(
+            vq, processor, gpt, motions, past_seconds=PAST, horizons_ms=HORIZONS, stride_seconds=STRIDE, max_windows=3
+        ).to_dict()
+    )
     assert any(np.isclose(few.zero_velocity_mm[0], np.mean(zero[list(c), 0])) for c in _triples(len(wins)))
 
 

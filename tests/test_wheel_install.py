@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BANDAI1, REPO
 from hf_motion import MotionTokenizer, resources
+
+from conftest import BANDAI1, REPO
 
 PACKAGE = REPO / "hf_motion"
 ASSETS = PACKAGE / "assets"

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -248,7 +249,9 @@ class KinematicBaselineResult:
 
         out = Path(output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        write_csv(out / "folds.csv", ["clip", "group", "fold"], [[c, g, int(f)] for c, g, f in zip(self.clip_ids, self.groups, self.fold_of)])
+        write_csv(
+            out / "folds.csv", ["clip", "group", "fold"], [[c, g, int(f)] for c, g, f in zip(self.clip_ids, self.groups, self.fold_of)]
+        )
         for name in self.tasks:
             write_csv(out / f"predictions_{name}.csv", *self.prediction_rows(name))
         rows = [s.row() for t in self.tasks.values() for s in t.scores]
@@ -296,8 +299,7 @@ def run_kinematic_baseline(
     X, feature_names = feature_matrix(clips, joints=forest_args.joint_subset(), progress=run_args.progress)
     logger.info("%d kinematic features per clip", X.shape[1])
     tasks = {
-        s.name: run_forest_task(labels[s.name], X, folds, forest_args, seed, cv_args.single_class_folds, run_args.progress)
-        for s in specs
+        s.name: run_forest_task(labels[s.name], X, folds, forest_args, seed, cv_args.single_class_folds, run_args.progress) for s in specs
     }
     summary: dict[str, Any] = {
         "model": "random forest on kinematic features",
@@ -305,8 +307,13 @@ def run_kinematic_baseline(
         "n_clips": len(clips),
         "n_groups": len(set(groups)),
         "n_features": int(X.shape[1]),
-        "cv": {"scheme": cv_args.cv_scheme, "n_folds": len(folds), "seed": seed, "description": description,
-               "stratify_by": cv_args.stratify_by},  # fmt: skip
+        "cv": {
+            "scheme": cv_args.cv_scheme,
+            "n_folds": len(folds),
+            "seed": seed,
+            "description": description,
+            "stratify_by": cv_args.stratify_by,
+        },  # fmt: skip
         "arguments": {type(a).__name__: asdict(a) for a in (data_args, cv_args, forest_args, run_args)},
         "tasks": {},
     }

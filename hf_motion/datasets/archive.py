@@ -24,8 +24,8 @@ import shutil
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..fileio import atomic_directory
 from .folders import MotionDatasetError, file_digest
@@ -85,9 +85,10 @@ class _ProgressReader:
 def _extract_tar(archive: Path, dest: Path, progress: bool) -> None:
     from tqdm.auto import tqdm
 
-    with open(archive, "rb") as raw, tqdm(
-        total=archive.stat().st_size, unit="B", unit_scale=True, desc=f"unpacking {archive.name}", disable=not progress
-    ) as bar:
+    with (
+        open(archive, "rb") as raw,
+        tqdm(total=archive.stat().st_size, unit="B", unit_scale=True, desc=f"unpacking {archive.name}", disable=not progress) as bar,
+    ):
         # Stream mode ("r|*") decompresses once; members are written as they arrive.
         with tarfile.open(fileobj=_ProgressReader(raw, bar), mode="r|*") as tar:
             for member in tar:

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .archive import default_cache_dir, unpack_archive_cached
 from .folders import MotionCollection, MotionDatasetError, MotionFolder
@@ -117,7 +118,7 @@ def _read_names(path: Path, prefix: str) -> list[str]:
     if not path.is_file():
         raise MotionDatasetError(f"label names file {path} is missing")
     names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    return [n[len(prefix):] if n.startswith(prefix) else n for n in names]
+    return [n[len(prefix) :] if n.startswith(prefix) else n for n in names]
 
 
 def _label_names(subset_dir: Path, data_dir: Path, subset: str) -> tuple[list[str], list[str]]:
@@ -140,17 +141,13 @@ class _BandaiLabels:
     def __call__(self, path: Path, raw: dict[str, Any]) -> dict[str, Any]:
         parts = path.stem.split("_")
         if len(parts) != 4 or parts[0] != self.subset:
-            raise MotionDatasetError(
-                f"{path}: expected a file name '{self.subset}_{{content}}_{{style}}_{{take}}', got {path.stem!r}"
-            )
+            raise MotionDatasetError(f"{path}: expected a file name '{self.subset}_{{content}}_{{style}}_{{take}}', got {path.stem!r}")
         _, content, style, take = parts
         if "content" in raw and "style" in raw:
             ci, si = raw["content"], raw["style"]
             for what, idx, names in (("content", ci, self.contents), ("style", si, self.styles)):
                 if not isinstance(idx, int) or not 0 <= idx < len(names):
-                    raise MotionDatasetError(
-                        f"{path.with_suffix('.json')}: {what} index {idx!r} is not in 0..{len(names) - 1}"
-                    )
+                    raise MotionDatasetError(f"{path.with_suffix('.json')}: {what} index {idx!r} is not in 0..{len(names) - 1}")
             if (self.contents[ci], self.styles[si]) != (content, style):
                 raise MotionDatasetError(
                     f"{path}: labels disagree: the JSON says content={self.contents[ci]!r}, style={self.styles[si]!r} "

@@ -60,9 +60,10 @@ import multiprocessing
 import os
 import time
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -237,7 +238,7 @@ class MotionDatasetConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "MotionDatasetConfig":
+    def from_dict(cls, d: Mapping[str, Any]) -> MotionDatasetConfig:
         """From a mapping (e.g. a YAML file); unknown keys raise, listing the known ones."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
@@ -246,7 +247,7 @@ class MotionDatasetConfig:
         return cls(**dict(d))
 
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike) -> "MotionDatasetConfig":
+    def from_yaml(cls, path: str | os.PathLike) -> MotionDatasetConfig:
         import yaml
 
         try:
@@ -294,7 +295,7 @@ class BuildStats:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "BuildStats":
+    def from_dict(cls, d: Mapping[str, Any]) -> BuildStats:
         d = dict(d)
         d["skipped"] = [tuple(x) for x in d.get("skipped", [])]
         return cls(**d)
@@ -410,9 +411,7 @@ def as_collection(
             kwargs = reader_kwargs_for(reader_kwargs, _extension_of(path) or path.suffix)
             parts.append(MotionCollection([MotionClip(str(path.resolve()), clip_id, clip_id, {}, kwargs)]))
         else:
-            raise MotionDatasetError(
-                f"motion source {text!r} is neither a folder, a file nor a named source ({sorted(MOTION_SOURCES)})"
-            )
+            raise MotionDatasetError(f"motion source {text!r} is neither a folder, a file nor a named source ({sorted(MOTION_SOURCES)})")
     return parts[0] if len(parts) == 1 else MotionCollection.concat(parts)
 
 
@@ -775,9 +774,7 @@ class MotionDatasetBuilder:
         split_of_group = self._split_of_groups(clips, results, used)
         train = [i for i in used if split_of_group[clips[i].group] == "train"]
         if not train:
-            raise MotionDatasetError(
-                f"angle_reference='train-mean' needs a 'train' split with frames; the splits are {self.config.splits}"
-            )
+            raise MotionDatasetError(f"angle_reference='train-mean' needs a 'train' split with frames; the splits are {self.config.splits}")
         total = sum(results[i]["rotation_sum"] for i in train)
         names = list(results[used[0]]["joints"])
         return self.tokenizer.with_angle_reference(mean_rotation(total), names)
@@ -949,9 +946,7 @@ class MotionDatasetBuilder:
             stats.windows_per_task[name] = int(np.count_nonzero(ex_task == k))
             stats.tokens_per_task[name] = int(ex_len[ex_task == k].sum())
         if stats.windows == 0:
-            raise MotionDatasetError(
-                f"no windows: all {len(used)} clips are shorter than window={cfg.window} frames at fps={cfg.fps}"
-            )
+            raise MotionDatasetError(f"no windows: all {len(used)} clips are shorter than window={cfg.window} frames at fps={cfg.fps}")
         if stats.position_values_clipped:
             frac = stats.position_values_clipped / stats.position_values
             worst = max(used, key=lambda i: results[i]["pos_clipped"])
@@ -1019,7 +1014,9 @@ class MotionDatasetBuilder:
                 if col in features:
                     features[col] = datasets.ClassLabel(names=names)
             splits[split] = datasets.Dataset(
-                InMemoryTable(table), info=datasets.DatasetInfo(features=features), split=datasets.NamedSplit(split),
+                InMemoryTable(table),
+                info=datasets.DatasetInfo(features=features),
+                split=datasets.NamedSplit(split),
                 fingerprint=fingerprint,
             )
         stats.context_length = cfg.context_length

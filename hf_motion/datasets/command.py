@@ -61,16 +61,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sources",
         nargs="+",
         metavar="SRC",
-        help="folders of motion files, single files, or named sources: 'bandai-namco' "
-        "(or 'bandai-namco:dataset-1')",
+        help="folders of motion files, single files, or named sources: 'bandai-namco' (or 'bandai-namco:dataset-1')",
     )
     parser.add_argument("--out", required=True, help="output folder (written atomically; must not exist unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
-    parser.add_argument("--skip-bad", action="store_true", help="skip (and report by name) files that cannot be read; a joint-subset mismatch or mixed skeletons are never skipped")
+    parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip (and report by name) files that cannot be read; a joint-subset mismatch or mixed skeletons are never skipped",
+    )
     parser.add_argument("--config", help="YAML file of MotionDatasetConfig options; the flags below override it")
     parser.add_argument("--window", type=int, help="frames per example (default 30: one second at 30 fps)")
     parser.add_argument("--stride", type=int, help="frames between window starts (default: the window)")
-    parser.add_argument("--fps", type=_optional_float, default=argparse.SUPPRESS, help="resample to this rate ('none' keeps each clip's; default 30)")
+    parser.add_argument(
+        "--fps", type=_optional_float, default=argparse.SUPPRESS, help="resample to this rate ('none' keeps each clip's; default 30)"
+    )
     parser.add_argument("--joints", type=_joints, default=argparse.SUPPRESS,
                         help="'auto' (default: each file's core body joints - pelvis, spine, chest, neck, head, "
                              "arms, legs - found by name in Bandai-Namco, CMU, Mixamo, SMPL, ... skeletons; "

@@ -17,9 +17,10 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from ..errors import MotionDatasetError
 from ..motion import Motion
@@ -149,7 +150,7 @@ class MotionCollection(Sequence[MotionClip]):
     def __iter__(self) -> Iterator[MotionClip]:
         return iter(self.clips)
 
-    def __add__(self, other: "MotionCollection") -> "MotionCollection":
+    def __add__(self, other: MotionCollection) -> MotionCollection:
         out = MotionCollection(list(self.clips) + list(other.clips), self.name or other.name)
         out.skipped = list(self.skipped) + list(other.skipped)
         return out
@@ -159,7 +160,7 @@ class MotionCollection(Sequence[MotionClip]):
         return f"{type(self).__name__}({name}clips={len(self)}, groups={len(self.groups)}, labels={self.label_keys})"
 
     @classmethod
-    def concat(cls, collections: Iterable["MotionCollection"], name: str | None = None) -> "MotionCollection":
+    def concat(cls, collections: Iterable[MotionCollection], name: str | None = None) -> MotionCollection:
         """One collection holding the clips of all ``collections`` in order."""
         collections = list(collections)
         out = MotionCollection([c for col in collections for c in col.clips], name)
@@ -175,7 +176,7 @@ class MotionCollection(Sequence[MotionClip]):
         for clip in self.clips:
             yield clip.load()
 
-    def filter(self, predicate: Callable[[MotionClip], bool]) -> "MotionCollection":
+    def filter(self, predicate: Callable[[MotionClip], bool]) -> MotionCollection:
         """The clips for which ``predicate(clip)`` is true."""
         return MotionCollection([c for c in self.clips if predicate(c)], self.name)
 
@@ -240,9 +241,7 @@ def _read_label_table(path: Path) -> dict[str, dict[str, Any]]:
         columns = reader.fieldnames or []
         key = next((c for c in columns if c.strip().lower() in _CSV_KEY_COLUMNS), None)
         if key is None:
-            raise MotionDatasetError(
-                f"label file {path}: no key column; the header {columns} needs one of {list(_CSV_KEY_COLUMNS)}"
-            )
+            raise MotionDatasetError(f"label file {path}: no key column; the header {columns} needs one of {list(_CSV_KEY_COLUMNS)}")
         table: dict[str, dict[str, Any]] = {}
         for line, row in enumerate(reader, start=2):
             name = (row.pop(key) or "").strip()

@@ -8,9 +8,9 @@ so the two pick the same clips from the same options; :func:`select_clips` appli
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -27,16 +27,22 @@ class ClipSelectionArguments:
 
     data: str = field(
         default="bandai-namco:dataset-1",
-        metadata={"help": "A folder of motion files, or a named source: bandai-namco:dataset-1, bandai-namco:dataset-2, "
-                  "bandai-namco:dataset-1,dataset-2."},  # fmt: skip
+        metadata={
+            "help": "A folder of motion files, or a named source: bandai-namco:dataset-1, bandai-namco:dataset-2, "
+            "bandai-namco:dataset-1,dataset-2."
+        },  # fmt: skip
     )
     pattern: str = field(default="**/*.bvh", metadata={"help": "Glob pattern of motion files inside a folder."})
-    labels: str | None = field(default=None, metadata={"help": "CSV/JSON of per-clip labels for a folder (key column clip/file/path/name)."})
+    labels: str | None = field(
+        default=None, metadata={"help": "CSV/JSON of per-clip labels for a folder (key column clip/file/path/name)."}
+    )
     group_by: str | None = field(
         default=None,
-        metadata={"help": "Cross-validation group: a label name (e.g. patient), 'parent' (sub-folder), 'clip'; for Bandai "
-                  "'session' (default), 'style' or 'clip'. Folders default to 'clip', which leaks repeated recordings "
-                  "of one person across folds: set it to the patient."},  # fmt: skip
+        metadata={
+            "help": "Cross-validation group: a label name (e.g. patient), 'parent' (sub-folder), 'clip'; for Bandai "
+            "'session' (default), 'style' or 'clip'. Folders default to 'clip', which leaks repeated recordings "
+            "of one person across folds: set it to the patient."
+        },  # fmt: skip
     )
     where: list[str] = field(
         default_factory=list, metadata={"help": "Keep only clips whose label matches: column=value1,value2 (repeatable)."}

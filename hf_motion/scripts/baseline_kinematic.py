@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..baselines.kinematic import ForestArguments, KinematicBaselineArguments, KinematicBaselineResult, run_kinematic_baseline
 from ..cv import CrossValidationArguments, CrossValidationError, CrossValidationWarning

@@ -19,12 +19,16 @@ measured, on which clips, and the files written (``prediction.md``, ``prediction
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..prediction_benchmark import (
-    ContinuousBaselineArguments, EvaluationError, PredictionBenchmarkArguments, PredictionBenchmarkResult,
-    PredictionDataArguments, evaluate_prediction,
+    ContinuousBaselineArguments,
+    EvaluationError,
+    PredictionBenchmarkArguments,
+    PredictionBenchmarkResult,
+    PredictionDataArguments,
+    evaluate_prediction,
 )  # fmt: skip
 from ..recipe_args import MotionArgumentParser
 

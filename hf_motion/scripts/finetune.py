@@ -30,12 +30,16 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..baselines.kinematic import ForestArguments
 from ..cv import CrossValidationArguments, CrossValidationError, CrossValidationWarning
 from ..finetuning import (
-    CrossValidationResult, FinetuneDataArguments, FinetuneError, FinetuneModelArguments, FinetuneTrainingArguments,
+    CrossValidationResult,
+    FinetuneDataArguments,
+    FinetuneError,
+    FinetuneModelArguments,
+    FinetuneTrainingArguments,
     cross_validate,
 )  # fmt: skip
 from ..recipe_args import MotionArgumentParser

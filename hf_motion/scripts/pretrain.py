@@ -30,7 +30,7 @@ The saved tokenizer records the training skeleton's joint names (``joint_names``
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..recipe_args import MotionArgumentParser
 from ..training import PretrainDataArguments, PretrainModelArguments, PretrainTrainingArguments, pretrain

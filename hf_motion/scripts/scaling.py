@@ -22,8 +22,8 @@ per frame against parameters, log x, with the least-squares line in log size).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..recipe_args import MotionArgumentParser
 from ..scaling import ScalingArguments, ScalingError, run_scaling

@@ -35,7 +35,9 @@ class GeneratorArguments:
     learning_rate: float = 5e-4
     condition_dropout: float = 0.1
     header_dropout: float = field(default=0.1, metadata={"help": "probability of an all-null header (guidance's unconditional branch)"})
-    guidance_scales: str = field(default="1,1.5,2,3", metadata={"help": "classifier-free guidance scales tried on validation clips; 1: none"})
+    guidance_scales: str = field(
+        default="1,1.5,2,3", metadata={"help": "classifier-free guidance scales tried on validation clips; 1: none"}
+    )
     guidance_clips: int = field(default=96, metadata={"help": "validation clips that choose the guidance scale"})
     evaluator_steps: int = 1500
     evaluator_crop: int = 40
@@ -53,7 +55,11 @@ class GeneratorArguments:
 def make_parser():
     from hf_motion.recipe_args import MotionArgumentParser
 
-    return MotionArgumentParser((GeneratorArguments,), prog="hf-motion train-generator", description="PoseGPT-style generation over learned motion codes, and its evaluation")
+    return MotionArgumentParser(
+        (GeneratorArguments,),
+        prog="hf-motion train-generator",
+        description="PoseGPT-style generation over learned motion codes, and its evaluation",
+    )
 
 
 def main(args: GeneratorArguments) -> dict:
@@ -65,7 +71,6 @@ def main(args: GeneratorArguments) -> dict:
     from hf_motion.generation_metrics import evaluate_generation, real_floor, train_evaluator
     from hf_motion.models.motion_vq.training_motion_vq import load_motions, load_tokenizer_run
     from hf_motion.render import render_motion
-
     from hf_motion.training import set_cpu_threads
 
     set_cpu_threads(args.num_threads)
@@ -110,6 +115,7 @@ def main(args: GeneratorArguments) -> dict:
     config_kw = dict(codebook_size=vq.config.codebook_size, tokens_per_step=vq.config.tokens_per_step, action_labels=contents,
                      style_labels=styles, max_steps=S, n_layer=args.gpt_layers, n_embd=args.gpt_width, n_head=4,
                      n_positions=4 + S * vq.config.tokens_per_step + 1, attn_pdrop=0.0)  # fmt: skip
+
     def generate(gpt, part, codes_part, cond, scale):
         gen, gen_codes = [], []
         for k, (c, s, real_codes) in enumerate(zip(labels[part]["content"], labels[part]["style"], codes_part)):

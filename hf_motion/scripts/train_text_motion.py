@@ -49,7 +49,9 @@ class TextMotionDataArguments:
 
 @dataclass
 class TextMotionModelArguments:
-    base_model: str | None = field(default=None, metadata={"help": "Hub checkpoint (google/flan-t5-small); default: a small T5 from config"})
+    base_model: str | None = field(
+        default=None, metadata={"help": "Hub checkpoint (google/flan-t5-small); default: a small T5 from config"}
+    )
     text_vocab_size: int = field(default=1000, metadata={"help": "vocabulary of the offline text tokenizer"})
     d_model: int = 128
     d_ff: int = 512
@@ -80,7 +82,6 @@ class TextMotionTrainingArguments(Seq2SeqTrainingArguments):
     save_steps: float = 200
     save_total_limit: int | None = 1
     dataloader_drop_last: bool = True
-
 
 
 def train_stage(model, tokenizer, dataset, targs, stage_dir: Path, steps: int):
@@ -119,7 +120,11 @@ print(json.dumps({"greedy": greedy[0].tolist(), "sampled": sampled[0].tolist()})
 def make_parser():
     from hf_motion.recipe_args import MotionArgumentParser
 
-    return MotionArgumentParser((TextMotionDataArguments, TextMotionModelArguments, TextMotionTrainingArguments), prog="hf-motion train-text-motion", description="text and motion in one T5 model: caption pretraining, then instruction tuning")
+    return MotionArgumentParser(
+        (TextMotionDataArguments, TextMotionModelArguments, TextMotionTrainingArguments),
+        prog="hf-motion train-text-motion",
+        description="text and motion in one T5 model: caption pretraining, then instruction tuning",
+    )
 
 
 def main(data: TextMotionDataArguments, margs: TextMotionModelArguments, targs: TextMotionTrainingArguments) -> dict:
@@ -129,15 +134,19 @@ def main(data: TextMotionDataArguments, margs: TextMotionModelArguments, targs: 
     from hf_motion.fileio import atomic_write_text
     from hf_motion.instructions import load_caption_file, load_caption_templates, load_tasks
     from hf_motion.models.motion_t5 import (
-        TextMotionProcessor, build_text_motion_model, check_embedding_tying, is_seq2seq, merge_motion_vocabulary,
-        motion_vocabulary_tokens, train_text_tokenizer,
+        TextMotionProcessor,
+        build_text_motion_model,
+        check_embedding_tying,
+        is_seq2seq,
+        merge_motion_vocabulary,
+        motion_vocabulary_tokens,
+        train_text_tokenizer,
     )  # fmt: skip
     from hf_motion.models.motion_t5.card_motion_t5 import text_motion_model_card
     from hf_motion.models.motion_vq.training_motion_vq import load_motions, load_tokenizer_run
     from hf_motion.render import render_side_by_side
     from hf_motion.text_motion_metrics import train_text_motion_evaluator
     from hf_motion.text_motion_training import evaluate_text_motion, instruction_examples, prepare_clips
-
     from hf_motion.training import set_cpu_threads
 
     set_cpu_threads(margs.num_threads)
@@ -171,8 +180,17 @@ def main(data: TextMotionDataArguments, margs: TextMotionModelArguments, targs: 
     n_text = len(text_tokenizer)  # before the merge, which adds to this tokenizer
     tokenizer = merge_motion_vocabulary(text_tokenizer, motion_vocabulary_tokens(vq_processor))
     processor = TextMotionProcessor(tokenizer, vq_processor, vq, max_motion_steps=S)
-    sizes = {} if margs.base_model else dict(d_model=margs.d_model, d_ff=margs.d_ff, num_layers=margs.num_layers,
-                                             num_decoder_layers=margs.num_layers, num_heads=margs.num_heads)  # the Hub model fixes them
+    sizes = (
+        {}
+        if margs.base_model
+        else dict(
+            d_model=margs.d_model,
+            d_ff=margs.d_ff,
+            num_layers=margs.num_layers,
+            num_decoder_layers=margs.num_layers,
+            num_heads=margs.num_heads,
+        )
+    )  # the Hub model fixes them
     model = build_text_motion_model(tokenizer, base_model=margs.base_model, **sizes)
     if not is_seq2seq(model):
         raise SystemExit(f"{margs.base_model} is a causal model; this recipe trains seq2seq models (T5) with Seq2SeqTrainer. "

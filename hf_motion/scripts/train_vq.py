@@ -72,11 +72,14 @@ class VQTrainingArguments(TrainingArguments):
     dataloader_drop_last: bool = True
 
 
-
 def make_parser():
     from hf_motion.recipe_args import MotionArgumentParser
 
-    return MotionArgumentParser((VQDataArguments, VQModelArguments, VQTrainingArguments), prog="hf-motion train-vq", description="train the learned motion tokenizer (VQ-VAE over pose features) and measure it")
+    return MotionArgumentParser(
+        (VQDataArguments, VQModelArguments, VQTrainingArguments),
+        prog="hf-motion train-vq",
+        description="train the learned motion tokenizer (VQ-VAE over pose features) and measure it",
+    )
 
 
 def main(data: VQDataArguments, margs: VQModelArguments, targs: VQTrainingArguments) -> dict:
@@ -87,13 +90,17 @@ def main(data: VQDataArguments, margs: VQModelArguments, targs: VQTrainingArgume
     from hf_motion.datasets import as_collection
     from hf_motion.fileio import atomic_write_text
     from hf_motion.models.motion_vq import MotionVQConfig, MotionVQProcessor, MotionVQVAE
-    from hf_motion.pose_features import PoseFeatureLayout
-    from hf_motion.models.motion_vq.training_motion_vq import (
-        FeatureWindows, evaluate_reconstruction, feature_statistics, load_motions, parse_splits, split_clips,
-    )  # fmt: skip
     from hf_motion.models.motion_vq.card_motion_vq import vq_model_card
+    from hf_motion.models.motion_vq.training_motion_vq import (
+        FeatureWindows,
+        evaluate_reconstruction,
+        feature_statistics,
+        load_motions,
+        parse_splits,
+        split_clips,
+    )  # fmt: skip
+    from hf_motion.pose_features import PoseFeatureLayout
     from hf_motion.rate_distortion import plot_rate_distortion, rate_distortion_table, uniform_code_points
-
     from hf_motion.training import set_cpu_threads
 
     set_cpu_threads(margs.num_threads)

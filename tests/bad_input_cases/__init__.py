@@ -10,8 +10,9 @@ that its message contains ``match`` (a regex, searched case-insensitively).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)

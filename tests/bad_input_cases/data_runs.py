@@ -15,6 +15,7 @@ from pathlib import Path
 from unittest import mock
 
 from bad_input_cases import Case
+
 from conftest import BANDAI1, REPO
 
 CMU = REPO / "tests" / "fixtures" / "cmu_31joint.bvh"
@@ -185,12 +186,20 @@ def builder_named_tokenizer_other_subset(tmp_path):
 
 
 CASES = [
-    Case("builder-tokenizer-skeleton-mismatch", builder_named_tokenizer_other_skeleton, ValueError,
-         r"cmu_31joint\.bvh: its joints .* are not the 22 joints",
-         description="Python builder API: a tokenizer saved for 22 joints, a 31-joint clip, joints 'all'"),
-    Case("builder-tokenizer-subset-mismatch", builder_named_tokenizer_other_subset, ValueError,
-         r"saved for 2 joints \['Hips', 'Spine'\], but the dataset config selects 17 joints",
-         description="Python builder API: a tokenizer saved for 2 joints and the 17-joint bandai-core subset"),
+    Case(
+        "builder-tokenizer-skeleton-mismatch",
+        builder_named_tokenizer_other_skeleton,
+        ValueError,
+        r"cmu_31joint\.bvh: its joints .* are not the 22 joints",
+        description="Python builder API: a tokenizer saved for 22 joints, a 31-joint clip, joints 'all'",
+    ),
+    Case(
+        "builder-tokenizer-subset-mismatch",
+        builder_named_tokenizer_other_subset,
+        ValueError,
+        r"saved for 2 joints \['Hips', 'Spine'\], but the dataset config selects 17 joints",
+        description="Python builder API: a tokenizer saved for 2 joints and the 17-joint bandai-core subset",
+    ),
     Case(
         "dataset-cache-stale-after-in-place-edit",
         stale_cache_after_in_place_edit,

@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from bad_input_cases import Case
-from conftest import BANDAI1
 from hf_motion import BVHError, MotionError, load_bvh, resample_motion
 from hf_motion.amass import AMASSError, load_amass
 from hf_motion.bvh import BVHScaleWarning
 from hf_motion.keypoints import KeypointError, load_keypoints
 from hf_motion.skeletons import SMPL_BODY_PARENTS
+
+from conftest import BANDAI1
 
 WALK = BANDAI1 / "dataset-1_walk_normal_001.bvh"
 CMU_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "cmu_31joint.bvh"  # lengths in inches
@@ -137,6 +138,7 @@ def _nan_channel(tmp_path: Path):
 def _cmu_units_text(factor: float) -> str:
     """The CMU fixture with every length times ``factor`` (only its root has position channels)."""
     head, body = CMU_FIXTURE.read_text().split("MOTION\n", 1)
+
     def offset(m: re.Match) -> str:
         return "OFFSET " + " ".join(f"{float(v) * factor:.8g}" for v in m[1].split())
 
@@ -278,9 +280,7 @@ CASES = [
     ),
     Case(
         id="bvh-duplicate-joint-name",
-        run=lambda tmp_path: load_bvh(
-            _edited_walk(tmp_path, "dup.bvh", lambda t: t.replace("JOINT Hand_R", "JOINT Hand_L"))
-        ),
+        run=lambda tmp_path: load_bvh(_edited_walk(tmp_path, "dup.bvh", lambda t: t.replace("JOINT Hand_R", "JOINT Hand_L"))),
         error=BVHError,
         match=r"dup\.bvh, line \d+: duplicate joint name 'Hand_L' \(first defined on line \d+\)",
         description="a real clip with its Hand_R joint renamed Hand_L",
@@ -294,9 +294,7 @@ CASES = [
     ),
     Case(
         id="bvh-absurd-rotation-angle",
-        run=lambda tmp_path: load_bvh(
-            _edited_walk(tmp_path, "angle.bvh", lambda t: t.replace("-60.8979", "1e300", 1))
-        ),
+        run=lambda tmp_path: load_bvh(_edited_walk(tmp_path, "angle.bvh", lambda t: t.replace("-60.8979", "1e300", 1))),
         error=BVHError,
         match=r"angle\.bvh, line \d+ \(frame \d+, joint '\w+', [XYZ]rotation\): rotation 1e\+300 degrees",
         description="a rotation channel of 1e300 degrees (finite, but no angle left in it)",

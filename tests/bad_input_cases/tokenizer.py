@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bad_input_cases import Case
+
 from conftest import BANDAI1, REPO
 
 M5_DIR = REPO / "tokenizer_configs" / "m5-motion"

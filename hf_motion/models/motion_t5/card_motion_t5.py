@@ -80,7 +80,8 @@ def text_motion_model_card(summary: dict, table: str, repo: str = "path/to/this/
         "Captions are template sentences over labels, so the model knows only those words; it is not a general "
         "text-to-motion model. Measured on held-out groups of the training data only; other skeletons, capture "
         "systems or clinical populations are untested."
-        if not captions else "Measured on held-out groups of the training data only."
+        if not captions
+        else "Measured on held-out groups of the training data only."
     )
     return ModelCard.from_template(
         card_data,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import string
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -184,9 +185,7 @@ def _custom_prompt(prompt: str, values: dict[str, Any]) -> str:
 def _sampling_kwargs(greedy: bool, temperature: float, top_k: int | None) -> dict[str, Any]:
     if greedy:
         return {"do_sample": False}
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
-        math.isfinite(temperature) and temperature > 0
-    ):
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     if top_k is not None and (not _is_int(top_k) or top_k < 1):
         raise ValueError(f"top_k must be None or an integer >= 1, got {top_k!r}")
@@ -195,8 +194,15 @@ def _sampling_kwargs(greedy: bool, temperature: float, top_k: int | None) -> dic
 
 
 def _generate(
-    model, processor, prompts: Sequence[str], mode: str, steps: Sequence[int] | None, max_new_tokens: int,
-    sampling: dict[str, Any], seed: int, batch_size: int,
+    model,
+    processor,
+    prompts: Sequence[str],
+    mode: str,
+    steps: Sequence[int] | None,
+    max_new_tokens: int,
+    sampling: dict[str, Any],
+    seed: int,
+    batch_size: int,
 ) -> list[np.ndarray]:
     """Generated token ids (without prompt / decoder start) per prompt."""
     if isinstance(prompts, str) or not prompts or not all(isinstance(p, str) for p in prompts):
@@ -419,8 +425,16 @@ def _per_row(value, n: int, name: str) -> list[int]:
 
 
 def continue_motion_codes(
-    model, processor, past_codes, steps: int | Sequence[int], temperature: float = 1.0, top_k: int | None = None,
-    greedy: bool = False, seed: int = 0, batch_size: int = 32, tasks: dict | None = None,
+    model,
+    processor,
+    past_codes,
+    steps: int | Sequence[int],
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    greedy: bool = False,
+    seed: int = 0,
+    batch_size: int = 32,
+    tasks: dict | None = None,
 ):
     """Predict ``steps`` future code steps after ``past_codes`` (task ``motion_prediction``).
 
@@ -429,18 +443,24 @@ def continue_motion_codes(
     """
     batch, single = _as_batch(past_codes)
     steps_list = _per_row(steps, len(batch), "steps")
-    prompts = [
-        _motion_task_prompt("motion_prediction", {"motion_past": processor.codes_to_span(c)}, "motion_future", tasks)
-        for c in batch
-    ]
+    prompts = [_motion_task_prompt("motion_prediction", {"motion_past": processor.codes_to_span(c)}, "motion_future", tasks) for c in batch]
     out = generate_motion_codes(model, processor, prompts, steps_list, temperature=temperature, top_k=top_k,
                                 greedy=greedy, seed=seed, batch_size=batch_size)  # fmt: skip
     return out[0] if single else out
 
 
 def inbetween_codes(
-    model, processor, codes, start: int | Sequence[int], stop: int | Sequence[int], temperature: float = 1.0,
-    top_k: int | None = None, greedy: bool = False, seed: int = 0, batch_size: int = 32, tasks: dict | None = None,
+    model,
+    processor,
+    codes,
+    start: int | Sequence[int],
+    stop: int | Sequence[int],
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    greedy: bool = False,
+    seed: int = 0,
+    batch_size: int = 32,
+    tasks: dict | None = None,
 ):
     """Fill steps ``[start, stop)`` of ``codes`` (task ``inbetweening``): the model sees the
     :meth:`~hf_motion.models.motion_t5.TextMotionProcessor.masked_span` and returns the

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -175,7 +176,7 @@ class TextMotionProcessor:
         code token (a ``<motion_mask>``, a word) and codes out of layer order."""
         return self.motion_processor.text_to_codes(text)
 
-    def codes_to_motion(self, codes, num_frames: int | None = None, **start) -> "Motion":
+    def codes_to_motion(self, codes, num_frames: int | None = None, **start) -> Motion:
         """Decode ``(S, L)`` codes with the VQ-VAE into a :class:`Motion` (``num_frames`` crops it)."""
         codes = self.check_codes(codes)
         if not len(codes):
@@ -184,7 +185,7 @@ class TextMotionProcessor:
             raise ValueError(f"num_frames must be in [1, {len(codes) * self.downsample}] for {len(codes)} steps, got {num_frames!r}")
         return self.motion_processor.decode(self.motion_model, codes, num_frames=num_frames, **start)
 
-    def span_to_motion(self, text: str, num_frames: int | None = None, **start) -> "Motion":
+    def span_to_motion(self, text: str, num_frames: int | None = None, **start) -> Motion:
         """Decode the first motion span of ``text`` into a :class:`Motion`."""
         return self.codes_to_motion(self.span_to_codes(text), num_frames=num_frames, **start)
 
@@ -303,7 +304,7 @@ class TextMotionProcessor:
         return d
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike) -> "TextMotionProcessor":
+    def from_pretrained(cls, directory: str | os.PathLike) -> TextMotionProcessor:
         """Load what :meth:`save_pretrained` wrote (a local folder)."""
         from transformers import AutoTokenizer
 

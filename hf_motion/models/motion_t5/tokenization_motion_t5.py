@@ -15,8 +15,8 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 from transformers import AddedToken
@@ -38,9 +38,7 @@ __all__ = [
 ]
 
 
-def train_text_tokenizer(
-    texts: Iterable[str], vocab_size: int = 1000, model: str = "unigram", lowercase: bool = True
-):
+def train_text_tokenizer(texts: Iterable[str], vocab_size: int = 1000, model: str = "unigram", lowercase: bool = True):
     """Train a T5-style text tokenizer on ``texts`` (offline) and wrap it for transformers.
 
     Conventions of T5: ``<pad>`` id 0 (also the decoder start), ``</s>`` id 1 (eos, appended to
@@ -83,9 +81,7 @@ def train_text_tokenizer(
         )  # fmt: skip
     else:
         backend = Tokenizer(models.BPE(unk_token=UNK))
-        trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size, special_tokens=specials, initial_alphabet=alphabet, show_progress=False
-        )
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, initial_alphabet=alphabet, show_progress=False)
     norm = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
     backend.normalizer = normalizers.Sequence(norm + [normalizers.Replace(Regex(" {2,}"), " ")])
     backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
@@ -94,9 +90,7 @@ def train_text_tokenizer(
     for i, tok in enumerate(specials):
         if backend.token_to_id(tok) != i:  # the trainer puts special tokens first; a guard, not a hope
             raise RuntimeError(f"{tok} got id {backend.token_to_id(tok)} instead of {i}")
-    backend.post_processor = processors.TemplateProcessing(
-        single=f"$A {EOS}", pair=f"$A {EOS} $B {EOS}", special_tokens=[(EOS, 1)]
-    )
+    backend.post_processor = processors.TemplateProcessing(single=f"$A {EOS}", pair=f"$A {EOS} $B {EOS}", special_tokens=[(EOS, 1)])
     return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token=PAD, eos_token=EOS, unk_token=UNK)
 
 
@@ -113,9 +107,7 @@ def _codebook(obj) -> tuple[int, int]:
     try:
         K, L = int(obj.codebook_size), int(obj.tokens_per_step)
     except AttributeError:
-        raise TypeError(
-            f"expected a MotionVQProcessor (with codebook_size and tokens_per_step), got {type(obj).__name__}"
-        ) from None
+        raise TypeError(f"expected a MotionVQProcessor (with codebook_size and tokens_per_step), got {type(obj).__name__}") from None
     if K < 1 or L < 1:
         raise ValueError(f"codebook_size and tokens_per_step must be >= 1, got {K} and {L}")
     return K, L
@@ -172,8 +164,9 @@ def merge_motion_vocabulary(text_tokenizer, tokens):
     Raises:
         ValueError: a motion token is already in the text vocabulary as something else, naming it.
     """
-    from ...text_motion import FRAME_TOKEN, MOTION_END as M5_END, MOTION_START as M5_START, TASK_TEXT_TOKENS
-    from ...text_motion import add_motion_tokens
+    from ...text_motion import FRAME_TOKEN, TASK_TEXT_TOKENS, add_motion_tokens
+    from ...text_motion import MOTION_END as M5_END
+    from ...text_motion import MOTION_START as M5_START
     from ...tokenizer import MotionTokenizer
 
     _check_text_tokenizer(text_tokenizer)
@@ -271,5 +264,5 @@ def motion_token_ids(tokenizer, codebook_size: int, tokens_per_step: int) -> Mot
             f"the tokenizer lacks {len(missing)} motion tokens (first: {missing[0]!r}); merge them with "
             "merge_motion_vocabulary(tokenizer, motion_vocabulary_tokens(vq_processor))"
         )
-    codes = np.array([[vocab[code_token(l * K + c)] for c in range(K)] for l in range(L)], dtype=np.int64)
+    codes = np.array([[vocab[code_token(book * K + c)] for c in range(K)] for book in range(L)], dtype=np.int64)
     return MotionTokenIds(vocab[MOTION_START], vocab[MOTION_END], vocab[MOTION_MASK], codes)

@@ -85,8 +85,7 @@ def vq_model_card(model, processor, rec, summary: dict, table: str, repo: str = 
         datasets=["bandai-namco-motion"] if bandai else None,
     )
     data = (
-        "Bandai-Namco Research Motiondataset (CC BY-NC 4.0, Kobayashi et al. 2023): "
-        if bandai else "User-provided motion: "
+        "Bandai-Namco Research Motiondataset (CC BY-NC 4.0, Kobayashi et al. 2023): " if bandai else "User-provided motion: "
     ) + f"sources {', '.join(map(_public_source, sources))}; clips per split {summary.get('clips')}."
     return ModelCard.from_template(
         card_data,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 from transformers import PretrainedConfig
 
 QUANTIZERS = ("vq", "residual", "product")
@@ -64,7 +65,9 @@ class MotionVQConfig(PretrainedConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.lookup_dim is not None and (isinstance(self.lookup_dim, bool) or not isinstance(self.lookup_dim, int) or self.lookup_dim < 1):
+        if self.lookup_dim is not None and (
+            isinstance(self.lookup_dim, bool) or not isinstance(self.lookup_dim, int) or self.lookup_dim < 1
+        ):
             raise ValueError(f"lookup_dim must be a positive integer or None, got {self.lookup_dim!r}")
         d = self.downsample
         if isinstance(d, bool) or not isinstance(d, int) or d < 1 or d & (d - 1):
@@ -72,13 +75,9 @@ class MotionVQConfig(PretrainedConfig):
         if self.quantizer not in QUANTIZERS:
             raise ValueError(f"quantizer must be one of {list(QUANTIZERS)}, got {self.quantizer!r}")
         if self.quantizer == "vq" and self.num_quantizers != 1:
-            raise ValueError(
-                f"quantizer 'vq' has one codebook; got num_quantizers={self.num_quantizers} (use 'residual' or 'product')"
-            )
+            raise ValueError(f"quantizer 'vq' has one codebook; got num_quantizers={self.num_quantizers} (use 'residual' or 'product')")
         if self.quantizer == "product" and self.codebook_dim % self.num_quantizers:
-            raise ValueError(
-                f"product quantization splits codebook_dim={self.codebook_dim} into {self.num_quantizers} equal factors"
-            )
+            raise ValueError(f"product quantization splits codebook_dim={self.codebook_dim} into {self.num_quantizers} equal factors")
         if not 0.0 <= self.quantize_dropout < 1.0:
             raise ValueError(f"quantize_dropout must be in [0, 1), got {self.quantize_dropout}")
         if not 0.0 < self.ema_decay < 1.0:

@@ -223,7 +223,9 @@ class MotionVQVAE(PreTrainedModel):
         return self._decode_latent(self.quantized_from_codes(codes))
 
     # ------------------------------------------------------------------ training
-    def forward(self, features: torch.Tensor, attention_mask: torch.Tensor | None = None, return_loss: bool = True, **kwargs) -> MotionVQOutput:
+    def forward(
+        self, features: torch.Tensor, attention_mask: torch.Tensor | None = None, return_loss: bool = True, **kwargs
+    ) -> MotionVQOutput:
         """Encode, quantize and decode ``features (B, T, D)``; ``attention_mask (B, T)`` marks real frames."""
         x, z = self._latent(features)
         mask = torch.ones(x.shape[:2], device=x.device) if attention_mask is None else attention_mask.float()

@@ -8,8 +8,9 @@ not match it, as wav2vec2's feature extractor refuses another sampling rate.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,7 +66,7 @@ class MotionVQProcessor(FeatureExtractionMixin):
         self.tokens_per_step = int(tokens_per_step)
 
     @classmethod
-    def from_motion(cls, motion: Motion, fps: float, config: MotionVQConfig | None = None, **kwargs) -> "MotionVQProcessor":
+    def from_motion(cls, motion: Motion, fps: float, config: MotionVQConfig | None = None, **kwargs) -> MotionVQProcessor:
         """A processor for ``motion``'s skeleton at ``fps`` (matching ``config`` if given)."""
         if config is not None:
             kwargs.setdefault("downsample", config.downsample)
@@ -128,7 +129,7 @@ class MotionVQProcessor(FeatureExtractionMixin):
             if len(f) == 0 or np.shape(f)[1:] != (self.layout.dim,):
                 raise ValueError(f"features[{i}] has shape {np.shape(f)}, expected (T >= 1, {self.layout.dim})")
             batch[i, : len(f)] = f
-            batch[i, len(f):] = f[-1]
+            batch[i, len(f) :] = f[-1]
             mask[i, : len(f)] = 1
         data = {"features": batch, "attention_mask": mask, "num_frames": np.array([len(f) for f in features])}
         return BatchFeature(data, tensor_type=return_tensors)
