@@ -16,11 +16,11 @@ PACKAGE = REPO / "hf_motion"
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, list[str]]] = [
     ("base", ["errors", "fileio", "resources", "rotations"]),
-    ("motion", ["kinematics", "motion", "skeletons", "resample", "metrics", "features", "pose_features"]),
-    ("readers", ["bvh", "amass", "keypoints", "readers"]),
+    ("motion", ["kinematics", "motion", "skeletons", "resample", "metrics", "evaluation.metrics", "features", "pose_features"]),
+    ("readers", ["io", "bvh", "amass", "keypoints", "readers"]),
     (
         "tokenization",
-        ["quantizer", "predictive_coding", "tokenizer", "processing", "text_motion", "instructions", "rate_distortion"],
+        ["tokenization", "quantizer", "predictive_coding", "tokenizer", "processing", "text_motion", "instructions", "rate_distortion"],
     ),  # fmt: skip
     ("datasets", ["datasets"]),
     ("models", ["modeling", "multitask", "task_loss", "code_gpt", "code_prediction", "generation", "models"]),
@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "continuous_baselines",
             "baselines",
             "finetuning",
+            "evaluation",
             "prediction_benchmark",
             "scaling",
             "reporting",
