@@ -60,6 +60,29 @@ def vq_run(train_vq, tmp_path_factory):
     return out, train_vq.cli(vq_argv(out, 6))
 
 
+def _readme_snippet(marker: str) -> str:
+    """The README's python block that contains ``marker``."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    (block,) = [b for b in blocks if marker in b]
+    return block
+
+
+def test_readme_vq_snippet_runs_on_a_saved_tokenizer(vq_run, bandai_paths):
+    vq_dir, _ = vq_run
+    code = _readme_snippet('AutoModel.from_pretrained("runs/vq")')
+    assert '"runs/vq"' in code and '"my_clip.bvh"' in code, "the README's VQ snippet changed; update this test"
+    scope: dict = {}
+    exec(
+        compile(code.replace('"runs/vq"', repr(str(vq_dir))).replace('"my_clip.bvh"', repr(str(bandai_paths[0]))), "README.md", "exec"),
+        scope,
+    )
+    codes, motion, text = scope["codes"], scope["motion"], scope["text"]
+    assert codes.ndim == 2 and motion.num_frames > 0
+    assert text.startswith("<motion_start>") and text.endswith("<motion_end>")
+
+
 def _vq_split(summary) -> dict[str, list]:
     """The tokenizer's split, rebuilt from what its summary records."""
     fractions = {k: float(v) for k, v in (p.split("=") for p in summary["splits"].split(","))}
@@ -237,5 +260,10 @@ def test_train_text_motion_on_the_vq_folder(train_text_motion, vq_run, tmp_path)
     processor = TextMotionProcessor.from_pretrained(out)
     motion = text_to_motion(model, processor, "a person bows", seconds=1.0, seed=0)
     assert motion.num_frames == processor.steps_for_seconds(1.0) * processor.motion_processor.downsample
+    # The README's T5 snippet, as written, on this folder.
+    code = _readme_snippet('AutoModelForSeq2SeqLM.from_pretrained("runs/text-motion")')
+    scope: dict = {}
+    exec(compile(code.replace('"runs/text-motion"', repr(str(out))), "README.md", "exec"), scope)
+    assert scope["motion"].num_frames > 0 and isinstance(scope["caption"], str)
     again = train_text_motion.cli(argv)
     assert again["minutes"]["stage1-pretrain"] < summary["minutes"]["stage1-pretrain"] + 1
