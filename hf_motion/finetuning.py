@@ -74,6 +74,7 @@ from .cv import (
     warn_unseen_test_classes,
 )
 from .datasets.selection import ClipSelectionArguments, select_clips
+from .skeletons import parse_joints_option
 from .training import WindowCollator, WindowDataset, quiet_transformers
 
 __all__ = [
@@ -224,20 +225,6 @@ class WindowSpec:
         return dataclasses.asdict(self)
 
 
-def _joint_spec(value: Any) -> Any:
-    """A ``--joints`` value as WindowSpec holds it: ``None`` for every joint, a list for ``a,b,c``."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() == "all":
-            return None
-        if text.lower() == "auto":
-            return "auto"
-        if "," in text:
-            return [n.strip() for n in text.split(",") if n.strip()]
-        return text
-    return value
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -273,7 +260,7 @@ def window_spec(data_args: FinetuneDataArguments, model_dir: str, tokenizer=None
     for key in fallback:
         given = getattr(data_args, key)
         if key == "joints":
-            given = _joint_spec(given)
+            given = parse_joints_option(given)
             if given == "auto":  # the model's joints where it records them
                 model_joints = recorded.get("joints")
                 if not isinstance(model_joints, list):
@@ -299,7 +286,7 @@ def window_spec(data_args: FinetuneDataArguments, model_dir: str, tokenizer=None
         )  # fmt: skip
     from .skeletons import resolve_joint_subset
 
-    joints = _joint_spec(values["joints"])
+    joints = parse_joints_option(values["joints"])
     if isinstance(joints, str):
         try:  # an unknown subset name fails here, before any clip is read
             resolve_joint_subset(joints)
@@ -383,7 +370,7 @@ def prepare_clips(
                 joints = resolve_joint_subset(spec.joints, motion.skeleton)
             else:
                 joints = list(spec.joints)
-            w, s = motion_windows(motion, tokenizer, spec)
+            w, s = motion_windows(motion, tokenizer, dataclasses.replace(spec, joints=joints))  # resolved once
         except ValueError as e:
             raise FinetuneError(f"{clip.path}: {e}") from None
         if first is None:

@@ -14,9 +14,8 @@ from typing import Any
 from transformers import HfArgumentParser
 
 __all__ = [
-    "parse_recipe_args",
     "MotionArgumentParser",
-    "recipe_parser",
+    "run_cross_validation_script",
     "apply_yaml_defaults",
     "RUN_SETTINGS_FILE",
     "settings_differences",
@@ -113,30 +112,24 @@ class MotionArgumentParser(HfArgumentParser):
         return parsed, inline
 
 
-def recipe_parser(
-    dataclass_types: Sequence[type] | type,
-    argv: Sequence[str] | None = None,
-    default_config: str | os.PathLike | None = None,
-    extract: Sequence[str] = (),
-):
-    """``(parser, argv without --config, extracted, config_path)`` (see :class:`MotionArgumentParser`)."""
-    parser = MotionArgumentParser(dataclass_types, default_config=default_config, extract=extract)
-    argv = parser.take_config(argv)
-    return parser, argv, parser.extracted, parser.config_path
+def run_cross_validation_script(parser: MotionArgumentParser, main, argv: Sequence[str] | None, errors: tuple[type, ...]):
+    """The console entry of a cross-validated script (fine-tuning, the kinematic baseline): log at
+    INFO, show every :class:`~hf_motion.cv.CrossValidationWarning` (one per fold, not once), parse
+    ``argv`` with an inline ``tasks:`` list allowed, run ``main(*dataclasses, inline_tasks=...)``,
+    and turn ``errors`` and :class:`~hf_motion.cv.CrossValidationError` into ``error: <message>`` exits."""
+    import logging
+    import warnings
 
+    from .cv import CrossValidationError, CrossValidationWarning
 
-def parse_recipe_args(
-    dataclass_types: Sequence[type] | type,
-    argv: Sequence[str] | None = None,
-    return_remaining_strings: bool = False,
-) -> tuple[Any, ...]:
-    """Parse ``argv`` into the dataclasses; ``--config FILE.yaml`` supplies defaults that flags override.
-
-    Unknown keys in the YAML raise ``SystemExit`` naming the file and the keys, like unknown flags.
-    Returns what ``HfArgumentParser.parse_args_into_dataclasses`` returns.
-    """
-    parser, argv, _, _ = recipe_parser(dataclass_types, argv)
-    return parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=return_remaining_strings)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", CrossValidationWarning)
+        try:
+            args, inline = parser.parse_with_tasks(argv)
+            return main(*args, inline_tasks=inline)
+        except (CrossValidationError, *errors) as e:
+            raise SystemExit(f"error: {e}") from None
 
 
 # ------------------------------------------------------------------ run settings

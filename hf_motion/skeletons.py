@@ -42,6 +42,7 @@ __all__ = [
     "register_joint_subset",
     "register_skeleton_convention",
     "resolve_joint_subset",
+    "parse_joints_option",
     "match_joint_roles",
     "auto_joint_subset",
     "is_skeleton_dependent",
@@ -449,3 +450,31 @@ def resolve_joint_subset(names: Sequence[str] | str, skeleton=None) -> list[str]
 
 def smpl_parents() -> np.ndarray:
     return np.asarray(SMPL_BODY_PARENTS, dtype=np.int64)
+
+
+def parse_joints_option(value: str | Sequence[str] | None) -> str | list[str] | None:
+    """A ``--joints`` value as the library takes it: ``"all"`` (or None) -> None (every joint),
+    ``"a,b,c"`` -> ``["a", "b", "c"]``, anything else (``"auto"``, a registered subset name, one
+    joint name) -> the stripped text; a list passes through.
+
+    Raises:
+        MotionError: an empty value, a comma list with no names, or a name given twice.
+    """
+    from .errors import MotionError
+
+    if value is None or not isinstance(value, str):
+        return None if value is None else list(value)
+    text = value.strip()
+    if not text:
+        raise MotionError("joints '': empty; pass auto, all, a registered subset or comma-separated joint names")
+    if text.lower() == "all":
+        return None
+    if text.lower() == "auto":
+        return "auto"
+    if "," not in text:
+        return text
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if not names or dup:
+        raise MotionError(f"joints {text!r}: " + (f"repeats {dup}" if dup else "names no joint"))
+    return names

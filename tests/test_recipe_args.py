@@ -4,13 +4,24 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hf_motion.recipe_args import parse_recipe_args, recipe_parser
+from hf_motion.recipe_args import MotionArgumentParser
 
 
 @dataclass
 class _Args:
     steps: int = 10
     name: str = field(default="a", metadata={"help": "a name"})
+
+
+def parse_recipe_args(dataclass_types, argv):
+    return MotionArgumentParser(dataclass_types).parse(argv)
+
+
+def recipe_parser(dataclass_types, argv, default_config=None, extract=()):
+    """``(parser, argv without --config, extracted, config_path)``, as the scripts' parser leaves them."""
+    parser = MotionArgumentParser(dataclass_types, default_config=default_config, extract=extract)
+    argv = parser.take_config(argv)
+    return parser, argv, parser.extracted, parser.config_path
 
 
 def test_config_is_listed_in_help(capsys):
@@ -48,3 +59,21 @@ def test_config_errors_name_the_file_and_keys(tmp_path):
     bad.write_text("stepz: 3\n")
     with pytest.raises(SystemExit, match=r"bad\.yaml: unknown option\(s\) \['stepz'\]"):
         parse_recipe_args(_Args, ["--config", str(bad)])
+
+
+def test_inline_tasks_list_or_tasks_file(tmp_path):
+    @dataclass
+    class _Cv:
+        tasks: str | None = None
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("steps: 2\ntasks:\n  - {name: style, kind: multiclass}\n")
+    (args, cv), inline = MotionArgumentParser((_Args, _Cv), extract=("tasks",)).parse_with_tasks(["--config", str(cfg)])
+    assert args.steps == 2 and cv.tasks is None and inline == ([{"name": "style", "kind": "multiclass"}], cfg)
+    # --tasks on the command line wins over the inline list
+    (_, cv), inline = MotionArgumentParser((_Args, _Cv), extract=("tasks",)).parse_with_tasks(["--config", str(cfg), "--tasks", "t.yaml"])
+    assert cv.tasks == "t.yaml" and inline is None
+    # a tasks: string in the config is the default of --tasks
+    cfg.write_text("tasks: other.yaml\n")
+    (_, cv), inline = MotionArgumentParser((_Args, _Cv), extract=("tasks",)).parse_with_tasks(["--config", str(cfg)])
+    assert cv.tasks == "other.yaml" and inline is None

@@ -314,3 +314,23 @@ def test_builder_auto_prefers_the_tokenizers_joints():
     tok = MotionTokenizer(joint_names=full)
     res = _build([BANDAI1 / "dataset-1_walk_normal_001.bvh"], tok, window=30, tasks="acm=1")
     assert res.stats.joint_names == full
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("all", None), (" ALL ", None), (None, None), ("auto", "auto"), ("bandai-core", "bandai-core"), ("Hips", "Hips"),
+     ("Hips, Spine,", ["Hips", "Spine"]), (["Hips", "Spine"], ["Hips", "Spine"])],
+)  # fmt: skip
+def test_joints_option_parses_every_spelling(value, expected):
+    from hf_motion.skeletons import parse_joints_option
+
+    assert parse_joints_option(value) == expected
+
+
+@pytest.mark.parametrize("value, message", [("", "empty"), (" , ", "names no joint"), ("Hips,Spine,Hips", r"repeats \['Hips'\]")])
+def test_joints_option_refuses_empty_and_repeated(value, message):
+    from hf_motion.motion import MotionError
+    from hf_motion.skeletons import parse_joints_option
+
+    with pytest.raises(MotionError, match=message):
+        parse_joints_option(value)

@@ -82,12 +82,9 @@ class ForestArguments:
 
     def joint_subset(self) -> str | list[str] | None:
         """``forest_joints`` as :func:`hf_motion.features.clip_features` takes it (``None``: every joint)."""
-        value = self.forest_joints
-        if value is None or value.strip().lower() == "all":
-            return None
-        if "," in value:
-            return [n.strip() for n in value.split(",") if n.strip()]
-        return value.strip()
+        from ..skeletons import parse_joints_option
+
+        return parse_joints_option(self.forest_joints)
 
 
 @dataclass

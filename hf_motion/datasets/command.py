@@ -41,19 +41,12 @@ def _optional_float(text: str) -> float | None:
 
 def _joints(text: str) -> str | list[str] | None:
     """``all`` -> None (every joint), ``auto``, ``a,b,c`` -> a list, else a registered subset name."""
-    text = text.strip()
-    if text.lower() == "all":
-        return None
-    if text.lower() == "auto":
-        return "auto"
-    if "," in text:
-        names = [j.strip() for j in text.split(",") if j.strip()]
-        if not names:
-            raise argparse.ArgumentTypeError(f"no joint names in {text!r}")
-        return names
-    if not text:
-        raise argparse.ArgumentTypeError("empty; pass auto, all, a registered subset or comma-separated joint names")
-    return text
+    from ..skeletons import parse_joints_option
+
+    try:
+        return parse_joints_option(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -310,19 +310,15 @@ def joints_option(text: str):
     """``--joints``: ``'all'`` -> None (every joint), a registered subset name (or another spec the
     library resolves by itself, e.g. ``'auto'`` where it knows it) -> that name, comma-separated
     names -> the list."""
-    from ..skeletons import JOINT_SUBSETS, resolve_joint_subset
+    from ..skeletons import JOINT_SUBSETS, parse_joints_option, resolve_joint_subset
 
     text = str(text).strip()
-    if text.lower() == "all":
-        return None
-    if text in JOINT_SUBSETS:
-        return text
-    if "," in text:
-        names = [n.strip() for n in text.split(",") if n.strip()]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if not names or dup:
-            raise EvaluationError(f"--joints {text!r}: " + (f"repeats {dup}" if dup else "names no joint"))
-        return names
+    try:
+        parsed = parse_joints_option(text)
+    except ValueError as e:
+        raise EvaluationError(f"--{e}") from None
+    if parsed is None or isinstance(parsed, list) or text in JOINT_SUBSETS:
+        return parsed
     try:
         resolve_joint_subset(text)
         return text

@@ -20,16 +20,14 @@ the pooled metric and the top features per task).
 
 from __future__ import annotations
 
-import logging
 import os
-import warnings
 from collections.abc import Sequence
 
 from ..baselines.kinematic import ForestArguments, KinematicBaselineArguments, KinematicBaselineResult, run_kinematic_baseline
-from ..cv import CrossValidationArguments, CrossValidationError, CrossValidationWarning
+from ..cv import CrossValidationArguments
 from ..datasets.selection import ClipSelectionArguments
 from ..errors import MotionDatasetError
-from ..recipe_args import MotionArgumentParser
+from ..recipe_args import MotionArgumentParser, run_cross_validation_script
 
 
 def make_parser(default_config: str | os.PathLike | None = None) -> MotionArgumentParser:
@@ -61,14 +59,7 @@ def cli(argv: Sequence[str] | None = None, default_config: str | os.PathLike | N
     """Parse ``argv`` (default: the command line) over ``--config`` (else ``default_config``) and run.
 
     Bad options, labels or data exit with ``error: <what to change>`` instead of a traceback."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", CrossValidationWarning)
-        try:
-            args, inline = make_parser(default_config).parse_with_tasks(argv)
-            return main(*args, inline_tasks=inline)
-        except (CrossValidationError, MotionDatasetError) as e:
-            raise SystemExit(f"error: {e}") from None
+    return run_cross_validation_script(make_parser(default_config), main, argv, errors=(MotionDatasetError,))
 
 
 if __name__ == "__main__":

@@ -27,13 +27,11 @@ from the fused kernel to the unfused one, several times slower at these sequence
 
 from __future__ import annotations
 
-import logging
 import os
-import warnings
 from collections.abc import Sequence
 
 from ..baselines.kinematic import ForestArguments
-from ..cv import CrossValidationArguments, CrossValidationError, CrossValidationWarning
+from ..cv import CrossValidationArguments
 from ..finetuning import (
     CrossValidationResult,
     FinetuneDataArguments,
@@ -42,7 +40,7 @@ from ..finetuning import (
     FinetuneTrainingArguments,
     cross_validate,
 )  # fmt: skip
-from ..recipe_args import MotionArgumentParser
+from ..recipe_args import MotionArgumentParser, run_cross_validation_script
 
 ARGUMENT_CLASSES = (FinetuneDataArguments, CrossValidationArguments, FinetuneModelArguments, ForestArguments, FinetuneTrainingArguments)
 
@@ -87,14 +85,7 @@ def cli(argv: Sequence[str] | None = None, default_config: str | os.PathLike | N
     """Parse ``argv`` (default: the command line) over ``--config`` (else ``default_config``) and run.
 
     Bad options, labels or folds exit with ``error: <what to change>`` instead of a traceback."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", CrossValidationWarning)
-        try:
-            args, inline = make_parser(default_config).parse_with_tasks(argv)
-            return main(*args, inline_tasks=inline)
-        except (CrossValidationError, FinetuneError) as e:
-            raise SystemExit(f"error: {e}") from None
+    return run_cross_validation_script(make_parser(default_config), main, argv, errors=(FinetuneError,))
 
 
 if __name__ == "__main__":
