@@ -12,11 +12,11 @@ from types import ModuleType as _ModuleType
 # Readers, skeleton and kinematics.
 from .motion import Motion, MotionError, Skeleton
 from .skeletons import JOINT_SUBSETS, register_joint_subset
-from .bvh import BVHError, BVHScaleWarning, infer_bvh_unit, load_bvh, save_bvh
+from .io.bvh import BVHError, BVHScaleWarning, infer_bvh_unit, load_bvh, save_bvh
 from .kinematics import canonicalize_positions, forward_kinematics
 from .resample import resample_motion
-from .amass import AMASSError, SMPLBody, amass_positions, load_amass
-from .keypoints import (
+from .io.amass import AMASSError, SMPLBody, amass_positions, load_amass
+from .io.keypoints import (
     KeypointError,
     KeypointLayout,
     Keypoints,
@@ -29,15 +29,15 @@ from .keypoints import (
 from .render import RenderResult, render_motion, render_positions
 
 # Quantizer and tokenizer.
-from .quantizer import QuantizationRangeError, UniformQuantizer
-from .tokenizer import MotionTokenizer, MotionTokenizerError, MotionTokens
+from .tokenization.quantizer import QuantizationRangeError, UniformQuantizer
+from .tokenization.tokenizer import MotionTokenizer, MotionTokenizerError, MotionTokens
 from .processing import MotionProcessor, MotionProcessorError, prepare_motion
 
 # Datasets (the `datasets` library itself is imported lazily inside).
 from .datasets import MotionDatasetConfig, MotionFolder, bandai_namco, build_motion_dataset
 
 # Models, generation, fine-tuning helpers.
-from .modeling import (
+from .models.motion_gpt2.modeling_motion_gpt2 import (
     MODEL_PRESETS,
     MotionGPT2Config,
     MotionGPT2ForCausalLM,
@@ -48,9 +48,9 @@ from .modeling import (
     motion_position_indices,
     previous_frame_token_ids,
 )
-from .multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
+from .models.motion_gpt2.modeling_motion_gpt2_multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 from .generation import MotionLogitsProcessor, MotionPromptError, context_capacity, predict
-from .text_motion import (
+from .tokenization.text_motion import (
     MotionTextVocab,
     add_motion_tokens,
     motion_to_text_tokens,
@@ -67,8 +67,8 @@ from .pipelines import MotionClassificationPipeline, MotionPredictionPipeline
 # Learned tokenizer (VQ-VAE), the generator over its codes, and generation metrics.
 from .pose_features import PoseFeatureLayout
 from .models.motion_vq import MotionVQConfig, MotionVQOutput, MotionVQProcessor, MotionVQVAE, code_vocabulary
-from .code_gpt import MotionCodeGPTConfig, MotionCodeGPTForCausalLM, generate_codes, train_code_gpt
-from .generation_metrics import (
+from .models.motion_code_gpt.modeling_motion_code_gpt import MotionCodeGPTConfig, MotionCodeGPTForCausalLM, generate_codes, train_code_gpt
+from .evaluation.generation_metrics import (
     GenerationMetrics,
     MotionEvaluator,
     MotionEvaluatorConfig,
@@ -99,7 +99,7 @@ from .models.motion_t5 import (
     text_to_motion,
     train_text_tokenizer,
 )
-from .text_motion_metrics import TextMotionEvaluator, TextMotionEvaluatorConfig, train_text_motion_evaluator
+from .evaluation.text_motion_metrics import TextMotionEvaluator, TextMotionEvaluatorConfig, train_text_motion_evaluator
 
 # AutoTokenizer finds MotionTokenizer by the class name in tokenizer_config.json once it is
 # registered; registration needs a config class, so it goes through the model configs.

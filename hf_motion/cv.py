@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics as _metrics
+from .evaluation import metrics as _metrics
 
 __all__ = [
     "CrossValidationError",
@@ -156,7 +156,7 @@ class TaskSpec:
         return asdict(self)
 
     def to_target(self, classes: Sequence[Any] | None = None) -> dict[str, Any]:
-        """The :class:`~hf_motion.multitask.MotionMultiTaskConfig` target for this task
+        """The :class:`~hf_motion.MotionMultiTaskConfig` target for this task
         (``classes``: the resolved class names, from :attr:`TaskLabels.classes`)."""
         out: dict[str, Any] = {"name": self.name, "kind": self.kind, "weight": float(self.weight)}
         classes = list(classes) if classes is not None else self.classes

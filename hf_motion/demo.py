@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .bvh import load_bvh
 from .datasets.bandai import find_bandai_root
+from .io.bvh import load_bvh
 from .kinematics import canonicalize_positions
-from .tokenizer import MotionTokenizer
+from .tokenization.tokenizer import MotionTokenizer
 
 
 def _positive_int(text: str) -> int:

@@ -23,7 +23,7 @@ What :func:`cross_validate` does:
    ``window`` frames every ``stride`` frames, as the model folder's
    :class:`~hf_motion.MotionProcessor` (``preprocessor_config.json``) records (an older folder's
    ``pretrain_summary.json`` otherwise); at most ``max_windows_per_clip`` evenly spaced windows;
-4. training (:func:`fit`): one :class:`~hf_motion.multitask.MotionGPT2ForMultiTask` per fold on
+4. training (:func:`fit`): one :class:`~hf_motion.MotionGPT2ForMultiTask` per fold on
    every task at once plus the LM loss, from the pretrained backbone (or from random init,
    ``from_scratch``); early stopping on the task loss of a by-group validation split of the
    *training* fold; the test fold is never seen;
@@ -424,7 +424,7 @@ def predict_clips(
     """Clip-level predictions of a multi-task model: ``{task: (clips, predictions)}``.
 
     Each window's probabilities (binary: class 1; multiclass: every class) or value (regression)
-    come from :meth:`~hf_motion.multitask.MotionGPT2ForMultiTask.predictions`; a clip's prediction
+    come from :meth:`~hf_motion.MotionGPT2ForMultiTask.predictions`; a clip's prediction
     is their mean over its windows (:func:`hf_motion.cv.aggregate_window_predictions`).
     """
     from .cv import aggregate_window_predictions
@@ -438,8 +438,8 @@ def multitask_config(model_dir: str, targets: list[dict], model_args: FinetuneMo
     """The multi-task config: the pretrained backbone's architecture plus the targets."""
     from transformers import AutoConfig
 
-    from .modeling import MotionGPT2Config
-    from .multitask import MotionMultiTaskConfig
+    from .models.motion_gpt2.modeling_motion_gpt2 import MotionGPT2Config
+    from .models.motion_gpt2.modeling_motion_gpt2_multitask import MotionMultiTaskConfig
 
     backbone = AutoConfig.from_pretrained(model_dir)
     if not isinstance(backbone, MotionGPT2Config):
@@ -458,7 +458,7 @@ def initial_model(variant: str, model_dir: str, config, seed: int):
     same architecture from random init. Heads are initialised from ``seed`` in both cases."""
     from transformers import set_seed
 
-    from .multitask import MotionGPT2ForMultiTask
+    from .models.motion_gpt2.modeling_motion_gpt2_multitask import MotionGPT2ForMultiTask
 
     set_seed(seed)
     if variant == SCRATCH:
@@ -483,8 +483,9 @@ def _target_loss_metric(model):
     return compute
 
 
-def fit(model, train_set, val_set, train_args, checkpoint_dir: Path, patience: int, seed: int, pad_token_id: int):
-    """Fine-tune ``model`` with ``Trainer``; early stopping on ``val_set`` when given. Returns
+def fit(model, train_set, val_set, train_args, checkpoint_dir: Path, patience: int, seed: int, pad_token_id: int, callbacks: Sequence = ()):
+    """Fine-tune ``model`` with ``Trainer``; early stopping on ``val_set`` when given; ``callbacks``
+    are extra ``TrainerCallback`` objects (the released model's card callback). Returns
     ``(model, info)`` where ``model`` holds the best validation checkpoint."""
     from transformers import EarlyStoppingCallback, PrinterCallback, Trainer
 
@@ -500,7 +501,7 @@ def fit(model, train_set, val_set, train_args, checkpoint_dir: Path, patience: i
         eval_dataset=val_set if use_val else None,
         data_collator=WindowCollator(pad_token_id),
         compute_metrics=_target_loss_metric(model) if use_val else None,
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=patience)] if use_val else None,
+        callbacks=[*([EarlyStoppingCallback(early_stopping_patience=patience)] if use_val else []), *callbacks],
     )
     trainer.remove_callback(PrinterCallback)  # one line per fold from us instead of a dict per epoch
     try:
@@ -586,7 +587,32 @@ class CrossValidationResult:
     model: Any = None
     tokenizer: Any = None
     processor: Any = None
-    card: Any = None
+    card_data: Any = None  # MotionCardData of the released model, filled while it trained
+
+    @property
+    def card(self):
+        """The released model's card (``None`` without one), rendered from :attr:`card_data` and
+        the cross-validation results: the main system's scores, the others as comparisons."""
+        if self.card_data is None:
+            return None
+        from .model_card import model_card_from_summary
+
+        summary = self.summary
+        main = summary["released_model"]["variant"]
+        tasks = list(summary["tasks"])
+        comparisons = {v: {t: summary["systems"][v]["tasks"][t]["metrics"] for t in tasks} for v in summary["systems"] if v != main}
+        card_summary = {
+            **summary,
+            "tasks": {t: {**summary["tasks"][t], "metrics": summary["systems"][main]["tasks"][t]["metrics"]} for t in tasks},
+        }
+        return model_card_from_summary(
+            card_summary,
+            self.card_data.model_name,
+            model=self.model,
+            tokenizer=self.tokenizer,
+            comparisons=comparisons,
+            **self.card_data.card_arguments(),
+        )
 
     @property
     def systems(self) -> list[str]:
@@ -656,7 +682,7 @@ class CrossValidationResult:
 
 # ------------------------------------------------------------------ the run
 def _load_pretrained(model_dir: str):
-    from .tokenizer import MotionTokenizer
+    from .tokenization.tokenizer import MotionTokenizer
 
     if not Path(model_dir).is_dir():
         raise FinetuneError(
@@ -672,7 +698,7 @@ def _load_pretrained(model_dir: str):
 def _released_processor(model_dir: str, tokenizer, spec: WindowSpec, joints: list[str]):
     """The released model's :class:`~hf_motion.MotionProcessor`: the windows it was fine-tuned on."""
     from .processing import MotionProcessor
-    from .tokenizer import MotionTokenizer
+    from .tokenization.tokenizer import MotionTokenizer
 
     if tokenizer.joint_names != list(joints):  # fine-tuned on other joints than the tokenizer records
         tokenizer = MotionTokenizer.from_pretrained(model_dir, joint_names=list(joints))
@@ -698,9 +724,9 @@ def cross_validate(
     from accelerate import PartialState
     from tqdm.auto import tqdm
 
-    from .model_card import model_card_from_summary
-    from .modeling import count_parameters
-    from .multitask import MotionGPT2ForMultiTask
+    from .model_card import ModelCardCallback
+    from .models.motion_gpt2.modeling_motion_gpt2 import count_parameters
+    from .models.motion_gpt2.modeling_motion_gpt2_multitask import MotionGPT2ForMultiTask
     from .training import set_cpu_threads
 
     forest_args = forest_args or ForestArguments()
@@ -771,7 +797,7 @@ def cross_validate(
                 training_set="training clips (its training fold has them only in the early-stopping validation split)",
             )  # fmt: skip
 
-    def train_on(variant: str, train_idx: np.ndarray, k_seed: int, name: str, skip_tasks: Sequence[str] = ()):
+    def train_on(variant: str, train_idx: np.ndarray, k_seed: int, name: str, skip_tasks: Sequence[str] = (), callbacks: Sequence = ()):
         """Inner split, targets (tasks in ``skip_tasks`` hidden), model, training."""
         inner, val = inner_split(train_idx, k_seed)
         y = y_clip.copy()
@@ -782,7 +808,7 @@ def cross_validate(
         model = initial_model(variant, model_dir, config, k_seed)
         return fit(
             model, WindowDataset(tr_w, y[tr_owner]), WindowDataset(va_w, y[va_owner]) if len(va_w) else None,
-            train_args, out_dir / ".checkpoints" / name, model_args.early_stopping_patience, k_seed, pad,
+            train_args, out_dir / ".checkpoints" / name, model_args.early_stopping_patience, k_seed, pad, callbacks,
         )  # fmt: skip
 
     scores: list[FoldScore] = []
@@ -897,52 +923,46 @@ def cross_validate(
     main_variant = variants[0]
     if model_args.save_model:
         logger.info("training the released %s model on all %d clips", main_variant, len(clips))
-        model, info = train_on(main_variant, np.arange(len(clips)), seed, f"{main_variant.replace(' ', '-')}-all")
+        card_data = released_card_data(summary, model_args, train_args, main_variant)
+        model, info = train_on(
+            main_variant, np.arange(len(clips)), seed, f"{main_variant.replace(' ', '-')}-all",
+            callbacks=[ModelCardCallback(card_data, tokenizer, write_checkpoints=False)],
+        )  # fmt: skip
         summary["released_model"] = {"variant": main_variant, **info}
+        if info.get("best_epoch"):
+            card_data.training["best validation epoch"] = (
+                f"{info['best_epoch']:g} (validation task loss {info['best_validation_target_loss']:.3f}); its weights are released"
+            )
         result.model = model
         result.processor = _released_processor(model_dir, tokenizer, spec, data.joints)
         result.tokenizer = result.processor.tokenizer
-        summary["wall_s"] = round(time.perf_counter() - start, 1)
-        result.card = _card(result, model_args, train_args, main_variant, model_card_from_summary)
+        result.card_data = card_data
     summary["wall_s"] = round(time.perf_counter() - start, 1)
     if main_process:
         shutil.rmtree(out_dir / ".checkpoints", ignore_errors=True)
     return result
 
 
-def _card(result: CrossValidationResult, model_args, train_args, main_variant: str, model_card_from_summary):
-    """The released model's card, filled from the run."""
-    summary = result.summary
-    task_names = list(summary["tasks"])
-    released = summary["released_model"]
+def released_card_data(summary: dict[str, Any], model_args, train_args, variant: str):
+    """The released model's :class:`~hf_motion.model_card.MotionCardData`: what the run knows
+    before the release trains; :class:`~hf_motion.model_card.ModelCardCallback` adds the
+    hyperparameters, losses, steps and epochs while it trains."""
+    from .model_card import MotionCardData
+
     spec = summary["settings"]
     model_dir = model_args.model_name_or_path
-    comparisons = {
-        v: {t: summary["systems"][v]["tasks"][t]["metrics"] for t in task_names} for v in summary["systems"] if v != main_variant
-    }
-    card_summary = {
-        **summary,
-        "tasks": {t: {**summary["tasks"][t], "metrics": summary["systems"][main_variant]["tasks"][t]["metrics"]} for t in task_names},
-    }
-    name = model_args.model_name or f"{Path(model_dir).name}-{'scratch-' if main_variant == SCRATCH else ''}multitask"
-    return model_card_from_summary(
-        card_summary,
-        name,
-        model=result.model,
-        tokenizer=result.tokenizer,
-        base_model=None if main_variant == SCRATCH else model_dir,
-        comparisons=comparisons,
+    return MotionCardData(
+        model_name=model_args.model_name or f"{Path(model_dir).name}-{'scratch-' if variant == SCRATCH else ''}multitask",
+        template="motion_finetuned",
+        base_model=None if variant == SCRATCH else model_dir,
+        fps=spec["fps"],
+        window=spec["window"],
         early_stopping=model_args.early_stopping_patience > 0,
         training={
             "released weights": f"trained on all {summary['n_clips']} clips after cross-validation; the table estimates this procedure",
             "input": f"ACM text (joint angles, task `>`), {spec['window']}-frame windows at {spec['fps']:g} fps, joints `{spec['joints']}`",
             "clip prediction": "mean of the window predictions",
             "epochs (at most)": train_args.num_train_epochs,
-            "learning rate": train_args.learning_rate,
             "LM loss weight": model_args.lm_loss_weight,
-            **({"released model's training": (
-                f"{released['epochs_run']:g} epochs, best validation epoch {released['best_epoch']:g} "
-                f"(validation task loss {released['best_validation_target_loss']:.3f})"
-            )} if released.get("best_epoch") else {}),
         },
-    )  # fmt: skip
+    )

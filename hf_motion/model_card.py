@@ -671,8 +671,28 @@ def check_hub_folder(folder: str | os.PathLike) -> list[str]:
         problems.append("tokenizer_config.json (save the tokenizer too)")
     if problems:
         raise ModelCardError(f"{folder} is missing {', '.join(problems)}")
+    _check_loader(folder, files)
     validate_model_card(folder / "README.md", require_results=False)
     return files
+
+
+def _check_loader(folder: Path, files: list[str]) -> None:
+    """Configs whose ``auto_map`` names the loader (:mod:`hf_motion.remote_code`) need it beside them."""
+    from .remote_code import LOADER_FILE, LOADER_MODULE
+
+    for name in ("config.json", "preprocessor_config.json"):
+        if name not in files:
+            continue
+        try:
+            auto_map = json.loads((folder / name).read_text(encoding="utf-8")).get("auto_map") or {}
+        except (OSError, json.JSONDecodeError) as e:
+            raise ModelCardError(f"{folder / name} is not readable JSON: {e}") from None
+        refs = [r for v in auto_map.values() for r in (v if isinstance(v, list) else [v]) if isinstance(r, str)]
+        if any(r.startswith(LOADER_MODULE + ".") for r in refs) and LOADER_FILE not in files:
+            raise ModelCardError(
+                f"{folder}: {name} names {LOADER_FILE} in auto_map but the file is missing; save the model and "
+                "processor with save_pretrained (they write it), or hf_motion.remote_code.write_loader(folder)"
+            )
 
 
 def save_for_hub(model: Any, tokenizer: Any, card: Any, folder: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -778,23 +798,22 @@ class MotionCardData:
     base_model: str | None = None
     fps: float | None = None
     window: int | None = None
+    early_stopping: bool = False
     training: dict[str, Any] = field(default_factory=dict)
+
+    def card_arguments(self) -> dict[str, Any]:
+        """The :func:`build_model_card` arguments this data sets (unset ones are left out, so a
+        caller's defaults, e.g. :func:`model_card_from_summary`'s, stand)."""
+        out: dict[str, Any] = {"template": self.template, "training": dict(self.training), "early_stopping": self.early_stopping}
+        for name in ("data_sources", "dataset_description", "base_model", "fps", "window"):
+            value = getattr(self, name)
+            if value not in (None, [], ""):
+                out[name] = value
+        return out
 
     def to_card(self, model: Any = None, tokenizer: Any = None, **kwargs: Any):
         """The :class:`huggingface_hub.ModelCard` (``kwargs`` go to :func:`build_model_card`)."""
-        return build_model_card(
-            self.model_name,
-            model=model,
-            tokenizer=tokenizer,
-            template=self.template,
-            data_sources=self.data_sources or None,
-            dataset_description=self.dataset_description,
-            base_model=self.base_model,
-            fps=self.fps,
-            window=self.window,
-            training=dict(self.training),
-            **kwargs,
-        )
+        return build_model_card(self.model_name, model=model, tokenizer=tokenizer, **{**self.card_arguments(), **kwargs})
 
     def save(self, folder: str | os.PathLike, model: Any = None, tokenizer: Any = None) -> Path:
         """Render and write ``folder/README.md`` atomically."""

@@ -175,6 +175,7 @@ class MotionProcessor(FeatureExtractionMixin):
     ) -> None:
         kwargs.pop("processor_class", None)
         kwargs.pop("hf_motion_version", None)
+        kwargs.pop("auto_map", None)  # written by to_dict
         super().__init__(**kwargs)
         if tokenizer is None or not hasattr(tokenizer, "encode_motion"):
             raise MotionProcessorError(
@@ -229,9 +230,11 @@ class MotionProcessor(FeatureExtractionMixin):
     def to_dict(self) -> dict[str, Any]:
         """The saved fields (the tokenizer is saved beside them, not in them)."""
         from . import __version__
+        from .remote_code import processor_auto_map
 
         return {
             "processor_class": type(self).__name__,
+            "auto_map": processor_auto_map(self),
             "hf_motion_version": __version__,
             "fps": self.fps,
             "joints": list(self.joints),
@@ -251,6 +254,7 @@ class MotionProcessor(FeatureExtractionMixin):
         To publish, save the whole model folder and use :func:`hf_motion.push_to_hub`, which checks
         the card first."""
         from .fileio import atomic_write_text
+        from .remote_code import write_loader
 
         if push_to_hub:
             raise MotionProcessorError(
@@ -262,6 +266,7 @@ class MotionProcessor(FeatureExtractionMixin):
             raise MotionProcessorError(f"{out} is a file; save_pretrained needs a folder")
         out.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(out)
+        write_loader(out)
         path = out / PROCESSOR_CONFIG_NAME
         atomic_write_text(path, self.to_json_string())
         return [str(path)]
@@ -290,7 +295,7 @@ class MotionProcessor(FeatureExtractionMixin):
         if saved_class not in (None, cls.__name__):
             raise MotionProcessorError(f"{pretrained_model_name_or_path}: {PROCESSOR_CONFIG_NAME} is for {saved_class}, not {cls.__name__}")
         known = {"fps", "joints", "window", "stride", "canonicalize", "representation", "resample"}
-        unknown = sorted(set(config) - known - {"processor_class", "hf_motion_version", "feature_extractor_type"})
+        unknown = sorted(set(config) - known - {"processor_class", "hf_motion_version", "feature_extractor_type", "auto_map"})
         if unknown:
             raise MotionProcessorError(
                 f"{pretrained_model_name_or_path}: {PROCESSOR_CONFIG_NAME} has unknown keys {unknown}; known keys: "
@@ -298,7 +303,7 @@ class MotionProcessor(FeatureExtractionMixin):
             )
         tokenizer = kwargs.pop("tokenizer", None)
         if tokenizer is None:
-            from .tokenizer import MotionTokenizer
+            from .tokenization.tokenizer import MotionTokenizer
 
             tokenizer = MotionTokenizer.from_pretrained(pretrained_model_name_or_path, **hub)
         values = {k: v for k, v in config.items() if k in known}
@@ -322,7 +327,7 @@ class MotionProcessor(FeatureExtractionMixin):
     def load(self, motion: Motion | str | os.PathLike) -> tuple[Motion, str]:
         """A :class:`Motion` (read from a path with the registered reader) and how to name it."""
         if isinstance(motion, (str, os.PathLike)):
-            from .readers import load_motion
+            from .io.readers import load_motion
 
             return load_motion(motion), str(motion)
         if isinstance(motion, Motion):

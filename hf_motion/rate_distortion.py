@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from .evaluation.metrics import _pair
 from .fileio import atomic_file
 from .kinematics import forward_kinematics
-from .metrics import _pair
 from .motion import Motion
 from .rotations import geodesic_angle
-from .tokenizer import MotionTokenizer
+from .tokenization.tokenizer import MotionTokenizer
 
 __all__ = [
     "RateDistortionPoint",

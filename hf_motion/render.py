@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .bvh import load_bvh
 from .fileio import atomic_file, atomic_write_bytes
+from .io.bvh import load_bvh
 from .motion import Motion, MotionError
 
 __all__ = ["render_positions", "render_motion", "render_side_by_side", "RenderResult", "add_arguments", "run"]
@@ -435,7 +435,7 @@ def _read_token_ids(path: Path) -> np.ndarray:
 
 def _decode_tokens(args: argparse.Namespace) -> tuple[np.ndarray, list[int] | None, list[str] | None, str, float]:
     """Positions (and bones, if a reference is given) from a token file."""
-    from .tokenizer import MotionTokenizer
+    from .tokenization.tokenizer import MotionTokenizer
 
     if args.tokenizer is None:
         raise ValueError(f"{args.input}: a token file needs --tokenizer DIR (the tokenizer that made the ids)")

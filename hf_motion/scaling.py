@@ -64,7 +64,7 @@ def train_preset(argv: list[str]) -> dict:
 
 def check_args(args: ScalingArguments, pretrain_argv: list[str]) -> None:
     """Everything that can be checked before an hour of training (raises :class:`ScalingError`)."""
-    from .modeling import MODEL_PRESETS
+    from .models.motion_gpt2.modeling_motion_gpt2 import MODEL_PRESETS
 
     if len(args.presets) < 2:
         raise ScalingError(f"a scaling sweep needs at least 2 presets, got {args.presets}")

@@ -538,7 +538,7 @@ def pretrain(
     ``TrainerCallback`` objects (tests use one to interrupt a run).
     """
     from .model_card import ModelCardCallback
-    from .modeling import (
+    from .models.motion_gpt2.modeling_motion_gpt2 import (
         MODEL_PRESETS,
         MotionGPT2ForCausalLM,
         count_parameters,
@@ -548,7 +548,7 @@ def pretrain(
     from .processing import MotionProcessor
     from .resources import resolve_tokenizer
     from .task_loss import parse_task_loss_weights
-    from .tokenizer import MotionTokenizer
+    from .tokenization.tokenizer import MotionTokenizer
 
     if torch.cuda.is_available() and not (train_args.bf16 or train_args.fp16) and torch.cuda.is_bf16_supported():
         train_args = dataclasses.replace(train_args, bf16=True)

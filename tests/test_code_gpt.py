@@ -1,4 +1,4 @@
-"""The code GPT (hf_motion.code_gpt): vocabulary layout, sequences, constrained generation, training.
+"""The code GPT (hf_motion.models.motion_code_gpt.modeling_motion_code_gpt): vocabulary layout, sequences, constrained generation, training.
 
 Synthetic codes only: the module only sees (steps, tokens_per_step) int arrays of a VQ tokenizer.
 """
@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, GPT2Config
 
-from hf_motion.code_gpt import (
+from hf_motion.models.motion_code_gpt.modeling_motion_code_gpt import (
     HEADER_LENGTH,
     CodeLogitsProcessor,
     CodeSequenceCollator,

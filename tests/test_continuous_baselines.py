@@ -1,4 +1,4 @@
-"""hf_motion.continuous_baselines on real Bandai clips (10 fps, bandai-core): the flip-free
+"""hf_motion.baselines.continuous on real Bandai clips (10 fps, bandai-core): the flip-free
 representation round-trips, the DCT is the orthonormal DCT-II, and both regressors beat
 zero-velocity on frames they were not fitted on (the ridge regression also on unseen clips)."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -184,6 +185,11 @@ def test_card_fills_itself_from_the_run_and_validates(compare_run):
     text = card.read_text()
     assert "from scratch: mean ± std (folds)" in text and "random forest: mean ± std (folds)" in text
     assert "Early stopping used a validation split" in text
+    # the training table: ModelCardCallback filled it while the released model trained
+    rows = dict(re.findall(r"^\| ([^|\n]+?) \| ([^|\n]+?) \|$", text, re.M))
+    released = result.summary["released_model"]
+    assert int(rows["steps"]) == released["steps"] > 0 and float(rows["epochs"]) == released["epochs_run"]
+    assert float(rows["learning rate"]) == 0.003 and int(rows["batch size (all devices)"]) == 8 and int(rows["seed"]) == 0
     base = str(result.summary["settings"]["model_name_or_path"])  # a local folder: never written into a public card
     assert base not in text and "a local hf_motion pretraining checkpoint" in text
     assert not list((result.output_dir / "model").glob("*.bin"))

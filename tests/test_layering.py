@@ -15,7 +15,7 @@ PACKAGE = REPO / "hf_motion"
 
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("base", ["errors", "fileio", "resources", "rotations"]),
+    ("base", ["errors", "fileio", "resources", "rotations", "remote_code"]),
     ("motion", ["kinematics", "motion", "skeletons", "resample", "metrics", "evaluation.metrics", "features", "pose_features"]),
     ("readers", ["io", "bvh", "amass", "keypoints", "readers"]),
     (
@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ["tokenization", "quantizer", "predictive_coding", "tokenizer", "processing", "text_motion", "instructions", "rate_distortion"],
     ),  # fmt: skip
     ("datasets", ["datasets"]),
-    ("models", ["modeling", "multitask", "task_loss", "code_gpt", "code_prediction", "generation", "models"]),
+    ("models", ["modeling", "multitask", "task_loss", "code_gpt", "generation", "models"]),
     (
         "training and evaluation",
         [
@@ -33,6 +33,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "generation_metrics",
             "text_motion_metrics",
             "text_motion_training",
+            "models.motion_t5.training_motion_t5",
+            "code_prediction",
             "continuous_baselines",
             "baselines",
             "finetuning",
@@ -141,3 +143,36 @@ def test_nothing_loads_a_recipe_as_a_module():
         str(path.relative_to(REPO)) for path in files if path != Path(__file__).resolve() and any(x in path.read_text() for x in loaders)
     ]
     assert not offenders, f"library modules load recipes: {offenders}"
+
+
+def _aliases() -> dict[str, str]:
+    """``old module -> new module`` for every old home kept as a ``sys.modules`` alias."""
+    out = {}
+    for module, path in MODULES.items():
+        text = path.read_text()
+        if "sys.modules[__name__] = " in text:
+            node = next(n for n in ast.parse(text).body if isinstance(n, ast.ImportFrom) and n.level)
+            out[module] = ".".join(module.split(".")[:-1] + [node.module, node.names[0].name])
+    return out
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(_aliases().items()))
+def test_an_old_module_path_is_the_moved_module(old, new):
+    # User code importing the old path gets the very module object: patches and isinstance checks agree.
+    import importlib
+
+    assert new in MODULES and MODULES[new].read_text().count("sys.modules[__name__]") == 0
+    assert importlib.import_module(old) is importlib.import_module(new)
+
+
+def test_the_library_imports_moved_modules_from_their_new_home():
+    # Old homes are for user code; the library's own imports name the module that defines things.
+    aliases = _aliases()
+    offenders = [
+        f"{MODULES[module].relative_to(REPO)}:{line} imports {target} (now {aliases[target]})"
+        for module in MODULES
+        if module not in aliases
+        for line, target in imports_of(module, MODULES[module])
+        if target in aliases
+    ]
+    assert not offenders, "\n".join(offenders)

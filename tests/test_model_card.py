@@ -32,7 +32,7 @@ from hf_motion.model_card import (
     validate_model_card,
 )
 from hf_motion.modeling import motion_gpt2_config
-from hf_motion.multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
+from hf_motion.models.motion_gpt2.modeling_motion_gpt2_multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 from hf_motion.tokenizer import MotionTokenizer
 
 from conftest import tiny_lm

@@ -12,7 +12,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification
 
 import hf_motion  # noqa: F401  (registers the Auto classes)
 from hf_motion.modeling import MotionGPT2ForCausalLM, motion_gpt2_config
-from hf_motion.multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig, normalize_targets
+from hf_motion.models.motion_gpt2.modeling_motion_gpt2_multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig, normalize_targets
 
 from conftest import tiny_lm
 

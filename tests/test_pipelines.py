@@ -8,7 +8,7 @@ from transformers import pipeline
 import hf_motion
 from hf_motion import MotionProcessor, MotionProcessorError, MotionTokenizer
 from hf_motion.modeling import motion_gpt2_config
-from hf_motion.multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
+from hf_motion.models.motion_gpt2.modeling_motion_gpt2_multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 from hf_motion.resources import tokenizer_config_path
 from hf_motion.skeletons import resolve_joint_subset
 

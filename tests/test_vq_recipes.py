@@ -15,8 +15,8 @@ from transformers import AutoModel, AutoModelForCausalLM, AutoProcessor, AutoTok
 
 import hf_motion  # noqa: F401  (registers the Auto classes)
 import hf_motion.models.motion_vq.training_motion_vq as training_motion_vq
-from hf_motion.code_gpt import MotionCodeGPTForCausalLM, generate_codes
 from hf_motion.datasets import as_collection
+from hf_motion.models.motion_code_gpt.modeling_motion_code_gpt import MotionCodeGPTForCausalLM, generate_codes
 from hf_motion.models.motion_vq import MotionVQProcessor, MotionVQVAE
 from hf_motion.models.motion_vq.training_motion_vq import evaluate_reconstruction, load_motions, split_clips
 

@@ -1,5 +1,5 @@
 """Training pieces and evaluation of the motion VQ-VAE (``hf_motion.models.motion_vq.training_motion_vq``),
-its model card, and prediction through codes (``hf_motion.code_prediction``).
+its model card, and prediction through codes (``hf_motion.evaluation.code_prediction``).
 
 Expected values are computed here, independently of the code under test: windows are counted from
 the documented rule, errors recomputed from the position channel of the features, and the
@@ -17,10 +17,10 @@ import pytest
 import torch
 
 import hf_motion
-import hf_motion.code_gpt
-import hf_motion.code_prediction as code_prediction
-from hf_motion.code_gpt import MotionCodeGPTForCausalLM, tiny_code_gpt_config
-from hf_motion.code_prediction import CodePredictionResult, encode_clips, predict_with_codes
+import hf_motion.evaluation.code_prediction as code_prediction
+import hf_motion.models.motion_code_gpt.modeling_motion_code_gpt as code_gpt
+from hf_motion.evaluation.code_prediction import CodePredictionResult, encode_clips, predict_with_codes
+from hf_motion.models.motion_code_gpt.modeling_motion_code_gpt import MotionCodeGPTForCausalLM, tiny_code_gpt_config
 from hf_motion.models.motion_vq import MotionVQConfig, MotionVQProcessor, MotionVQVAE
 from hf_motion.models.motion_vq.card_motion_vq import vq_model_card
 from hf_motion.models.motion_vq.training_motion_vq import (
@@ -350,7 +350,7 @@ def _truth_decoder(vq, features, monkeypatch, position_offset=0.0, freeze_future
         raise AssertionError("the encoded past is no window of the clips")
 
     monkeypatch.setattr(vq, "encode", encode)
-    monkeypatch.setattr(hf_motion.code_gpt, "generate_codes", generate_codes)
+    monkeypatch.setattr(code_gpt, "generate_codes", generate_codes)
     monkeypatch.setattr(code_prediction, "decode_codes_to_features", decode)
     return seen
 

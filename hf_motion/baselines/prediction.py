@@ -9,7 +9,7 @@ All work on local joint rotations as axis-angle arrays shaped like the benchmark
 * :func:`quantized_oracle`: the *true* future encoded and decoded by the tokenizer: the error
   floor of the token representation, no prediction at all.
 
-The trained continuous baselines (ridge regression, siMLPe) are in :mod:`hf_motion.continuous_baselines`.
+The trained continuous baselines (ridge regression, siMLPe) are in :mod:`hf_motion.baselines.continuous`.
 """
 
 from __future__ import annotations

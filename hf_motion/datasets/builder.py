@@ -654,7 +654,7 @@ class MotionDatasetBuilder:
 
     def __init__(self, config: MotionDatasetConfig | None = None, tokenizer: Any = None) -> None:
         if tokenizer is None:
-            from ..tokenizer import MotionTokenizer
+            from ..tokenization.tokenizer import MotionTokenizer
 
             tokenizer = MotionTokenizer()
         if not hasattr(tokenizer, "encode_motion"):

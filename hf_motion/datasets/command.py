@@ -131,7 +131,7 @@ def _tokenizer(name: str | None, cls):
 
 def run(args: argparse.Namespace) -> int:
     from ..fileio import atomic_directory, atomic_write_text
-    from ..tokenizer import MotionTokenizer
+    from ..tokenization.tokenizer import MotionTokenizer
     from .builder import MotionDatasetBuilder, as_collection
     from .folders import MotionDatasetError
 

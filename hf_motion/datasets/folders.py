@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MotionDatasetError
-from ..motion import Motion
 
 # The readers live below the datasets layer (the processor reads files too); re-exported here.
-from ..readers import MOTION_READERS, _extension_of, load_motion, reader_kwargs_for, register_motion_reader
+from ..io.readers import MOTION_READERS, _extension_of, load_motion, reader_kwargs_for, register_motion_reader
+from ..motion import Motion
 
 __all__ = [
     "MotionDatasetError",

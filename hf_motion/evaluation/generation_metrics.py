@@ -38,6 +38,8 @@ from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedMode
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from ..remote_code import LoaderConfigMixin
+
 __all__ = [
     "FewSamplesWarning",
     "GenerationMetrics",
@@ -312,7 +314,7 @@ def masked_conv_pool(features: torch.Tensor, attention_mask: torch.Tensor | None
     return h.sum(-1) / mask.sum(-1).clamp(min=1.0)
 
 
-class MotionEvaluatorConfig(PretrainedConfig):
+class MotionEvaluatorConfig(LoaderConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`MotionEvaluator`.
 
     Args:

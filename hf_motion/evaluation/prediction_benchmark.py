@@ -30,7 +30,7 @@ recipes/evaluate_prediction.py``) is its command line. What it does:
   constant-velocity (along the geodesic in SO(3), per joint) and the quantized oracle (the true
   future through the tokenizer: the error floor of the representation).
 * **Continuous baselines** (``continuous_baselines``, on by default;
-  :mod:`hf_motion.continuous_baselines`): trained on the windows of the pretraining split's
+  :mod:`hf_motion.baselines.continuous`): trained on the windows of the pretraining split's
   *training* clips (never the evaluated ones; with ``test_data`` too), same context and horizon:
   ridge regression (the last ``ridge_past_seconds`` of context) and siMLPe (``mlp_steps`` steps,
   ``baseline_seed``). Their training time is reported.
@@ -191,7 +191,7 @@ class PredictionDataArguments:
 
 @dataclass
 class ContinuousBaselineArguments:
-    """The continuous baselines (:mod:`hf_motion.continuous_baselines`), fitted on the training split."""
+    """The continuous baselines (:mod:`hf_motion.baselines.continuous`), fitted on the training split."""
 
     _argument_group_name = "continuous baselines"
 
@@ -421,7 +421,7 @@ def load_tokenizer(model_dir: Path, fallback: bool = True):
     """The model folder's tokenizer, else (``fallback``, for ``baselines_only`` without one)
     pretraining's default tokenizer."""
     from ..resources import resolve_tokenizer
-    from ..tokenizer import MotionTokenizer
+    from ..tokenization.tokenizer import MotionTokenizer
     from ..training import PretrainDataArguments
 
     has_own = (model_dir / "tokenizer_config.json").is_file()
@@ -575,7 +575,7 @@ def training_windows(
     future (at most ``baseline_max_train_windows``, drawn with ``baseline_seed``)."""
     from tqdm.auto import tqdm
 
-    from ..continuous_baselines import sliding_windows
+    from ..baselines.continuous import sliding_windows
 
     rotations, used = [], []
     for clip in tqdm(clips, desc="loading training clips", unit="clip", disable=not progress):
@@ -606,7 +606,7 @@ def training_windows(
 
 def fit_continuous(baselines: ContinuousBaselineArguments, train: TrainingWindows, fps: float) -> dict:
     """Fit the continuous baselines: ``{name: (fitted model, settings)}``."""
-    from ..continuous_baselines import DCTMLPBaseline, RidgeBaseline
+    from ..baselines.continuous import DCTMLPBaseline, RidgeBaseline
 
     threads = baselines.baseline_threads
     n_past = min(train.past.shape[1], max(2, int(round(baselines.ridge_past_seconds * fps))))
@@ -828,7 +828,7 @@ def evaluate_prediction(
     from tqdm.auto import tqdm
 
     from ..fileio import atomic_write_bytes, atomic_write_text
-    from ..modeling import count_parameters
+    from ..models.motion_gpt2.modeling_motion_gpt2 import count_parameters
 
     args = args or PredictionBenchmarkArguments()
     data_args = data_args or PredictionDataArguments()

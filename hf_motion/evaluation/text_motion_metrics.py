@@ -39,6 +39,7 @@ from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedMode
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from ..remote_code import LoaderConfigMixin
 from .generation_metrics import (
     _check_sequences,
     _is_int,
@@ -168,7 +169,7 @@ def info_nce_loss(
 
 
 # --------------------------------------------------------------------------- model
-class TextMotionEvaluatorConfig(PretrainedConfig):
+class TextMotionEvaluatorConfig(LoaderConfigMixin, PretrainedConfig):
     r"""Configuration of :class:`TextMotionEvaluator`.
 
     Args:

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..prediction_benchmark import (
+from ..evaluation.prediction_benchmark import (
     ContinuousBaselineArguments,
     EvaluationError,
     PredictionBenchmarkArguments,

@@ -65,10 +65,10 @@ def make_parser():
 def main(args: GeneratorArguments) -> dict:
     import numpy as np
 
-    from hf_motion.code_gpt import MotionCodeGPTConfig, generate_codes, train_code_gpt
-    from hf_motion.code_prediction import decode_codes_to_features, encode_clips, predict_with_codes
+    from hf_motion.evaluation.code_prediction import decode_codes_to_features, encode_clips, predict_with_codes
+    from hf_motion.evaluation.generation_metrics import evaluate_generation, real_floor, train_evaluator
     from hf_motion.fileio import atomic_write_text
-    from hf_motion.generation_metrics import evaluate_generation, real_floor, train_evaluator
+    from hf_motion.models.motion_code_gpt.modeling_motion_code_gpt import MotionCodeGPTConfig, generate_codes, train_code_gpt
     from hf_motion.models.motion_vq.training_motion_vq import load_motions, load_tokenizer_run
     from hf_motion.render import render_motion
     from hf_motion.training import set_cpu_threads

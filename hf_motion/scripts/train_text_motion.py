@@ -13,7 +13,7 @@ plus the learned motion codes, pretrained on caption-motion pairs, then instruct
    Stage 2 (instruction tuning): every task of ``hf_motion/assets/text_motion_tasks.json``, random
    phrasings. Both with ``Seq2SeqTrainer``; a rerun with the same ``output_dir`` resumes exactly.
 4. Trains a contrastive text-motion evaluator on the training clips and scores the model on the
-   held-out clips (see :func:`hf_motion.text_motion_training.evaluate_text_motion`); checks that the
+   held-out clips (see :func:`hf_motion.models.motion_t5.training_motion_t5.evaluate_text_motion`); checks that the
    saved model reloads with ``AutoModelForSeq2SeqLM``/``AutoTokenizer`` in a fresh process and
    generates the same ids; renders a text-to-motion GIF beside a real clip of the same caption.
 """
@@ -131,6 +131,7 @@ def main(data: TextMotionDataArguments, margs: TextMotionModelArguments, targs: 
     import torch
     from transformers import set_seed
 
+    from hf_motion.evaluation.text_motion_metrics import train_text_motion_evaluator
     from hf_motion.fileio import atomic_write_text
     from hf_motion.instructions import load_caption_file, load_caption_templates, load_tasks
     from hf_motion.models.motion_t5 import (
@@ -143,10 +144,9 @@ def main(data: TextMotionDataArguments, margs: TextMotionModelArguments, targs: 
         train_text_tokenizer,
     )  # fmt: skip
     from hf_motion.models.motion_t5.card_motion_t5 import text_motion_model_card
+    from hf_motion.models.motion_t5.training_motion_t5 import evaluate_text_motion, instruction_examples, prepare_clips
     from hf_motion.models.motion_vq.training_motion_vq import load_motions, load_tokenizer_run
     from hf_motion.render import render_side_by_side
-    from hf_motion.text_motion_metrics import train_text_motion_evaluator
-    from hf_motion.text_motion_training import evaluate_text_motion, instruction_examples, prepare_clips
     from hf_motion.training import set_cpu_threads
 
     set_cpu_threads(margs.num_threads)

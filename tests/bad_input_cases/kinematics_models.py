@@ -322,7 +322,7 @@ def classification_head_from_causal_checkpoint(tmp_path):
     from transformers import AutoModelForSequenceClassification
 
     from hf_motion.modeling import MotionGPT2ForSequenceClassification
-    from hf_motion.multitask import MotionGPT2ForMultiTask
+    from hf_motion.models.motion_gpt2.modeling_motion_gpt2_multitask import MotionGPT2ForMultiTask
 
     lm = _tiny()
     folder = tmp_path / "lm"
@@ -347,7 +347,7 @@ def classification_pad_none(tmp_path):
 
 def multitask_pad_equals_eos(tmp_path):
     from hf_motion.modeling import motion_gpt2_config
-    from hf_motion.multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
+    from hf_motion.models.motion_gpt2.modeling_motion_gpt2_multitask import MotionGPT2ForMultiTask, MotionMultiTaskConfig
 
     cfg = MotionMultiTaskConfig.from_backbone_config(
         motion_gpt2_config("tiny", _tok(), pad_token_id=2), targets=[{"name": "tired", "kind": "binary"}]

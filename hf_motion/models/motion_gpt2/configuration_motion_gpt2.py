@@ -11,6 +11,8 @@ from transformers import (
     GPT2Config,
 )
 
+from ...remote_code import LoaderConfigMixin
+
 __all__ = ["MotionGPT2Config", "ModelPreset", "MODEL_PRESETS", "motion_gpt2_config"]
 
 # Ids of the default MotionTokenizer: <pad> <bos> <eos> <unk> " " $ & >.
@@ -19,7 +21,7 @@ _DEFAULT_VOCAB_SIZE = 520  # MotionTokenizer(): 8 specials + 256 angle + 256 pos
 _DEFAULT_INTERLEAVED_TASK_IDS = [5, 6]  # MotionTokenizer's "$" (FK) and "&" (IK)
 
 
-class MotionGPT2Config(GPT2Config):
+class MotionGPT2Config(LoaderConfigMixin, GPT2Config):
     r"""Configuration of :class:`MotionGPT2Model` and its heads: a :class:`~transformers.GPT2Config` plus the
     motion-layout fields below. Build one from a named preset with :func:`motion_gpt2_config`.
 

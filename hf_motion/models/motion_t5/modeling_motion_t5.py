@@ -155,7 +155,7 @@ def resize_text_motion_embeddings(model, tokenizer, mean_resizing: bool = True):
     (``T5Config`` forces ``tie_word_embeddings=True``), which replaces flan-t5's trained ``lm_head``
     by the input embeddings. Returns ``model``.
     """
-    from ...text_motion import resize_model_embeddings
+    from ...tokenization.text_motion import resize_model_embeddings
 
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
     untied = out is not None and out.weight.data_ptr() != inp.weight.data_ptr()

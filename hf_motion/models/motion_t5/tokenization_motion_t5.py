@@ -164,10 +164,10 @@ def merge_motion_vocabulary(text_tokenizer, tokens):
     Raises:
         ValueError: a motion token is already in the text vocabulary as something else, naming it.
     """
-    from ...text_motion import FRAME_TOKEN, TASK_TEXT_TOKENS, add_motion_tokens
-    from ...text_motion import MOTION_END as M5_END
-    from ...text_motion import MOTION_START as M5_START
-    from ...tokenizer import MotionTokenizer
+    from ...tokenization.text_motion import FRAME_TOKEN, TASK_TEXT_TOKENS, add_motion_tokens
+    from ...tokenization.text_motion import MOTION_END as M5_END
+    from ...tokenization.text_motion import MOTION_START as M5_START
+    from ...tokenization.tokenizer import MotionTokenizer
 
     _check_text_tokenizer(text_tokenizer)
     if isinstance(tokens, MotionTokenizer):

@@ -6,10 +6,12 @@ import math
 
 from transformers import PretrainedConfig
 
+from ...remote_code import LoaderConfigMixin
+
 QUANTIZERS = ("vq", "residual", "product")
 
 
-class MotionVQConfig(PretrainedConfig):
+class MotionVQConfig(LoaderConfigMixin, PretrainedConfig):
     """A 1-D convolutional VQ-VAE over pose features (T2M-GPT / MoMask / PoseGPT variants).
 
     Args:

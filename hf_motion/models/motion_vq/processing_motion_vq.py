@@ -19,6 +19,7 @@ from transformers.feature_extraction_utils import FeatureExtractionMixin
 
 from ...motion import Motion, MotionError
 from ...pose_features import PoseFeatureLayout
+from ...remote_code import processor_auto_map, write_loader
 from ...resample import resample_motion
 from .configuration_motion_vq import MotionVQConfig
 
@@ -78,13 +79,20 @@ class MotionVQProcessor(FeatureExtractionMixin):
         out = super().to_dict()
         out["layout"] = self.layout.to_dict()
         out["processor_class"] = type(self).__name__
+        out["auto_map"] = processor_auto_map(self, ("AutoProcessor", "AutoFeatureExtractor"))
         return out
+
+    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs):
+        """``preprocessor_config.json`` and the loader file (:mod:`hf_motion.remote_code`)."""
+        if not Path(save_directory).is_file():  # a file: transformers' own error follows
+            write_loader(save_directory)
+        return super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
 
     # ------------------------------------------------------------------ motion -> features
     def prepare(self, motion: Motion | str | os.PathLike, source: str | None = None) -> Motion:
         """Load a path, check the skeleton, and bring the clip to ``fps`` (or refuse it)."""
         if isinstance(motion, (str, os.PathLike)):
-            from ...readers import load_motion
+            from ...io.readers import load_motion
 
             source = source or str(motion)
             motion = load_motion(motion)
