@@ -83,6 +83,23 @@ def test_readme_vq_snippet_runs_on_a_saved_tokenizer(vq_run, bandai_paths):
     assert text.startswith("<motion_start>") and text.endswith("<motion_end>")
 
 
+def test_train_motion_tokenizer_returns_the_run_it_writes(train_vq, tmp_path):
+    # The library function under the script: typed fields, the same numbers as the folder's files.
+    from hf_motion.models.motion_vq.training_motion_vq import MotionTokenizerRun, train_motion_tokenizer
+
+    out = tmp_path / "run"
+    run = train_motion_tokenizer(*train_vq.make_parser().parse(vq_argv(out, 3)))
+    assert isinstance(run, MotionTokenizerRun) and run.output_dir == out and run.steps == 3
+    assert json.loads((out / "vq_summary.json").read_text()) == json.loads(json.dumps(run.summary))
+    assert (out / "rate_distortion.md").read_text().strip() == run.table.strip()
+    assert (
+        run.reconstruction.num_clips == run.summary["clips"]["test"]
+        and run.rate_distortion[0].to_dict() == run.summary["rate_distortion"][0]
+    )
+    config = json.loads((out / "config.json").read_text())
+    assert config["codebook_size"] == K and "num_threads" not in config  # a run option, not a model property
+
+
 def _vq_split(summary) -> dict[str, list]:
     """The tokenizer's split, rebuilt from what its summary records."""
     fractions = {k: float(v) for k, v in (p.split("=") for p in summary["splits"].split(","))}

@@ -1,4 +1,5 @@
-"""Data, training pieces and evaluation of the motion VQ-VAE (used by ``recipes/train_vq.py``)."""
+"""Data, training and evaluation of the motion VQ-VAE: the pieces, and the whole tokenizer run
+(:func:`train_motion_tokenizer`, what ``hf-motion train-vq`` and ``recipes/train_vq.py`` run)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
+from transformers import TrainingArguments
+from transformers.trainer_utils import IntervalStrategy, SchedulerType
 
 from ...motion import Motion
 from ...rate_distortion import RateDistortionPoint
@@ -213,3 +216,145 @@ def load_motions(clips, fps: float, progress: bool = True, desc: str = "loading 
         m = clip.load()
         out.append(m if abs(m.fps - fps) <= 1e-3 * fps else resample_motion(m, fps))
     return out
+
+
+# ------------------------------------------------------------------ the tokenizer run
+@dataclass
+class VQDataArguments:
+    sources: list[str] = field(default_factory=lambda: ["bandai-namco"], metadata={"help": "folders of motion or named sources"})
+    fps: float = field(default=20.0, metadata={"help": "frame rate the tokenizer works at"})
+    window: int = field(default=64, metadata={"help": "frames per training window (a multiple of downsample)"})
+    stride: int = field(default=32, metadata={"help": "frames between training windows"})
+    splits: str = field(default="train=0.8,validation=0.1,test=0.1", metadata={"help": "group split fractions"})
+    split_seed: int = field(default=0, metadata={"help": "seed of the group split"})
+    max_clips: int | None = field(default=None, metadata={"help": "use only the first N clips (smoke runs)"})
+    rate_distortion_bins: str = field(default="16,32,64,128,256", metadata={"help": "M5 bin counts for the table ('' skips M5 rows)"})
+
+
+@dataclass
+class VQModelArguments:
+    quantizer: str = field(default="residual", metadata={"help": "vq, residual (MoMask) or product (PoseGPT)"})
+    num_quantizers: int = field(default=4, metadata={"help": "residual layers or product factors"})
+    codebook_size: int = 512
+    codebook_dim: int = 256
+    lookup_dim: int | None = field(default=32, metadata={"help": "width of the code search (factorized codes; None: codebook_dim)"})
+    hidden_size: int = 256
+    depth: int = 2
+    downsample: int = 4
+    causal: bool = field(default=False, metadata={"help": "causal encoder (PoseGPT): codes never see the future"})
+    quantize_dropout: float = 0.2
+    ema_decay: float = 0.99
+    dead_code_threshold: float = 0.5
+    num_threads: int | None = field(
+        default=None, metadata={"help": "torch CPU threads (default: the idle cores per process, not accelerate's OMP_NUM_THREADS=1)"}
+    )
+
+
+@dataclass
+class VQTrainingArguments(TrainingArguments):
+    """``TrainingArguments`` with the tokenizer run's defaults (a 2-core CPU run of about 10 minutes)."""
+
+    output_dir: str | None = "runs/vq"
+    max_steps: int = 3000
+    per_device_train_batch_size: int = 32
+    learning_rate: float = 5e-4
+    lr_scheduler_type: SchedulerType | str = "cosine"
+    warmup_steps: float = 100
+    logging_steps: float = 100
+    save_steps: float = 500
+    eval_strategy: IntervalStrategy | str = "steps"
+    eval_steps: float | None = 1000
+    save_total_limit: int | None = 2
+    dataloader_drop_last: bool = True
+
+
+@dataclass
+class MotionTokenizerRun:
+    """What :func:`train_motion_tokenizer` returns: the trained tokenizer and its measurements."""
+
+    model: MotionVQVAE
+    processor: MotionVQProcessor
+    reconstruction: VQReconstruction  # on the held-out test clips
+    rate_distortion: list[RateDistortionPoint]  # this model (and its coarser layers), then M5's uniform codes
+    table: str  # the rate-distortion table, markdown
+    summary: dict[str, Any]  # what vq_summary.json holds
+    output_dir: Path
+    steps: int
+    train_seconds: float
+
+
+def train_motion_tokenizer(data: VQDataArguments, margs: VQModelArguments, targs: VQTrainingArguments) -> MotionTokenizerRun:
+    """Train the learned motion tokenizer and measure it (what ``hf-motion train-vq`` runs).
+
+    Splits the clips by group (``data.splits``), fits the feature statistics on the training split,
+    trains with ``transformers.Trainer`` (a rerun with the same ``output_dir`` resumes from its last
+    checkpoint) and, on the main process, saves into ``targs.output_dir``: the model, its processor,
+    the code vocabulary, ``vq_summary.json``, the rate-distortion table and plot, and the card.
+    Thread count and seeding are the caller's (the script sets both).
+    """
+    from transformers import Trainer
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from ...datasets import as_collection
+    from ...fileio import atomic_write_text
+    from ...pose_features import PoseFeatureLayout
+    from ...rate_distortion import plot_rate_distortion, rate_distortion_table, uniform_code_points
+    from .card_motion_vq import vq_model_card
+    from .configuration_motion_vq import MotionVQConfig
+
+    t0 = time.perf_counter()
+    fractions = parse_splits(data.splits)
+    collection = as_collection(data.sources)
+    if data.max_clips is not None:
+        collection = collection[: data.max_clips]
+    split = split_clips(collection, fractions, data.split_seed)
+    motions = {name: load_motions(clips, data.fps, desc=f"{name} clips") for name, clips in split.items()}
+    layout = PoseFeatureLayout.from_motion(motions["train"][0])
+    feats = {name: [layout.encode(m, f"{name} clip {i}") for i, m in enumerate(ms)] for name, ms in motions.items()}
+    pos = layout.channels["positions"]
+    model_fields = {k: v for k, v in asdict(margs).items() if k != "num_threads"}  # threads are not a model property
+    config = MotionVQConfig(input_dim=layout.dim, position_channel=[pos.start, pos.stop], **model_fields)
+    processor = MotionVQProcessor(layout, fps=data.fps, downsample=config.downsample, codebook_size=config.codebook_size,
+                                  tokens_per_step=config.tokens_per_step)  # fmt: skip
+    model = MotionVQVAE(config)
+    model.set_normalization(*feature_statistics(feats["train"]))
+    train_ds = FeatureWindows(feats["train"], data.window, data.stride, config.downsample)
+    eval_ds = FeatureWindows(feats["validation"], data.window, data.window, config.downsample)
+    print(f"clips: {', '.join(f'{k} {len(v)}' for k, v in split.items())}; training windows: {len(train_ds)} "
+          f"of {data.window} frames at {data.fps:g} fps; data ready in {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    out = Path(targs.output_dir)
+    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    trainer = Trainer(model=model, args=targs, train_dataset=train_ds, eval_dataset=eval_ds)
+    t_train = time.perf_counter()
+    trainer.train(resume_from_checkpoint=last)
+    train_seconds = time.perf_counter() - t_train
+    if trainer.is_world_process_zero():
+        model.save_pretrained(out)
+        processor.save_pretrained(out)
+        processor.save_code_vocabulary(out)
+    rec = evaluate_reconstruction(model.cpu(), processor, motions["test"])
+    name = f"VQ {config.quantizer} {config.num_quantizers}x{config.codebook_size}"
+    points = [rec.rate_distortion_point(name, f"x{config.downsample}, {'causal' if config.causal else 'non-causal'}",
+                                        config.codebook_size * config.tokens_per_step)]  # fmt: skip
+    if config.quantizer == "residual":  # the first layers alone are the same model at a lower rate
+        for layers in range(1, config.num_quantizers):
+            coarse = evaluate_reconstruction(model, processor, motions["test"], num_layers=layers)
+            points.append(coarse.rate_distortion_point(name, f"first {layers} layer(s)", config.codebook_size * layers))
+    bins = [int(b) for b in data.rate_distortion_bins.split(",") if b.strip()]
+    if bins:  # M5 codes the same held-out clips; the trajectory joint's static ancestors are left out
+        keep = [processor.layout.joint_names[j] for j in [processor.layout.root] + processor.layout.body_joints]
+        points += uniform_code_points([m.select_joints(keep) for m in motions["test"]], bins=bins, progress=False)
+    table = rate_distortion_table(points)
+    plot_rate_distortion(points, out / "rate_distortion.png", title=f"held-out clips at {data.fps:g} fps")
+    summary = {
+        "reconstruction": rec.to_dict(), "clips": {k: len(v) for k, v in split.items()},
+        "sources": list(data.sources), "splits": data.splits, "split_seed": data.split_seed, "max_clips": data.max_clips, "fps": data.fps, "train_seconds": train_seconds,
+        "steps": trainer.state.global_step, "device": str(next(model.parameters()).device),
+        "machine": f"{torch.get_num_threads()} CPU threads" if not torch.cuda.is_available() else torch.cuda.get_device_name(),
+        "rate_distortion": [p.to_dict() for p in points],
+    }  # fmt: skip
+    if trainer.is_world_process_zero():
+        atomic_write_text(out / "vq_summary.json", json.dumps(summary, indent=2))
+        atomic_write_text(out / "rate_distortion.md", table + "\n")
+        vq_model_card(model, processor, rec, summary, table).save(out / "README.md")
+    return MotionTokenizerRun(model, processor, rec, points, table, summary, out, trainer.state.global_step, train_seconds)
