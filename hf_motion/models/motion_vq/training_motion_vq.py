@@ -345,7 +345,6 @@ def train_motion_tokenizer(data: VQDataArguments, margs: VQModelArguments, targs
         keep = [processor.layout.joint_names[j] for j in [processor.layout.root] + processor.layout.body_joints]
         points += uniform_code_points([m.select_joints(keep) for m in motions["test"]], bins=bins, progress=False)
     table = rate_distortion_table(points)
-    plot_rate_distortion(points, out / "rate_distortion.png", title=f"held-out clips at {data.fps:g} fps")
     summary = {
         "reconstruction": rec.to_dict(), "clips": {k: len(v) for k, v in split.items()},
         "sources": list(data.sources), "splits": data.splits, "split_seed": data.split_seed, "max_clips": data.max_clips, "fps": data.fps, "train_seconds": train_seconds,
@@ -356,5 +355,6 @@ def train_motion_tokenizer(data: VQDataArguments, margs: VQModelArguments, targs
     if trainer.is_world_process_zero():
         atomic_write_text(out / "vq_summary.json", json.dumps(summary, indent=2))
         atomic_write_text(out / "rate_distortion.md", table + "\n")
-        vq_model_card(model, processor, rec, summary, table).save(out / "README.md")
+        plot_rate_distortion(points, out / "rate_distortion.png", title=f"held-out clips at {data.fps:g} fps")
+        atomic_write_text(out / "README.md", str(vq_model_card(model, processor, rec, summary, table)))
     return MotionTokenizerRun(model, processor, rec, points, table, summary, out, trainer.state.global_step, train_seconds)
