@@ -232,9 +232,8 @@ class MotionProcessor(FeatureExtractionMixin):
         from . import __version__
         from .remote_code import processor_auto_map
 
-        return {
+        out = {
             "processor_class": type(self).__name__,
-            "auto_map": processor_auto_map(self),
             "hf_motion_version": __version__,
             "fps": self.fps,
             "joints": list(self.joints),
@@ -244,6 +243,8 @@ class MotionProcessor(FeatureExtractionMixin):
             "representation": self.representation,
             "resample": self.resample,
         }
+        auto_map = processor_auto_map(self)
+        return {**out, "auto_map": auto_map} if auto_map else out
 
     def to_json_string(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -266,7 +267,7 @@ class MotionProcessor(FeatureExtractionMixin):
             raise MotionProcessorError(f"{out} is a file; save_pretrained needs a folder")
         out.mkdir(parents=True, exist_ok=True)
         self.tokenizer.save_pretrained(out)
-        write_loader(out)
+        write_loader(out, owner=self)
         path = out / PROCESSOR_CONFIG_NAME
         atomic_write_text(path, self.to_json_string())
         return [str(path)]

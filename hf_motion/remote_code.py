@@ -24,7 +24,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOADER_CLASSES", "LOADER_FILE", "LOADER_MODULE", "config_auto_map", "loader_source", "processor_auto_map", "write_loader"]
+__all__ = [
+    "LOADER_CLASSES",
+    "LOADER_FILE",
+    "LOADER_MODULE",
+    "config_auto_map",
+    "is_hf_motion_class",
+    "loader_source",
+    "processor_auto_map",
+    "write_loader",
+]
 
 LOADER_MODULE = "hf_motion_loader"
 LOADER_FILE = f"{LOADER_MODULE}.py"
@@ -76,6 +85,13 @@ def _origin(cls: type) -> type:
     raise TypeError(f"{cls.__name__} is not an hf_motion class")
 
 
+def is_hf_motion_class(cls: type) -> bool:
+    """``cls`` is one of hf_motion's classes or the loader's subclass of one; a user's own subclass
+    is not (it is loaded by the user's package, and the loader does not know it)."""
+    module = cls.__module__
+    return module.startswith("hf_motion.") or module.rsplit(".", 1)[-1] == LOADER_MODULE
+
+
 def _ref(cls: type) -> str:
     name = _origin(cls).__name__
     if name not in LOADER_CLASSES:
@@ -96,10 +112,13 @@ def loader_source() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_loader(folder: str | os.PathLike) -> Path:
-    """Write ``folder/hf_motion_loader.py`` (atomically; the folder is created)."""
+def write_loader(folder: str | os.PathLike, owner: Any = None) -> Path | None:
+    """Write ``folder/hf_motion_loader.py`` (atomically; the folder is created). With ``owner``
+    (the object being saved), nothing is written for a user's own subclass."""
     from .fileio import atomic_write_text
 
+    if owner is not None and not is_hf_motion_class(type(owner)):
+        return None
     path = Path(folder) / LOADER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, loader_source())
@@ -122,7 +141,9 @@ def config_auto_map(config: Any) -> dict[str, str]:
 
 def processor_auto_map(processor: Any, auto_classes: tuple[str, ...] = ("AutoProcessor",)) -> dict[str, str]:
     """``auto_map`` of an hf_motion processor: each of ``auto_classes`` (the Auto classes its class
-    is registered with) names the loader's class."""
+    is registered with) names the loader's class; empty for a user's own subclass."""
+    if not is_hf_motion_class(type(processor)):
+        return {}
     return {name: _ref(type(processor)) for name in auto_classes}
 
 
@@ -130,7 +151,7 @@ class LoaderConfigMixin:
     """For hf_motion configs: ``save_pretrained`` also writes the loader and ``auto_map`` (see the module)."""
 
     def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs: Any):
-        if not Path(save_directory).is_file():  # a file: transformers' own error follows
+        if is_hf_motion_class(type(self)) and not Path(save_directory).is_file():  # a file: transformers' own error follows
             self.auto_map = {**(getattr(self, "auto_map", None) or {}), **config_auto_map(self)}
-            write_loader(save_directory)
+            write_loader(save_directory, owner=self)
         return super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)

@@ -167,3 +167,21 @@ def test_hub_folder_check_refuses_a_missing_loader(lm_dir, tmp_path):
     (folder / LOADER_FILE).unlink()
     with pytest.raises(ModelCardError, match=r"config.json.*hf_motion_loader\.py"):
         check_hub_folder(folder)
+
+
+def test_a_users_own_subclass_gets_no_loader(lm_dir, tmp_path):
+    # The loader only knows hf_motion's classes; a user's subclass is loaded by the user's package.
+    class MyConfig(hf_motion.MotionGPT2Config):
+        pass
+
+    class MyProcessor(MotionProcessor):
+        pass
+
+    MyConfig(n_layer=1).save_pretrained(tmp_path / "config")
+    assert "auto_map" not in json.loads((tmp_path / "config" / "config.json").read_text())
+    ours = MotionProcessor.from_pretrained(lm_dir)
+    MyProcessor(ours.tokenizer, fps=ours.fps, window=ours.window, stride=ours.stride).save_pretrained(tmp_path / "processor")
+    assert "auto_map" not in json.loads((tmp_path / "processor" / "preprocessor_config.json").read_text())
+    assert not (tmp_path / "config" / LOADER_FILE).exists() and not (tmp_path / "processor" / LOADER_FILE).exists()
+    hf_motion.MotionGPT2Config(n_layer=1).save_pretrained(tmp_path / "ours")  # and ours still gets it
+    assert (tmp_path / "ours" / LOADER_FILE).is_file()

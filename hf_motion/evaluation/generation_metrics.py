@@ -136,6 +136,35 @@ def _pad(seqs: Sequence[np.ndarray], device: Any = "cpu") -> tuple[torch.Tensor,
     return torch.from_numpy(feats).to(device), torch.from_numpy(mask).to(device)
 
 
+def _check_training_options(steps: Any, batch_size: Any, crop: Any, lr: Any, min_std: Any) -> None:
+    """The settings both evaluator trainers share (this one and the text-motion evaluator's)."""
+    for name, v, low in (("steps", steps, 0), ("batch_size", batch_size, 1)):
+        if not _is_int(v) or v < low:
+            raise ValueError(f"{name} must be a {'non-negative' if low == 0 else 'positive'} integer, got {v!r}")
+    if crop is not None and (not _is_int(crop) or crop < 1):
+        raise ValueError(f"crop must be None or a positive number of frames, got {crop!r}")
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if isinstance(min_std, bool) or not (isinstance(min_std, (int, float)) and min_std > 0):
+        raise ValueError(f"min_std must be a positive number, got {min_std!r}")
+
+
+def _normalization(seqs: Sequence[np.ndarray], min_std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std over all frames; a constant feature gets std 1, every std at least ``min_std``."""
+    frames = np.concatenate(seqs).astype(np.float64)
+    mean, std = frames.mean(axis=0), frames.std(axis=0)
+    std[std < 1e-6] = 1.0
+    return mean, np.maximum(std, min_std)
+
+
+def _random_crop(seq: np.ndarray, crop: int | None, rng: np.random.Generator) -> np.ndarray:
+    """A random window of ``crop`` frames of a longer ``seq`` (``seq`` itself otherwise)."""
+    if crop is None or len(seq) <= crop:
+        return seq
+    start = int(rng.integers(len(seq) - crop + 1))
+    return seq[start : start + crop]
+
+
 # --------------------------------------------------------------------------- FID, diversity, multimodality
 def frechet_distance_from_moments(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
     """Fréchet distance between the Gaussians ``N(mu1, sigma1)`` and ``N(mu2, sigma2)``:
@@ -530,20 +559,8 @@ def train_evaluator(
     missing = [k for k in label_names if k not in labels]
     if missing:
         raise ValueError(f"label_names has heads {missing} with no labels given")
-    for name, v in (("steps", steps), ("batch_size", batch_size)):
-        if not _is_int(v) or v < (0 if name == "steps" else 1):
-            raise ValueError(f"{name} must be a {'non-negative' if name == 'steps' else 'positive'} integer, got {v!r}")
-    if crop is not None and (not _is_int(crop) or crop < 1):
-        raise ValueError(f"crop must be None or a positive number of frames, got {crop!r}")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-
-    frames = np.concatenate(seqs).astype(np.float64)
-    mean, std = frames.mean(axis=0), frames.std(axis=0)
-    std[std < 1e-6] = 1.0
-    if not min_std > 0:
-        raise ValueError(f"min_std must be positive, got {min_std!r}")
-    std = np.maximum(std, min_std)
+    _check_training_options(steps, batch_size, crop, lr, min_std)
+    mean, std = _normalization(seqs, min_std)
     targets = {k: torch.tensor([label_names[k].index(v) for v in vals]) for k, vals in labels.items()}
 
     with torch.random.fork_rng(devices=[]):
@@ -567,14 +584,7 @@ def train_evaluator(
         n = len(seqs)
         for _ in bar:
             idx = rng.choice(n, size=batch_size, replace=batch_size > n)
-            batch = []
-            for i in idx:
-                s = seqs[i]
-                if crop is not None and len(s) > crop:
-                    start = int(rng.integers(len(s) - crop + 1))
-                    s = s[start : start + crop]
-                batch.append(s)
-            feats, mask = _pad(batch, device)
+            feats, mask = _pad([_random_crop(seqs[i], crop, rng) for i in idx], device)
             out = model(feats, attention_mask=mask, labels={k: v[idx] for k, v in targets.items()}, return_dict=True)
             optimizer.zero_grad(set_to_none=True)
             out.loss.backward()

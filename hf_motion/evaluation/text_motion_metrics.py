@@ -42,8 +42,11 @@ from transformers.utils import ModelOutput
 from ..remote_code import LoaderConfigMixin
 from .generation_metrics import (
     _check_sequences,
+    _check_training_options,
     _is_int,
+    _normalization,
     _pad,
+    _random_crop,
     check_feature_statistics,
     diversity,
     frechet_distance,
@@ -457,20 +460,8 @@ def train_text_motion_evaluator(
     caps = _caption_lists(captions, "captions")
     if len(caps) != len(seqs):
         raise ValueError(f"captions has {len(caps)} entries for {len(seqs)} clips in features")
-    for name, v, low in (("steps", steps, 0), ("batch_size", batch_size, 1)):
-        if not _is_int(v) or v < low:
-            raise ValueError(f"{name} must be a {'non-negative' if low == 0 else 'positive'} integer, got {v!r}")
-    if crop is not None and (not _is_int(crop) or crop < 1):
-        raise ValueError(f"crop must be None or a positive number of frames, got {crop!r}")
-    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not (isinstance(min_std, (int, float)) and min_std > 0):
-        raise ValueError(f"min_std must be a positive number, got {min_std!r}")
-
-    frames = np.concatenate(seqs).astype(np.float64)
-    mean, std = frames.mean(axis=0), frames.std(axis=0)
-    std[std < 1e-6] = 1.0
-    std = np.maximum(std, min_std)
+    _check_training_options(steps, batch_size, crop, lr, min_std)
+    mean, std = _normalization(seqs, min_std)
     # Caption identity by word sequence: integer ids make the per-step positives mask one comparison.
     key_ids: dict[tuple[str, ...], int] = {}
     cap_keys = [[key_ids.setdefault(_caption_key(t), len(key_ids)) for t in entry] for entry in caps]
@@ -500,11 +491,7 @@ def train_text_motion_evaluator(
             idx = rng.choice(n, size=batch_size, replace=batch_size > n)
             batch, texts, keys = [], [], []
             for i in idx:
-                s = seqs[i]
-                if crop is not None and len(s) > crop:
-                    start = int(rng.integers(len(s) - crop + 1))
-                    s = s[start : start + crop]
-                batch.append(s)
+                batch.append(_random_crop(seqs[i], crop, rng))  # then the caption: one RNG stream, in this order
                 j = int(rng.integers(len(caps[i])))
                 texts.append(caps[i][j])
                 keys.append(cap_keys[i][j])

@@ -79,13 +79,14 @@ class MotionVQProcessor(FeatureExtractionMixin):
         out = super().to_dict()
         out["layout"] = self.layout.to_dict()
         out["processor_class"] = type(self).__name__
-        out["auto_map"] = processor_auto_map(self, ("AutoProcessor", "AutoFeatureExtractor"))
-        return out
+        out.pop("auto_map", None)  # as loaded; rebuilt for this class
+        auto_map = processor_auto_map(self, ("AutoProcessor", "AutoFeatureExtractor"))
+        return {**out, "auto_map": auto_map} if auto_map else out
 
     def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs):
         """``preprocessor_config.json`` and the loader file (:mod:`hf_motion.remote_code`)."""
         if not Path(save_directory).is_file():  # a file: transformers' own error follows
-            write_loader(save_directory)
+            write_loader(save_directory, owner=self)
         return super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
 
     # ------------------------------------------------------------------ motion -> features
