@@ -77,3 +77,41 @@ def test_inline_tasks_list_or_tasks_file(tmp_path):
     cfg.write_text("tasks: other.yaml\n")
     (_, cv), inline = MotionArgumentParser((_Args, _Cv), extract=("tasks",)).parse_with_tasks(["--config", str(cfg)])
     assert cv.tasks == "other.yaml" and inline is None
+
+
+def _recipe_yamls_of_defaults():
+    """The recipe YAML files whose first line says they spell out a script's defaults."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "recipes"
+    out = []
+    for path in sorted(root.glob("*.yaml")):
+        match = re.match(r"# Defaults of recipes/(\w+)\.py", path.read_text().splitlines()[0])
+        if match:
+            out.append(pytest.param(path, match.group(1), id=path.name))
+    return out
+
+
+@pytest.mark.parametrize(("path", "script"), _recipe_yamls_of_defaults())
+def test_a_yaml_of_defaults_says_what_the_script_does_without_it(path, script):
+    # A YAML that claims to spell out the defaults must not drift from them: running the script
+    # with --config FILE and without it must train the same thing.
+    import dataclasses
+    import importlib
+
+    import yaml
+
+    parser = importlib.import_module(f"hf_motion.scripts.{script}").make_parser()
+    defaults = {}
+    for args in parser.parse([]):
+        defaults.update({f.name: getattr(args, f.name) for f in dataclasses.fields(args)})
+    stated = yaml.safe_load(path.read_text())
+    assert stated, f"{path} states no defaults"
+    drift = {}
+    for key, value in stated.items():
+        assert key in defaults, f"{path}: {key!r} is not an option of recipes/{script}.py"
+        default = getattr(defaults[key], "value", defaults[key])  # enums as their strings
+        if default != value and not (isinstance(default, float) and isinstance(value, (int, float)) and float(value) == default):
+            drift[key] = (value, default)
+    assert not drift, f"{path} states other values than the defaults (yaml, default): {drift}"
