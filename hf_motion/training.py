@@ -102,7 +102,7 @@ class PretrainDataArguments:
     )
     tokenizer: str = field(default="tokenizer_configs/m5-delta-motion", metadata={"help": "tokenizer folder or Hub id"})
     tasks: str = field(
-        default="acm=0.7,pcm=0.1,fk=0.1,ik=0.1",
+        default="acm=0.85,pcm=0.05,fk=0.05,ik=0.05",
         metadata={
             "help": "task proportions (M5 used equal shares; angle continuation gets most of the short "
             "CPU budget here, because it is what motion prediction reads)"
@@ -155,6 +155,13 @@ class PretrainModelArguments:
             "predicted (hf_motion.modeling.MotionGPT2Model.previous_frame_token_ids)"
         },
     )
+    use_level_embeddings: bool = field(
+        default=True,
+        metadata={
+            "help": "level path: at each position, an embedding of the level (keyframe plus changes since) that the "
+            "previous frame decoded to at the slot being predicted (hf_motion.modeling.MotionGPT2Model.previous_frame_level_ids)"
+        },
+    )
     ordinal_embeddings: bool = field(
         default=True,
         metadata={
@@ -191,7 +198,7 @@ class PretrainTrainingArguments(TrainingArguments):
     """``TrainingArguments`` with defaults that finish on a 2-core CPU in a few minutes."""
 
     output_dir: str = field(default="runs/pretrain-tiny")
-    max_steps: int = field(default=600)  # delta-coded tiny model: ~0.67 s/step on one CPU thread
+    max_steps: int = field(default=900)  # tiny model, copy and level paths: ~0.5 s/step on two CPU threads
     per_device_train_batch_size: int = field(default=8)
     per_device_eval_batch_size: int = field(default=8)
     learning_rate: float = field(default=2e-3)
@@ -350,6 +357,7 @@ def run_settings(data_args: PretrainDataArguments, model_args: PretrainModelArgu
             "use_joint_embeddings": model_args.use_joint_embeddings,
             "use_frame_embeddings": model_args.use_frame_embeddings,
             "use_previous_token_embeddings": model_args.use_previous_token_embeddings,
+            "use_level_embeddings": model_args.use_level_embeddings,
             "ordinal_embeddings": model_args.ordinal_embeddings,
             "attn_pdrop": model_args.attn_pdrop,
             "n_positions": model_args.n_positions,
@@ -591,6 +599,7 @@ def pretrain(
             use_joint_embeddings=model_args.use_joint_embeddings,
             use_frame_embeddings=model_args.use_frame_embeddings,
             use_previous_token_embeddings=model_args.use_previous_token_embeddings,
+            use_level_embeddings=model_args.use_level_embeddings,
             attn_pdrop=model_args.attn_pdrop,
         )
         model = MotionGPT2ForCausalLM(config)

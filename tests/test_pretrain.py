@@ -71,6 +71,9 @@ def test_loss_falls_and_model_reloads(tmp_path):
     model = AutoModelForCausalLM.from_pretrained(out)
     tok = AutoTokenizer.from_pretrained(out)
     assert type(model).__name__ == "MotionGPT2ForCausalLM" and type(tok).__name__ == "MotionTokenizer"
+    # The default model has the copy and level paths, and its config says which ids are which levels.
+    assert model.transformer.previous_token_embeddings is not None and model.transformer.level_embeddings is not None
+    assert model.config.stream_levels == [tok.angle_quantizer.n_bins, tok.position_quantizer.n_bins]
     assert not list(out.glob("*.bin")) or [p.name for p in out.glob("*.bin")] == ["training_args.bin"]
     assert (out / "model.safetensors").is_file()
     # The tokenizer records the training skeleton's joints in token order (as select_joints orders them).

@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 from transformers import (
     GPT2Config,
 )
 
 from ...remote_code import LoaderConfigMixin
 
-__all__ = ["MotionGPT2Config", "ModelPreset", "MODEL_PRESETS", "motion_gpt2_config"]
+__all__ = ["MotionGPT2Config", "ModelPreset", "MODEL_PRESETS", "motion_gpt2_config", "value_alphabets"]
 
 # Ids of the default MotionTokenizer: <pad> <bos> <eos> <unk> " " $ & >.
 _DEFAULT_SPECIAL_IDS = [0, 1, 2, 3, 4, 5, 6, 7]
@@ -39,6 +40,18 @@ class MotionGPT2Config(LoaderConfigMixin, GPT2Config):
             GPT-2's normal initialisation) of the token at the same slot in the previous frame of
             the same stream (:func:`previous_frame_token_ids`): a direct copy path from one frame to
             the next. Off by default (checkpoints saved before the flag existed load unchanged).
+        use_level_embeddings: add a learned embedding of the current *level* of the slot being
+            predicted: the quantizer level that the previous frame of the same stream decoded to
+            there, a keyframe's value plus the changes written since (:meth:`MotionGPT2Model.previous_frame_level_ids`).
+            Under delta coding the ids only carry changes, so the model can see where each joint
+            axis *is* (and learn that far from the mean pose it tends back) without summing the
+            changes since the keyframe itself. Needs ``value_alphabets`` and ``stream_levels``
+            (:func:`motion_gpt2_config` fills both from the tokenizer). Off by default.
+        value_alphabets: the value alphabets' id ranges, ``[start, stop, stream, max_step]`` each:
+            ids ``start .. stop - 1`` are the values ``0 .. stop - start - 1`` of stream ``0``
+            (angles) or ``1`` (positions); ``max_step`` is ``-1`` for an absolute alphabet (the value
+            is the level) and the delta offset for a delta alphabet (the change is ``value - max_step``).
+        stream_levels: ``[angle levels, position levels]``, the quantizers' bin counts.
         interleaved_task_ids: ids of the task tokens whose documents alternate two streams (M5's FK
             ``$`` and IK ``&``: angle frame, position frame, ...); there the previous frame of the
             same stream is two frames back. Default: ``[5, 6]`` (the :class:`MotionTokenizer` ids).
@@ -70,6 +83,9 @@ class MotionGPT2Config(LoaderConfigMixin, GPT2Config):
     use_joint_embeddings: bool = True
     use_frame_embeddings: bool = True
     use_previous_token_embeddings: bool = False
+    use_level_embeddings: bool = False
+    value_alphabets: list[list[int]] | None = None
+    stream_levels: list[int] | None = None
     interleaved_task_ids: list[int] | None = None
     joint_names: list[str] | None = None
     preset: str | None = None
@@ -84,6 +100,9 @@ class MotionGPT2Config(LoaderConfigMixin, GPT2Config):
         problems = []
         if not isinstance(self.use_previous_token_embeddings, bool):
             problems.append(f"use_previous_token_embeddings must be True or False, got {self.use_previous_token_embeddings!r}")
+        if not isinstance(self.use_level_embeddings, bool):
+            problems.append(f"use_level_embeddings must be True or False, got {self.use_level_embeddings!r}")
+        problems += self._check_value_alphabets()
         if isinstance(self.interleaved_task_ids, (int, str)) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in self.interleaved_task_ids
         ):
@@ -123,6 +142,45 @@ class MotionGPT2Config(LoaderConfigMixin, GPT2Config):
             self.special_token_ids = sorted(self.special_token_ids + [int(self.frame_separator_id)])
         if problems:
             raise ValueError("invalid MotionGPT2Config: " + "; ".join(problems))
+
+    def _check_value_alphabets(self) -> list[str]:
+        """Problems of ``value_alphabets`` / ``stream_levels`` (normalised to plain int lists)."""
+        if self.value_alphabets is None and self.stream_levels is None:
+            if self.use_level_embeddings:
+                return ["use_level_embeddings=True needs value_alphabets and stream_levels; build the config with "
+                        "motion_gpt2_config(preset, tokenizer, use_level_embeddings=True), which fills them"]  # fmt: skip
+            return []
+        try:
+            alphabets = [[int(x) for x in a] for a in self.value_alphabets]
+            levels = [int(n) for n in self.stream_levels]
+        except (TypeError, ValueError):
+            return [f"value_alphabets must be [[start, stop, stream, max_step], ...] and stream_levels [angle, position] "
+                    f"integers, got {self.value_alphabets!r} and {self.stream_levels!r}"]  # fmt: skip
+        problems = []
+        if len(levels) != 2 or min(levels) < 1:
+            problems.append(f"stream_levels must be two bin counts >= 1 [angle, position], got {levels}")
+        taken = np.zeros(self.vocab_size, dtype=bool)
+        for k, a in enumerate(alphabets):
+            if len(a) != 4:
+                problems.append(f"value_alphabets[{k}] must be [start, stop, stream, max_step], got {a}")
+                continue
+            start, stop, stream, step = a
+            if not 0 <= start < stop <= self.vocab_size:
+                problems.append(f"value_alphabets[{k}] covers ids [{start}, {stop}), not inside the vocabulary [0, {self.vocab_size})")
+            elif taken[start:stop].any():
+                problems.append(f"value_alphabets[{k}] ids [{start}, {stop}) overlap another alphabet")
+            else:
+                taken[start:stop] = True
+            if stream not in (0, 1):
+                problems.append(f"value_alphabets[{k}] has stream {stream}; 0 is angles, 1 positions")
+            elif len(levels) == 2 and step < 0 and stop - start > levels[stream]:
+                problems.append(
+                    f"value_alphabets[{k}] holds {stop - start} absolute values but stream {stream} has {levels[stream]} levels"
+                )
+            if step < -1:
+                problems.append(f"value_alphabets[{k}] max_step must be -1 (absolute) or >= 0, got {step}")
+        self.value_alphabets, self.stream_levels = alphabets, levels
+        return problems
 
 
 # --------------------------------------------------------------------------- presets
@@ -184,6 +242,8 @@ def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -
             joint_names=getattr(tokenizer, "joint_names", None),
             interleaved_task_ids=[int(tokenizer.task_token_ids[t]) for t in ("$", "&") if t in tokenizer.task_token_ids],
         )
+        if overrides.get("use_level_embeddings"):
+            kw.update(value_alphabets(tokenizer))
     known = {f.name for f in dataclasses.fields(MotionGPT2Config)} | _EXTRA_OVERRIDES
     unknown = sorted(set(overrides) - known)
     if unknown:
@@ -196,3 +256,34 @@ def motion_gpt2_config(preset: str = "tiny", tokenizer=None, **overrides: Any) -
     kw.setdefault("attn_implementation", "sdpa")
     kw.setdefault("attn_pdrop", 0.0)
     return MotionGPT2Config(**kw)
+
+
+def value_alphabets(tokenizer) -> dict[str, list]:
+    """``{"value_alphabets": ..., "stream_levels": ...}`` of a :class:`~hf_motion.tokenizer.MotionTokenizer`
+    (the config fields that :attr:`MotionGPT2Config.use_level_embeddings` needs).
+
+    Raises:
+        ValueError: a tokenizer with several digits per value (a level is then spread over tokens),
+            or whose value ids are not contiguous runs.
+    """
+    if not hasattr(tokenizer, "token_values"):
+        raise ValueError(f"level embeddings need a MotionTokenizer (token_values per id), got {type(tokenizer).__name__}")
+    if int(tokenizer.digits) != 1:
+        raise ValueError(
+            f"level embeddings need one token per value, but the tokenizer writes {tokenizer.digits} digits per value; "
+            "use a one-digit tokenizer (e.g. tokenizer_configs/m5-delta-motion) or use_level_embeddings=False"
+        )
+    kinds, codings = np.asarray(tokenizer.token_kinds), np.asarray(tokenizer.token_codings)
+    values = np.asarray(tokenizer.token_values)
+    steps = getattr(tokenizer, "max_steps", {}) or {}
+    out = []
+    for kind in (1, 2):
+        name = ("angle", "position")[kind - 1]
+        for coding in sorted(set(codings[kinds == kind].tolist())):
+            ids = np.flatnonzero((kinds == kind) & (codings == coding))
+            if not (np.all(np.diff(ids) == 1) and np.array_equal(values[ids], np.arange(len(ids)))):
+                raise ValueError(f"the tokenizer's {name} ids (coding {coding}) are not one run of values 0, 1, ...")
+            step = int(steps[name]) if coding == 2 else -1
+            out.append([int(ids[0]), int(ids[-1]) + 1, kind - 1, step])
+    levels = [int(tokenizer.angle_quantizer.n_bins), int(tokenizer.position_quantizer.n_bins)]
+    return {"value_alphabets": out, "stream_levels": levels}

@@ -17,6 +17,11 @@ so that "repeat the last frame" (or, under delta coding, "keep the last velocity
 embedding lookup away instead of an attention pattern a frame back; it is derived from the ids
 and passed during generation the same way (``previous_token_ids``).
 
+Optionally (``use_level_embeddings=True``) a level path adds ``level_emb[the level that slot
+decoded to in the previous frame]``: under delta coding the ids carry changes, so the level is
+summed along the chain of previous-frame slots back to a keyframe (:func:`slot_levels`), and the
+model sees where each joint axis is, not only how it last moved (``level_ids`` during generation).
+
 Importing ``hf_motion`` registers the classes with ``AutoConfig``, ``AutoModel``,
 ``AutoModelForCausalLM`` and ``AutoModelForSequenceClassification`` (``model_type="motion_gpt2"``).
 
@@ -63,6 +68,8 @@ __all__ = [
     "motion_gpt2_config",
     "motion_position_indices",
     "previous_frame_token_ids",
+    "previous_frame_source",
+    "slot_levels",
     "init_ordinal_embeddings",
     "count_parameters",
 ]
@@ -172,12 +179,27 @@ def previous_frame_token_ids(
     Returns:
         ``(batch, length)`` tensor of ids, same dtype as ``input_ids``.
     """
+    q, valid = previous_frame_source(input_ids, frame_separator_id, special_token_ids, bos_token_id, eos_token_id, interleaved_task_ids)
+    return torch.where(valid, input_ids.gather(1, q), torch.full_like(input_ids, none_id))
+
+
+def previous_frame_source(
+    input_ids: torch.Tensor,
+    frame_separator_id: int,
+    special_token_ids: list[int] | torch.Tensor,
+    bos_token_id: int | None = None,
+    eos_token_id: int | None = None,
+    interleaved_task_ids: list[int] | torch.Tensor | None = (5, 6),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(positions, valid)``, both ``(batch, length)``: where :func:`previous_frame_token_ids` reads
+    each token's previous-frame value (the same slot of the previous frame of the same stream), and
+    whether there is one (the rules are that function's)."""
     if input_ids.ndim != 2:
         raise ValueError(f"input_ids must be (batch, length), got shape {tuple(input_ids.shape)}")
     device = input_ids.device
     B, L = input_ids.shape
     if L == 0:
-        return input_ids.clone()
+        return input_ids.clone(), torch.zeros_like(input_ids, dtype=torch.bool)
     pos = torch.arange(L, device=device).expand(B, L)
     neg = torch.full_like(pos, -1)
     is_sep = input_ids == frame_separator_id
@@ -217,7 +239,55 @@ def previous_frame_token_ids(
         & (last_boundary.gather(1, q) == src_sep)  # the slot lies inside the source frame
         & ~is_special.gather(1, q)
     )
-    return torch.where(valid, input_ids.gather(1, q), torch.full_like(input_ids, none_id))
+    return q, valid
+
+
+def slot_levels(
+    input_ids: torch.Tensor,
+    source: torch.Tensor,
+    valid: torch.Tensor,
+    value_alphabets: list[list[int]],
+    stream_levels: list[int],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The quantizer level every value token decodes to, from the ids alone (vectorised).
+
+    A token of an absolute alphabet is its level; a delta token adds its change to the level of its
+    previous-frame source (``source`` / ``valid`` from :func:`previous_frame_source`), so a level is
+    the keyframe's value plus the changes written since, summed along the chain of sources by
+    pointer doubling (``log2(length)`` gathers, not one per frame).
+
+    Returns:
+        ``(levels, stream)``, both ``(batch, length)`` long: the level, or ``-1`` where there is
+        none (special tokens, a delta token whose chain does not reach a keyframe inside the row,
+        a chain that mixes streams, or a sum outside ``[0, stream_levels[stream])``); and the
+        stream of the token (``0`` angles, ``1`` positions, ``-1`` not a value).
+    """
+    B, L = input_ids.shape
+    device = input_ids.device
+    top = max(int(a[1]) for a in value_alphabets)
+    stream_of = torch.full((max(top, int(input_ids.max()) + 1 if input_ids.numel() else 1),), -1, dtype=torch.long, device=device)
+    base_of = torch.zeros_like(stream_of)
+    delta_of = torch.zeros_like(stream_of, dtype=torch.bool)
+    for start, stop, stream, step in value_alphabets:
+        stream_of[start:stop] = int(stream)
+        base_of[start:stop] = torch.arange(stop - start, device=device) - max(int(step), 0)
+        delta_of[start:stop] = int(step) >= 0
+    ids = input_ids.clamp(min=0)
+    stream, base, delta = stream_of[ids], base_of[ids], delta_of[ids]
+    source = source.long()
+    chained = delta & valid & (stream >= 0) & (stream.gather(1, source) == stream)
+    unknown = torch.full_like(base, -(1 << 40))  # dominates any sum of changes: the result stays < 0
+    weight = torch.where((stream >= 0) & ~delta, base, torch.where(chained, base, unknown))
+    end = torch.full((B, 1), L, dtype=torch.long, device=device)  # a sentinel of weight 0 ends every chain
+    pointer = torch.cat([torch.where(chained, source, end.expand(B, L)), end], dim=1)
+    weight = torch.cat([weight, torch.zeros_like(end)], dim=1)
+    for _ in range(max(int(L).bit_length(), 1)):
+        weight = weight + weight.gather(1, pointer)
+        pointer = pointer.gather(1, pointer)
+    levels = weight[:, :L]
+    limit = torch.as_tensor([int(n) for n in stream_levels], device=device)[stream.clamp(min=0)]
+    ok = (stream >= 0) & (levels >= 0) & (levels < limit)
+    return torch.where(ok, levels, torch.full_like(levels, -1)), stream
 
 
 def _indices_from_config(
@@ -239,7 +309,7 @@ def _indices_from_config(
 # ---------------------------------------------------------------------------- models
 # Top-level modules of the backbone: a missing or unexpected weight under one of them means the
 # checkpoint and the config describe different networks.
-_BACKBONE_MODULES = ("wte", "wpe", "joint_embeddings", "frame_embeddings", "previous_token_embeddings", "h", "ln_f")
+_BACKBONE_MODULES = ("wte", "wpe", "joint_embeddings", "frame_embeddings", "previous_token_embeddings", "level_embeddings", "h", "ln_f")
 
 
 def _is_backbone_key(key: str) -> bool:
@@ -321,7 +391,7 @@ class MotionGPT2PreTrainedModel(GPT2PreTrainedModel):
                 hints.append(f"the checkpoint has layer(s) {sorted(extra_layers)} beyond config n_layer={cfg.n_layer}")
             if absent_layers:
                 hints.append(f"config n_layer={cfg.n_layer} but the checkpoint lacks layer(s) {sorted(absent_layers)}")
-            for module in ("joint_embeddings", "frame_embeddings", "previous_token_embeddings"):
+            for module in ("joint_embeddings", "frame_embeddings", "previous_token_embeddings", "level_embeddings"):
                 if any(module in k for k in missing + unexpected):
                     field = f"use_{module}"
                     hints.append(f"{module} differ: check {field}={getattr(cfg, field)}")
@@ -378,6 +448,8 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         self.frame_embeddings = nn.Embedding(config.max_frames, self.embed_dim) if config.use_frame_embeddings else None
         # Copy path: embedding of the token one frame back (GPT-2's normal init, like the other tables).
         self.previous_token_embeddings = nn.Embedding(config.vocab_size, self.embed_dim) if config.use_previous_token_embeddings else None
+        # Level path: one row per (stream, level), and a last row for "no level".
+        self.level_embeddings = nn.Embedding(sum(config.stream_levels) + 1, self.embed_dim) if config.use_level_embeddings else None
         self.drop = nn.Dropout(config.embd_pdrop)
         self.h = nn.ModuleList([GPT2Block(config, layer_idx=i) for i in range(config.num_hidden_layers)])
         self.ln_f = nn.LayerNorm(self.embed_dim, eps=config.layer_norm_epsilon)
@@ -428,22 +500,46 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         Looking up the input token's own previous-frame id instead would hand the model the
         neighbouring slot's history, one slot off from what it must predict.
         """
+        ext, source, valid = self._sources_with_next_token(input_ids)
+        none = torch.full_like(ext, self.previous_none_id)
+        return torch.where(valid, ext.gather(1, source), none)[:, 1:]
+
+    def _sources_with_next_token(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(ext, source, valid)``: the ids with one placeholder value token appended (it stands for
+        the token about to be predicted; where the next token is really a separator or eos, its slot
+        lies outside the previous frame, so it gets no source either way), and
+        :func:`previous_frame_source` of them under this model's config."""
         eos = self.config.eos_token_id if isinstance(self.config.eos_token_id, int) else None
-        # One placeholder value token after the row stands for the token about to be predicted.
-        # Where the next token is really a separator or eos its slot lies outside the previous
-        # frame, so it gets none_id either way.
         specials = set(int(i) for i in self.config.special_token_ids)
         placeholder = next(i for i in range(self.config.vocab_size) if i not in specials)
         ext = torch.cat([input_ids, torch.full_like(input_ids[:, :1], placeholder)], dim=1)
-        return previous_frame_token_ids(
+        source, valid = previous_frame_source(
             ext,
             self.config.frame_separator_id,
             self._id_tensor(input_ids, "special_token_ids"),
             bos_token_id=self.config.bos_token_id,
             eos_token_id=eos,
             interleaved_task_ids=self._id_tensor(input_ids, "interleaved_task_ids"),
-            none_id=self.previous_none_id,
-        )[:, 1:]
+        )
+        return ext, source, valid
+
+    @property
+    def level_none_id(self) -> int:
+        """The row of :attr:`level_embeddings` for "no level" (the last one)."""
+        return int(sum(self.config.stream_levels))
+
+    def previous_frame_level_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The level path's rows: at each position ``i``, the level that the previous frame of the
+        same stream decoded to at the slot of token ``i + 1`` (the slot being predicted; see
+        :meth:`previous_frame_token_ids`), as ``stream offset + level`` (angles first), or
+        :attr:`level_none_id` where there is none (:func:`slot_levels`)."""
+        ext, source, valid = self._sources_with_next_token(input_ids)
+        levels, stream = slot_levels(ext, source, valid, self.config.value_alphabets, self.config.stream_levels)
+        source = source.long()
+        at_source, source_stream = levels.gather(1, source), stream.gather(1, source)
+        offset = torch.where(source_stream == 1, int(self.config.stream_levels[0]), 0)
+        rows = torch.where(valid & (at_source >= 0), offset + at_source, torch.full_like(at_source, self.level_none_id))
+        return rows[:, 1:]
 
     def _raise_on_checks(self, checks: list[tuple[str, torch.Tensor, torch.Tensor]], total: int | None = None) -> None:
         """Evaluate scalar checks with one host sync; raise ``ValueError`` for the first that fails.
@@ -499,6 +595,9 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
             if kind == "previous_min" and value < 0:
                 where, bad = first(values, values < 0)
                 raise ValueError(f"previous_token_ids holds the negative id {bad} ({where})")
+            if kind in ("level_max", "level_min") and not 0 <= value <= self.level_none_id:
+                where, bad = first(values, (values < 0) | (values > self.level_none_id))
+                raise ValueError(f"level_ids holds {bad} ({where}), outside the level rows [0, {self.level_none_id}]")
             for name, field in (("joint_ids", "max_joints"), ("frame_ids", "max_frames")):
                 limit = getattr(cfg, field)
                 if kind == f"{name}_max" and value >= limit:
@@ -522,6 +621,7 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         joint_ids: torch.LongTensor | None = None,
         frame_ids: torch.LongTensor | None = None,
         previous_token_ids: torch.LongTensor | None = None,
+        level_ids: torch.LongTensor | None = None,
         **kwargs,
     ):
         """GPT-2 forward with the joint/frame (and previous-frame token) embeddings added to the token embeddings.
@@ -532,6 +632,9 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
             previous_token_ids: optional ``(batch, length)`` ids at the same slot of the previous frame
                 (:meth:`previous_frame_token_ids` of the full sequence, sliced to the new tokens); used
                 only with ``config.use_previous_token_embeddings``, computed like the indices when omitted.
+            level_ids: optional ``(batch, length)`` rows of the level path (:meth:`previous_frame_level_ids`
+                of the full sequence, sliced to the new tokens); only with ``config.use_level_embeddings``,
+                computed like the indices when omitted.
 
         Raises:
             ValueError: ids outside ``[0, vocab_size)`` or not integers; a sequence longer than
@@ -580,6 +683,8 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
                     if previous_token_ids.numel():
                         checks += [("previous_max", previous_token_ids.max(), previous_token_ids),
                                    ("previous_min", previous_token_ids.min(), previous_token_ids)]  # fmt: skip
+                if self.level_embeddings is not None and level_ids is not None and level_ids.numel():
+                    checks += [("level_max", level_ids.max(), level_ids), ("level_min", level_ids.min(), level_ids)]
         if self.uses_motion_indices and ref is not None and (joint_ids is None or frame_ids is None):
             if input_ids is None:
                 raise ValueError(
@@ -613,6 +718,15 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
                     "for you."
                 )
             previous_token_ids = self.previous_frame_token_ids(input_ids)
+        if self.level_embeddings is not None and ref is not None and level_ids is None:
+            if input_ids is None or past_len > 0:
+                raise ValueError(
+                    "MotionGPT2Model (use_level_embeddings=True) needs level_ids when called with inputs_embeds or "
+                    f"after cached tokens (here {past_len}): the level of a slot depends on the whole history. Pass "
+                    "level_ids (model.previous_frame_level_ids(full_ids)[..., -n:]) or use model.generate, which "
+                    "does this for you."
+                )
+            level_ids = self.previous_frame_level_ids(input_ids)
         self._raise_on_checks(checks, total=None if ref is None else past_len + ref.shape[1])
         if input_ids is not None:
             inputs_embeds = self.wte(input_ids)
@@ -625,6 +739,8 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
             inputs_embeds = inputs_embeds + extra
         if self.previous_token_embeddings is not None and inputs_embeds is not None:
             inputs_embeds = inputs_embeds + self.previous_token_embeddings(previous_token_ids.to(inputs_embeds.device))
+        if self.level_embeddings is not None and inputs_embeds is not None:
+            inputs_embeds = inputs_embeds + self.level_embeddings(level_ids.to(inputs_embeds.device))
         return super().forward(
             input_ids=None,
             cache=cache,
@@ -670,6 +786,9 @@ class MotionGPT2ForCausalLM(MotionGPT2PreTrainedModel, GPT2LMHeadModel):
             # Same for the copy path: the previous frame of a new token lies in the history.
             n = new_ids.shape[1]
             model_inputs["previous_token_ids"] = self.transformer.previous_frame_token_ids(input_ids)[:, -n:].to(new_ids.device)
+        if new_ids is not None and self.transformer.level_embeddings is not None and "level_ids" not in kwargs:
+            n = new_ids.shape[1]
+            model_inputs["level_ids"] = self.transformer.previous_frame_level_ids(input_ids)[:, -n:].to(new_ids.device)
         return model_inputs
 
 
@@ -704,7 +823,7 @@ def _ordinal_features(values: np.ndarray, n_levels: int, delta: bool) -> np.ndar
 
 
 def init_ordinal_embeddings(model: nn.Module, tokenizer, strength: float = 1.0, seed: int = 0) -> None:
-    """Give value tokens ordinal embeddings: each alphabet's rows (and the copy path's) become a
+    """Give value tokens ordinal embeddings: each alphabet's rows (and the copy path's and level path's) become a
     random projection of smooth features of the token's value, plus half their random init.
 
     Why: a token model sees 256 levels and 511 changes as unrelated symbols and must learn from
@@ -740,6 +859,15 @@ def init_ordinal_embeddings(model: nn.Module, tokenizer, strength: float = 1.0, 
                 rows = torch.as_tensor(feats @ proj * std, dtype=table.dtype, device=table.device)
                 idx = torch.as_tensor(ids, device=table.device)
                 table[idx] = 0.5 * table[idx] + rows
+        levels = getattr(backbone, "level_embeddings", None)
+        if levels is not None:  # the level path's rows: levels of each stream, like an absolute alphabet
+            start = 0
+            for n_levels in model.config.stream_levels:
+                feats = _ordinal_features(np.arange(n_levels), n_levels, False)
+                proj = rng.normal(0.0, 1.0, (feats.shape[1], dim)) / np.sqrt(feats.shape[1])
+                rows = torch.as_tensor(feats @ proj * std, dtype=levels.weight.dtype, device=levels.weight.device)
+                levels.weight[start : start + n_levels] = 0.5 * levels.weight[start : start + n_levels] + rows
+                start += n_levels
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -321,6 +321,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         joint_ids: torch.LongTensor | None = None,
         frame_ids: torch.LongTensor | None = None,
         previous_token_ids: torch.LongTensor | None = None,
+        level_ids: torch.LongTensor | None = None,
         labels: torch.Tensor | Mapping[str, torch.Tensor] | None = None,
         # Not named "*label*": Trainer treats every such argument as a label column it must find in the batch.
         lm_target_ids: torch.LongTensor | None = None,
@@ -331,7 +332,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         """Pooled target logits, and the weighted loss when ``labels`` (or ``lm_target_ids``) are given.
 
         Args:
-            joint_ids, frame_ids, previous_token_ids: optional backbone inputs (see
+            joint_ids, frame_ids, previous_token_ids, level_ids: optional backbone inputs (see
                 :meth:`~hf_motion.modeling.MotionGPT2Model.forward`); derived from ``input_ids`` when omitted.
             labels: per-target labels (see the class docstring).
             lm_target_ids: ``(batch, length)`` token ids the LM loss predicts (``-100`` = ignored); default:
@@ -347,6 +348,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             joint_ids=joint_ids,
             frame_ids=frame_ids,
             previous_token_ids=previous_token_ids,
+            level_ids=level_ids,
             use_cache=False,
             output_hidden_states=output_hidden_states,
             output_attentions=output_attentions,
