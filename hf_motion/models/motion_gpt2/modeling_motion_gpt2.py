@@ -32,6 +32,8 @@ Named size presets (:data:`MODEL_PRESETS`) go from a ``tiny`` test model to M5's
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from torch import nn
@@ -264,17 +266,10 @@ def slot_levels(
     """
     B, L = input_ids.shape
     device = input_ids.device
-    top = max(int(a[1]) for a in value_alphabets)
-    stream_of = torch.full((max(top, int(input_ids.max()) + 1 if input_ids.numel() else 1),), -1, dtype=torch.long, device=device)
-    base_of = torch.zeros_like(stream_of)
-    delta_of = torch.zeros_like(stream_of, dtype=torch.bool)
-    for start, stop, stream, step in value_alphabets:
-        stream_of[start:stop] = int(stream)
-        base_of[start:stop] = torch.arange(stop - start, device=device) - max(int(step), 0)
-        delta_of[start:stop] = int(step) >= 0
-    ids = input_ids.clamp(min=0)
+    alphabets = tuple(tuple(int(x) for x in a) for a in value_alphabets)
+    stream_of, base_of, delta_of, limit_of = _value_tables(alphabets, tuple(int(n) for n in stream_levels), device)
+    ids = input_ids.clamp(0, len(stream_of) - 1)  # ids past the last alphabet land on its "not a value" row
     stream, base, delta = stream_of[ids], base_of[ids], delta_of[ids]
-    source = source.long()
     chained = delta & valid & (stream >= 0) & (stream.gather(1, source) == stream)
     unknown = torch.full_like(base, -(1 << 40))  # dominates any sum of changes: the result stays < 0
     weight = torch.where((stream >= 0) & ~delta, base, torch.where(chained, base, unknown))
@@ -285,9 +280,24 @@ def slot_levels(
         weight = weight + weight.gather(1, pointer)
         pointer = pointer.gather(1, pointer)
     levels = weight[:, :L]
-    limit = torch.as_tensor([int(n) for n in stream_levels], device=device)[stream.clamp(min=0)]
-    ok = (stream >= 0) & (levels >= 0) & (levels < limit)
+    ok = (stream >= 0) & (levels >= 0) & (levels < limit_of[ids])
     return torch.where(ok, levels, torch.full_like(levels, -1)), stream
+
+
+@functools.lru_cache(maxsize=16)
+def _value_tables(alphabets: tuple, stream_levels: tuple, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Per id (one extra last row for every id past the alphabets): stream (``-1``: not a value),
+    level or change, whether it is a change, and the stream's level count; built once per device."""
+    size = max(a[1] for a in alphabets) + 1
+    stream_of = torch.full((size,), -1, dtype=torch.long)
+    base_of = torch.zeros(size, dtype=torch.long)
+    delta_of = torch.zeros(size, dtype=torch.bool)
+    for start, stop, stream, step in alphabets:
+        stream_of[start:stop] = stream
+        base_of[start:stop] = torch.arange(stop - start) - max(step, 0)
+        delta_of[start:stop] = step >= 0
+    limit_of = torch.as_tensor(stream_levels)[stream_of.clamp(min=0)]
+    return tuple(t.to(device) for t in (stream_of, base_of, delta_of, limit_of))
 
 
 def _indices_from_config(
@@ -492,19 +502,20 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         pad = self.config.pad_token_id
         return int(pad) if pad is not None else int(self.config.special_token_ids[0])
 
-    def previous_frame_token_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def previous_frame_token_ids(self, input_ids: torch.Tensor, sources: tuple | None = None) -> torch.Tensor:
         """The copy path's ids: at each position ``i``, the previous frame's id at the slot of token
         ``i + 1`` (the token predicted at ``i``), i.e. :func:`previous_frame_token_ids` of the
         *following* token; at the last position, of a value token that would follow (no host sync).
 
         Looking up the input token's own previous-frame id instead would hand the model the
-        neighbouring slot's history, one slot off from what it must predict.
+        neighbouring slot's history, one slot off from what it must predict. ``sources``: the
+        :meth:`sources_with_next_token` of ``input_ids``, when the caller already has them.
         """
-        ext, source, valid = self._sources_with_next_token(input_ids)
+        ext, source, valid = sources if sources is not None else self.sources_with_next_token(input_ids)
         none = torch.full_like(ext, self.previous_none_id)
         return torch.where(valid, ext.gather(1, source), none)[:, 1:]
 
-    def _sources_with_next_token(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def sources_with_next_token(self, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(ext, source, valid)``: the ids with one placeholder value token appended (it stands for
         the token about to be predicted; where the next token is really a separator or eos, its slot
         lies outside the previous frame, so it gets no source either way), and
@@ -528,14 +539,14 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
         """The row of :attr:`level_embeddings` for "no level" (the last one)."""
         return int(sum(self.config.stream_levels))
 
-    def previous_frame_level_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def previous_frame_level_ids(self, input_ids: torch.Tensor, sources: tuple | None = None) -> torch.Tensor:
         """The level path's rows: at each position ``i``, the level that the previous frame of the
         same stream decoded to at the slot of token ``i + 1`` (the slot being predicted; see
         :meth:`previous_frame_token_ids`), as ``stream offset + level`` (angles first), or
-        :attr:`level_none_id` where there is none (:func:`slot_levels`)."""
-        ext, source, valid = self._sources_with_next_token(input_ids)
+        :attr:`level_none_id` where there is none (:func:`slot_levels`). ``sources``: as in
+        :meth:`previous_frame_token_ids`."""
+        ext, source, valid = sources if sources is not None else self.sources_with_next_token(input_ids)
         levels, stream = slot_levels(ext, source, valid, self.config.value_alphabets, self.config.stream_levels)
-        source = source.long()
         at_source, source_stream = levels.gather(1, source), stream.gather(1, source)
         offset = torch.where(source_stream == 1, int(self.config.stream_levels[0]), 0)
         rows = torch.where(valid & (at_source >= 0), offset + at_source, torch.full_like(at_source, self.level_none_id))
@@ -717,8 +728,13 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
                     "(model.previous_frame_token_ids(full_ids)[..., -n:]) or use model.generate, which does this "
                     "for you."
                 )
-            previous_token_ids = self.previous_frame_token_ids(input_ids)
-        if self.level_embeddings is not None and ref is not None and level_ids is None:
+        # The copy and level paths read the same previous-frame sources: find them once.
+        needs_previous = self.previous_token_embeddings is not None and ref is not None and previous_token_ids is None
+        needs_levels = self.level_embeddings is not None and ref is not None and level_ids is None
+        sources = self.sources_with_next_token(input_ids) if needs_previous and needs_levels and past_len == 0 else None
+        if needs_previous:
+            previous_token_ids = self.previous_frame_token_ids(input_ids, sources)
+        if needs_levels:
             if input_ids is None or past_len > 0:
                 raise ValueError(
                     "MotionGPT2Model (use_level_embeddings=True) needs level_ids when called with inputs_embeds or "
@@ -726,7 +742,7 @@ class MotionGPT2Model(MotionGPT2PreTrainedModel, GPT2Model):
                     "level_ids (model.previous_frame_level_ids(full_ids)[..., -n:]) or use model.generate, which "
                     "does this for you."
                 )
-            level_ids = self.previous_frame_level_ids(input_ids)
+            level_ids = self.previous_frame_level_ids(input_ids, sources)
         self._raise_on_checks(checks, total=None if ref is None else past_len + ref.shape[1])
         if input_ids is not None:
             inputs_embeds = self.wte(input_ids)
@@ -782,13 +798,17 @@ class MotionGPT2ForCausalLM(MotionGPT2PreTrainedModel, GPT2LMHeadModel):
             n = new_ids.shape[1]
             model_inputs["joint_ids"] = joint[:, -n:].to(new_ids.device)
             model_inputs["frame_ids"] = frame[:, -n:].to(new_ids.device)
-        if new_ids is not None and self.transformer.previous_token_embeddings is not None and "previous_token_ids" not in kwargs:
-            # Same for the copy path: the previous frame of a new token lies in the history.
-            n = new_ids.shape[1]
-            model_inputs["previous_token_ids"] = self.transformer.previous_frame_token_ids(input_ids)[:, -n:].to(new_ids.device)
-        if new_ids is not None and self.transformer.level_embeddings is not None and "level_ids" not in kwargs:
-            n = new_ids.shape[1]
-            model_inputs["level_ids"] = self.transformer.previous_frame_level_ids(input_ids)[:, -n:].to(new_ids.device)
+        # Same for the copy and level paths: the previous frame of a new token lies in the history.
+        backbone = self.transformer
+        needs_previous = new_ids is not None and backbone.previous_token_embeddings is not None and "previous_token_ids" not in kwargs
+        needs_levels = new_ids is not None and backbone.level_embeddings is not None and "level_ids" not in kwargs
+        sources = backbone.sources_with_next_token(input_ids) if needs_previous or needs_levels else None
+        if needs_previous:
+            model_inputs["previous_token_ids"] = backbone.previous_frame_token_ids(input_ids, sources)[:, -new_ids.shape[1] :].to(
+                new_ids.device
+            )
+        if needs_levels:
+            model_inputs["level_ids"] = backbone.previous_frame_level_ids(input_ids, sources)[:, -new_ids.shape[1] :].to(new_ids.device)
         return model_inputs
 
 
