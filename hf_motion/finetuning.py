@@ -161,6 +161,10 @@ class FinetuneModelArguments:
     compare: bool = field(default=False, metadata={"help": "Pretrained, from scratch and the random forest on the same folds."})
     lm_loss_weight: float = field(default=0.5, metadata={"help": "Weight of the autoregressive LM loss beside the task losses."})
     head_dropout: float = field(default=0.1, metadata={"help": "Dropout in front of the task heads."})
+    pooling: str = field(
+        default="last",
+        metadata={"help": "What the task heads see: the last token's hidden state ('last') or the mean over tokens ('mean')."},
+    )
     attention_dropout: float = field(
         default=0.0, metadata={"help": "Attention dropout while fine-tuning (0 keeps PyTorch's fused CPU attention kernel)."}
     )
@@ -176,6 +180,8 @@ class FinetuneModelArguments:
     def __post_init__(self) -> None:
         if self.compare and self.from_scratch:
             raise FinetuneError("--compare already trains the from-scratch model beside the pretrained one; drop --from_scratch")
+        if self.pooling not in ("last", "mean"):
+            raise FinetuneError(f"--pooling must be 'last' or 'mean', got {self.pooling!r}")
 
     @property
     def variants(self) -> list[str]:
@@ -449,6 +455,7 @@ def multitask_config(model_dir: str, targets: list[dict], model_args: FinetuneMo
         targets=targets,
         lm_loss_weight=model_args.lm_loss_weight,
         head_dropout=model_args.head_dropout,
+        pooling=model_args.pooling,
         attn_pdrop=model_args.attention_dropout,
     )
 
@@ -897,6 +904,7 @@ def cross_validate(
             "model_name_or_path": model_dir,
             "parameters": n_parameters,
             "lm_loss_weight": model_args.lm_loss_weight,
+            "pooling": model_args.pooling,
             "attention_dropout": model_args.attention_dropout,
             "num_train_epochs": train_args.num_train_epochs,
             "batch_size": train_args.per_device_train_batch_size,
@@ -964,5 +972,6 @@ def released_card_data(summary: dict[str, Any], model_args, train_args, variant:
             "clip prediction": "mean of the window predictions",
             "epochs (at most)": train_args.num_train_epochs,
             "LM loss weight": model_args.lm_loss_weight,
+            "pooling": model_args.pooling,
         },
     )

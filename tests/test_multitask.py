@@ -40,10 +40,11 @@ def batch(tok, bandai_motions):
     return ids, mask, rows
 
 
-def _tiny(tok, targets=TARGETS, lm_loss_weight=0.0, seed=0, std=0.3):
+def _tiny(tok, targets=TARGETS, lm_loss_weight=0.0, seed=0, std=0.3, pooling="last"):
     torch.manual_seed(seed)
     backbone = motion_gpt2_config("tiny", tok, initializer_range=std)
-    cfg = MotionMultiTaskConfig.from_backbone_config(backbone, targets=targets, lm_loss_weight=lm_loss_weight, head_dropout=0.0)
+    cfg = MotionMultiTaskConfig.from_backbone_config(backbone, targets=targets, lm_loss_weight=lm_loss_weight, head_dropout=0.0,
+                                                     pooling=pooling)  # fmt: skip
     return MotionGPT2ForMultiTask(cfg).eval()
 
 
@@ -167,6 +168,39 @@ def test_pooling_uses_the_last_real_token(tok, batch, side):
     if side == "right":
         # Without a mask the pad ids locate the last token; causal attention never looks right of it.
         torch.testing.assert_close(padded_no_mask, alone, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_mean_pooling_averages_the_real_tokens_only(tok, batch, side):
+    _, _, rows = batch
+    model = _tiny(tok, pooling="mean")
+    short = rows[2]
+    pad = torch.full((5,), tok.pad_token_id, dtype=torch.long)
+    ids = torch.cat([short, pad]) if side == "right" else torch.cat([pad, short])
+    mask = (ids != tok.pad_token_id).long()
+    with torch.no_grad():
+        alone = model(short[None], output_hidden_states=True)
+        padded = model(ids[None], attention_mask=mask[None]).logits
+        last = _tiny(tok, pooling="last")(short[None]).logits
+    # The heads see the mean of the final hidden states, not the last token's.
+    mean = alone.hidden_states[-1][0].mean(0)
+    by_hand = torch.cat([model.heads[name](mean) for name in model.config.target_names])
+    torch.testing.assert_close(alone.logits[0], by_hand, atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(alone.logits, last, atol=1e-3)
+    torch.testing.assert_close(padded, alone.logits, atol=1e-5, rtol=1e-4)
+
+
+def test_pooling_is_validated_saved_and_overridable(tok, tmp_path):
+    backbone = motion_gpt2_config("tiny", tok)
+    with pytest.raises(ValueError, match=r"pooling must be one of \['last', 'mean'\], got 'max'"):
+        MotionMultiTaskConfig.from_backbone_config(backbone, targets=TARGETS, pooling="max")
+    model = _tiny(tok, pooling="mean")
+    model.save_pretrained(tmp_path)
+    assert AutoConfig.from_pretrained(tmp_path).pooling == "mean"
+    assert MotionGPT2ForMultiTask.from_pretrained(tmp_path).config.pooling == "mean"
+    assert MotionGPT2ForMultiTask.from_pretrained(tmp_path, pooling="last").config.pooling == "last"
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        MotionGPT2ForMultiTask.from_pretrained(tmp_path, pooling="first")
 
 
 def test_gradients_reach_heads_and_backbone_and_loss_falls(tok, batch):

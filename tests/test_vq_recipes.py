@@ -16,6 +16,7 @@ from transformers import AutoModel, AutoModelForCausalLM, AutoProcessor, AutoTok
 import hf_motion  # noqa: F401  (registers the Auto classes)
 import hf_motion.models.motion_vq.training_motion_vq as training_motion_vq
 from hf_motion.datasets import as_collection
+from hf_motion.evaluation.generation_benchmark import GenerationBenchmarkError, choose_guidance, guidance_candidates, guidance_name
 from hf_motion.models.motion_code_gpt.modeling_motion_code_gpt import MotionCodeGPTForCausalLM, generate_codes
 from hf_motion.models.motion_vq import MotionVQProcessor, MotionVQVAE
 from hf_motion.models.motion_vq.training_motion_vq import evaluate_reconstruction, load_motions, split_clips
@@ -212,9 +213,12 @@ def test_train_generator_on_the_vq_folder(train_generator, vq_run, tmp_path, mon
     md = (out / "generation.md").read_text()
     # The guidance scale is chosen on validation clips, never on the held-out ones.
     assert {c.clip_id for c in loaded["validation"]} <= {c.clip_id for c in vq_split["validation"]}
-    assert set(summary["guidance"]["validation"]) == {"1.0", "1.5", "2.0", "3.0"}
-    assert summary["guidance"]["scale"] in (1.0, 1.5, 2.0, 3.0)
-    for row in ("| real held-out (ceiling) |", f"| conditioned GPT (guidance {summary['guidance']['scale']:g}) |", "| unconditioned GPT |", "| GPT over VQ codes |",
+    # Every scale with each condition set (full header, and style alone), no guidance once; the choice is one of them.
+    tried = {"guidance 1"} | {f"guidance {g} on {c}" for g in ("1.5", "2", "3") for c in ("action+style+duration", "style")}
+    assert set(summary["guidance"]["validation"]) == tried
+    chosen = guidance_name(summary["guidance"]["scale"], tuple(summary["guidance"]["conditions"]))
+    assert chosen in tried and summary["guidance"]["real_validation"]["num_samples"] == summary["clips"]["validation"]
+    for row in ("| real held-out (ceiling) |", f"| conditioned GPT ({chosen}) |", "| unconditioned GPT |", "| GPT over VQ codes |",
                 "| zero-velocity |", "| constant-velocity |"):  # fmt: skip
         assert row in md
 
@@ -228,6 +232,30 @@ def test_train_generator_on_the_vq_folder(train_generator, vq_run, tmp_path, mon
         codes = generate_codes(gpt, action=contents[0], steps=3, seed=1)[0]
         assert codes.shape == (3, L) and codes.min() >= 0 and codes.max() < K
     assert (out / "evaluator" / "config.json").is_file()
+
+
+def test_guidance_candidates_pair_every_scale_with_every_condition_set():
+    full, style = ("action", "style", "duration"), ("style",)
+    assert guidance_candidates("1,2", "action+style+duration,style") == [(1.0, full), (2.0, full), (2.0, style)]
+    # Order inside a set does not matter, repeats collapse, and scale 1 is one candidate whatever is guided.
+    assert guidance_candidates("1,1,3", "style+action,action+style") == [(1.0, full), (3.0, ("action", "style"))]
+    for scales, conditions in (("1,x", "style"), ("-1", "style"), ("nan", "style"), ("2", "speed"), ("2", "style+style"), ("2", "")):
+        with pytest.raises(GenerationBenchmarkError, match="guidance_"):
+            guidance_candidates(scales, conditions)
+    assert guidance_name(1.0, full) == "guidance 1" and guidance_name(2.5, style) == "guidance 2.5 on style"
+
+
+def test_choose_guidance_minimises_the_worst_shortfall_from_real():
+    real = {"content": 0.2, "style": 0.9}
+    tried = {
+        "sharp style": {"content": 0.05, "style": 0.85},  # worst shortfall 0.15 (content)
+        "balanced": {"content": 0.15, "style": 0.6},  # 0.30 (style), though its mean is higher than...
+        "plain": {"content": 0.1, "style": 0.5},
+    }
+    assert choose_guidance(tried, real) == "sharp style"
+    # Equal worst shortfall (style, 0.1; b beating real on content does not lower it): the higher mean wins.
+    tied = {"a": {"content": 0.1, "style": 0.8}, "b": {"content": 0.3, "style": 0.8}}
+    assert choose_guidance(tied, real) == "b"
 
 
 def test_train_generator_without_a_vq_folder_names_the_recipe_to_run(train_generator, tmp_path):

@@ -18,6 +18,7 @@ With the tokenizer's own group split (recorded in ``vq_summary.json``), :func:`r
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,13 @@ class GeneratorArguments:
     guidance_scales: str = field(
         default="1,1.5,2,3", metadata={"help": "classifier-free guidance scales tried on validation clips; 1: none"}
     )
-    guidance_clips: int = field(default=96, metadata={"help": "validation clips that choose the guidance scale"})
+    guidance_conditions: str = field(
+        default="action+style+duration,style",
+        metadata={"help": "the condition sets that guidance strengthens, comma-separated, conditions joined by '+'; each is tried at "
+                          "every scale other than 1 ('style': the unconditional branch keeps content and duration, so guidance sharpens "
+                          "style alone)"},
+    )  # fmt: skip
+    guidance_clips: int = field(default=96, metadata={"help": "validation clips that choose the guidance scale and conditions"})
     evaluator_steps: int = 1500
     evaluator_crop: int = 40
     temperature: float = 1.0
@@ -70,6 +77,7 @@ class GenerationBenchmarkResult:
     floor: Any  # real against real, two halves
     codec: Any  # the held-out clips through the tokenizer
     guidance_scale: float
+    guidance_conditions: tuple[str, ...]  # what the chosen guidance strengthens (all three when the scale is 1)
     prediction: Any  # CodePredictionResult
     strips: list[str]
     summary: dict[str, Any]
@@ -80,7 +88,6 @@ def run_generation_benchmark(args: GeneratorArguments) -> GenerationBenchmarkRes
     """Train the evaluator and both GPTs, score them and write the run into ``args.output_dir``
     (see the module). Thread count is the caller's (the script sets it). A missing tokenizer run
     raises ``FileNotFoundError``, options it cannot serve :class:`GenerationBenchmarkError`."""
-    import numpy as np
 
     from ..fileio import atomic_write_text
     from ..models.motion_code_gpt.modeling_motion_code_gpt import MotionCodeGPTConfig, generate_codes, train_code_gpt
@@ -92,10 +99,11 @@ def run_generation_benchmark(args: GeneratorArguments) -> GenerationBenchmarkRes
     t0 = time.perf_counter()
     vq_dir, out = Path(args.vq_model), Path(args.output_dir)
     vq, processor, vq_summary, split = load_tokenizer_run(vq_dir)  # FileNotFoundError: says which run to make first
-    scales = [float(x) for x in args.guidance_scales.split(",")]
-    if len(scales) > 1 and not split.get("validation"):
-        raise GenerationBenchmarkError(f"guidance_scales={args.guidance_scales} needs validation clips to choose from, and the tokenizer's "
-                         f"split {vq_summary['splits']} has none; pass one scale (--guidance_scales 1)")  # fmt: skip
+    candidates = guidance_candidates(args.guidance_scales, args.guidance_conditions)
+    if len(candidates) > 1 and not split.get("validation"):
+        raise GenerationBenchmarkError(f"guidance_scales={args.guidance_scales} with guidance_conditions={args.guidance_conditions} needs "
+                         f"validation clips to choose from, and the tokenizer's split {vq_summary['splits']} has none; pass one scale "
+                         "(--guidance_scales 1)")  # fmt: skip
     clips = {k: split.get(k, [])[: args.max_clips] for k in ("train", "validation", "test")}
     motions = {k: load_motions(v, processor.fps, desc=f"{k} clips") for k, v in clips.items()}
     labels = {k: {h: [str(m.labels[h]) for m in ms] for h in ("content", "style")} for k, ms in motions.items()}
@@ -128,17 +136,17 @@ def run_generation_benchmark(args: GeneratorArguments) -> GenerationBenchmarkRes
                      style_labels=styles, max_steps=S, n_layer=args.gpt_layers, n_embd=args.gpt_width, n_head=4,
                      n_positions=4 + S * vq.config.tokens_per_step + 1, attn_pdrop=0.0)  # fmt: skip
 
-    def generate(gpt, part, codes_part, cond, scale):
+    def generate(gpt, part, codes_part, cond, scale, guide=GUIDED_CONDITIONS):
         gen, gen_codes = [], []
         for k, (c, s, real_codes) in enumerate(zip(labels[part]["content"], labels[part]["style"], codes_part)):
             codes = generate_codes(gpt, action=c if cond else None, style=s if cond else None, steps=min(len(real_codes), S),
                                    duration=cond, temperature=args.temperature, top_k=args.top_k, guidance_scale=scale,
-                                   seed=args.seed + k)[0]  # fmt: skip
+                                   guide=guide, seed=args.seed + k)[0]  # fmt: skip
             gen.append(decode_codes_to_features(vq, codes))
             gen_codes.append(codes)
         return gen, gen_codes
 
-    gpts, rows, times, guidance = {}, {}, {}, {}
+    gpts, rows, times, guidance, real_va = {}, {}, {}, {}, None
     for name, dropout in (("conditioned", args.condition_dropout), ("unconditioned", 1.0)):
         t = time.perf_counter()
         cond = name == "conditioned"
@@ -146,21 +154,25 @@ def run_generation_benchmark(args: GeneratorArguments) -> GenerationBenchmarkRes
                              steps=args.gpt_steps, batch_size=args.batch_size, lr=args.learning_rate, condition_dropout=dropout,
                              header_dropout=args.header_dropout if cond else 0.0, crop_steps=S, seed=args.seed)  # fmt: skip
         gpt.save_pretrained(out / f"gpt-{name}")
-        scale = 1.0
-        if cond and len(scales) == 1:
-            guidance_scale = scale = scales[0]
-        elif cond:  # the guidance scale with the best mean recognition on validation clips; the test clips stay unseen
-            real_va = [f[: S * d] for f in feats_va]
-            ref_va = evaluator.embed(real_va)
-            for g in scales:
-                r = evaluate_generation(evaluator, generate(gpt, "validation", codes_va, True, g)[0], labels["validation"],
+        scale, guided = 1.0, GUIDED_CONDITIONS
+        if cond and len(candidates) == 1:
+            scale, guided = candidates[0]
+        elif cond:  # chosen on validation clips; the test clips stay unseen
+            clips_va = [f[: S * d] for f in feats_va]
+            ref_va = evaluator.embed(clips_va)
+            real_va = evaluate_generation(evaluator, clips_va, labels["validation"], reference_embeddings=ref_va, seed=args.seed)
+            print("validation, real clips: " + ", ".join(f"{h} {a:.3f}" for h, a in real_va.accuracy.items()))
+            for g, conditions in candidates:
+                r = evaluate_generation(evaluator, generate(gpt, "validation", codes_va, True, g, conditions)[0], labels["validation"],
                                         reference_embeddings=ref_va, seed=args.seed)  # fmt: skip
-                guidance[g] = r
-                print(f"validation, guidance {g:g}: FID {r.fid:.2f}, " + ", ".join(f"{h} {a:.3f}" for h, a in r.accuracy.items()))
-            scale = max(guidance, key=lambda g: np.mean(list(guidance[g].accuracy.values())))
-            print(f"guidance scale {scale:g} (best mean recognition on {len(real_va)} validation clips)")
-            guidance_scale = scale
-        gen, gen_codes = generate(gpt, "test", codes_te, cond, scale)
+                guidance[(g, conditions)] = r
+                print(f"validation, {guidance_name(g, conditions)}: FID {r.fid:.2f}, "
+                      + ", ".join(f"{h} {a:.3f}" for h, a in r.accuracy.items()))  # fmt: skip
+            scale, guided = choose_guidance({k: r.accuracy for k, r in guidance.items()}, real_va.accuracy)
+            print(f"{guidance_name(scale, guided)} (smallest worst-head shortfall from real on {len(clips_va)} validation clips)")
+        if cond:
+            guidance_scale, guide = scale, guided
+        gen, gen_codes = generate(gpt, "test", codes_te, cond, scale, guided)
         rows[name] = evaluate_generation(evaluator, gen, labels["test"], reference_embeddings=reference, seed=args.seed)
         gpts[name], times[name] = (gpt, gen, gen_codes), time.perf_counter() - t
         print(f"{name} GPT: {times[name] / 60:.1f} min")
@@ -185,17 +197,62 @@ def run_generation_benchmark(args: GeneratorArguments) -> GenerationBenchmarkRes
              "|---|---:|---:|---:|" + "---:|" * len(heads)]  # fmt: skip
     for name, r in (("real held-out (ceiling)", real), ("real vs real, two halves (floor)", floor),
                     ("real held-out through the VQ-VAE", codec),
-                    (f"conditioned GPT (guidance {guidance_scale:g})", rows["conditioned"]), ("unconditioned GPT", rows["unconditioned"])):  # fmt: skip
+                    (f"conditioned GPT ({guidance_name(guidance_scale, guide)})", rows["conditioned"]), ("unconditioned GPT", rows["unconditioned"])):  # fmt: skip
         mm = "-" if r.multimodality is None else f"{r.multimodality:.2f}"
         table.append(f"| {name} | {r.fid:.2f} | {r.diversity:.2f} | {mm} | " + " | ".join(f"{r.accuracy[h]:.3f}" for h in heads) + " |")
     table = "\n".join(table)
     summary = {
         "generation": {k: v.to_dict() for k, v in (("real", real), ("floor", floor), ("codec", codec), *rows.items())},
-        "guidance": {"scale": guidance_scale, "validation": {str(g): r.to_dict() for g, r in guidance.items()}},
+        "guidance": {"scale": guidance_scale, "conditions": list(guide),
+                     "validation": {guidance_name(*k): r.to_dict() for k, r in guidance.items()},
+                     "real_validation": None if real_va is None else real_va.to_dict()},
         "prediction": prediction.to_dict(), "strips": strips, "gpt_minutes": {k: v / 60 for k, v in times.items()},
         "clips": {k: len(v) for k, v in motions.items()}, "total_minutes": (time.perf_counter() - t0) / 60,
     }  # fmt: skip
     atomic_write_text(out / "generator_summary.json", json.dumps(summary, indent=2))
     atomic_write_text(out / "generation.md", table + "\n\n" + prediction.to_markdown() + "\n")
-    return GenerationBenchmarkResult(table, rows["conditioned"], rows["unconditioned"], real, floor, codec, guidance_scale, prediction,
-                                     strips, summary, out)  # fmt: skip
+    return GenerationBenchmarkResult(table, rows["conditioned"], rows["unconditioned"], real, floor, codec, guidance_scale, guide,
+                                     prediction, strips, summary, out)  # fmt: skip
+
+
+GUIDED_CONDITIONS = ("action", "style", "duration")
+
+
+def guidance_candidates(scales: str, conditions: str) -> list[tuple[float, tuple[str, ...]]]:
+    """``(scale, guided conditions)`` pairs that the benchmark tries, from the two comma-separated options: each condition
+    set at each scale other than 1, and scale 1 (no guidance) once. Raises :class:`GenerationBenchmarkError` on a bad value."""
+    try:
+        values = [float(x) for x in scales.split(",")]
+    except ValueError:
+        values = []
+    if not values or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise GenerationBenchmarkError(f"guidance_scales={scales!r}: pass comma-separated numbers >= 0 (1: no guidance), e.g. 1,1.5,2")
+    sets = []
+    for part in conditions.split(","):
+        names = tuple(n.strip() for n in part.split("+") if n.strip())
+        if not names or not set(names) <= set(GUIDED_CONDITIONS) or len(set(names)) < len(names):
+            raise GenerationBenchmarkError(f"guidance_conditions={conditions!r}: {part!r} is not a '+'-joined set of "
+                                           f"{', '.join(GUIDED_CONDITIONS)} (e.g. action+style+duration,style)")  # fmt: skip
+        sets.append(tuple(n for n in GUIDED_CONDITIONS if n in names))
+    out = []
+    for v in values:
+        for guided in sets if v != 1.0 else [GUIDED_CONDITIONS]:
+            if (v, guided) not in out:
+                out.append((v, guided))
+    return out
+
+
+def guidance_name(scale: float, conditions: tuple[str, ...]) -> str:
+    """How a run names a guidance setting: ``"guidance 1"`` (none), ``"guidance 2 on style"``."""
+    return f"guidance {scale:g}" if scale == 1.0 else f"guidance {scale:g} on {'+'.join(conditions)}"
+
+
+def choose_guidance(accuracy: dict[Any, dict[str, float]], real: dict[str, float]) -> Any:
+    """The key of ``accuracy`` (recognition per head of each tried guidance) whose worst head falls least short of the real
+    clips' ``real`` accuracy, which is what the generation target measures; ties go to the higher mean recognition."""
+
+    def rank(key):
+        acc = accuracy[key]
+        return max(real[h] - acc[h] for h in real), -sum(acc.values()) / len(acc)
+
+    return min(accuracy, key=rank)

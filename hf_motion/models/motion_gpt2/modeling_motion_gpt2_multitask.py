@@ -5,10 +5,13 @@ a multiclass diagnosis, regression of clinical scores), together with its autore
 loss. :class:`MotionGPT2ForMultiTask` does the same:
 
 * one :class:`~hf_motion.modeling.MotionGPT2Model` backbone;
-* a pooled representation: the hidden state of the **last non-pad token** of each row (the
-  rightmost position whose ``attention_mask`` is 1, or whose id is not ``pad_token_id`` when no
-  mask is given), exactly as :class:`~transformers.GPT2ForSequenceClassification` pools, so left
-  and right padding both work; a causal model has seen the whole row only at its last token;
+* a pooled representation (``config.pooling``): by default the hidden state of the **last
+  non-pad token** of each row (the rightmost position whose ``attention_mask`` is 1, or whose id
+  is not ``pad_token_id`` when no mask is given), exactly as
+  :class:`~transformers.GPT2ForSequenceClassification` pools, so left and right padding both work;
+  a causal model has seen the whole row only at its last token. ``pooling="mean"`` averages the
+  hidden states of the non-pad tokens instead, which on small data often transfers better (every
+  position's features reach the heads);
 * one linear head per named target (dropout ``head_dropout`` in front): a single logit for
   ``binary`` (BCE) and ``regression`` (MSE), ``num_classes`` logits for ``multiclass`` (CE);
 * loss = ``sum(weight_t * loss_t) + lm_loss_weight * LM loss``; each ``loss_t`` is the mean over
@@ -139,6 +142,8 @@ class MotionMultiTaskConfig(MotionGPT2Config):
         lm_loss_weight: weight of the autoregressive LM loss on ``input_ids`` (0 disables it;
             M5 trained the clinical targets together with it).
         head_dropout: dropout on the pooled representation before the heads.
+        pooling: ``"last"`` (the last non-pad token's hidden state) or ``"mean"`` (the mean over
+            the non-pad tokens).
     """
 
     model_type = "motion_gpt2_multitask"
@@ -148,9 +153,11 @@ class MotionMultiTaskConfig(MotionGPT2Config):
     targets: list[dict[str, Any]] | None = None
     lm_loss_weight: float = 0.0
     head_dropout: float = 0.1
+    pooling: str = "last"
 
     def __post_init__(self, **kwargs):
         self.targets = normalize_targets(self.targets)
+        _check_pooling(self.pooling)
         _check_weight("lm_loss_weight", self.lm_loss_weight)
         if not (isinstance(self.head_dropout, (int, float)) and 0.0 <= self.head_dropout < 1.0):
             raise ValueError(f"head_dropout must be in [0, 1), got {self.head_dropout!r}")
@@ -185,6 +192,14 @@ class MotionMultiTaskConfig(MotionGPT2Config):
     def num_outputs(self) -> int:
         """Width of ``logits``: one column per binary/regression target, ``num_classes`` per multiclass one."""
         return sum(t["num_classes"] for t in self.targets)
+
+
+POOLINGS = ("last", "mean")
+
+
+def _check_pooling(value: Any) -> None:
+    if value not in POOLINGS:
+        raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {value!r}")
 
 
 def _check_weight(name: str, value: Any) -> None:
@@ -242,6 +257,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
                 "'binary'|'multiclass'|'regression', ...}] to the config or to from_pretrained"
             )
         _check_weight("lm_loss_weight", config.lm_loss_weight)
+        _check_pooling(config.pooling)
         _check_pad_token(config, type(self).__name__)
         MotionGPT2PreTrainedModel.__init__(self, config)
         self.transformer = MotionGPT2Model(config)
@@ -259,6 +275,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         targets: Sequence[Mapping[str, Any]] | None = None,
         lm_loss_weight: float | None = None,
         head_dropout: float | None = None,
+        pooling: str | None = None,
         **kwargs,
     ):
         """Load a multi-task model, or start one from a pretraining checkpoint.
@@ -266,7 +283,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         From a ``motion_gpt2`` checkpoint (e.g. :class:`~hf_motion.modeling.MotionGPT2ForCausalLM`)
         the backbone and tied LM head weights are kept and the target heads are newly initialised;
         ``targets`` is then required. From a saved ``motion_gpt2_multitask`` folder everything is
-        restored; passing ``targets`` / ``lm_loss_weight`` / ``head_dropout`` overrides the saved
+        restored; passing ``targets`` / ``lm_loss_weight`` / ``head_dropout`` / ``pooling`` overrides the saved
         values (a changed target list re-initialises the heads whose shapes differ only if you
         also pass ``ignore_mismatched_sizes=True``).
 
@@ -274,7 +291,9 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         """
         config = kwargs.pop("config", None)
         overrides = {
-            k: v for k, v in (("targets", targets), ("lm_loss_weight", lm_loss_weight), ("head_dropout", head_dropout)) if v is not None
+            k: v
+            for k, v in (("targets", targets), ("lm_loss_weight", lm_loss_weight), ("head_dropout", head_dropout), ("pooling", pooling))
+            if v is not None
         }
         if config is None:
             hub = {k: kwargs[k] for k in _HUB_KWARGS if k in kwargs}
@@ -297,20 +316,37 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             for key, value in overrides.items():
                 setattr(config, key, value)
             config.targets = normalize_targets(config.targets)
+            _check_pooling(config.pooling)
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, config=config, **kwargs)
 
     # ------------------------------------------------------------------ forward
+    def _real_tokens(self, input_ids, attention_mask, hidden: torch.Tensor) -> torch.Tensor | None:
+        """``(batch, length)`` bool: the non-pad tokens (see the module docstring); None when nothing tells."""
+        if attention_mask is not None and attention_mask.ndim == 2:
+            return attention_mask.to(hidden.device) != 0
+        if input_ids is not None and self.config.pad_token_id is not None:
+            return input_ids.to(hidden.device) != self.config.pad_token_id
+        return None
+
     def _last_token_index(self, input_ids, attention_mask, hidden: torch.Tensor) -> torch.Tensor:
         """Index of the last real token of each row (see the module docstring)."""
         batch, length = hidden.shape[:2]
-        if attention_mask is not None and attention_mask.ndim == 2:
-            real = attention_mask.to(hidden.device) != 0
-        elif input_ids is not None and self.config.pad_token_id is not None:
-            real = input_ids.to(hidden.device) != self.config.pad_token_id
-        else:
+        real = self._real_tokens(input_ids, attention_mask, hidden)
+        if real is None:
             return torch.full((batch,), length - 1, device=hidden.device, dtype=torch.long)
         positions = torch.arange(length, device=hidden.device)
         return (positions * real).argmax(-1)
+
+    def pool(self, hidden: torch.Tensor, input_ids=None, attention_mask=None) -> torch.Tensor:
+        """``(batch, n_embd)``: each row's representation for the heads, as ``config.pooling`` says."""
+        if self.config.pooling == "mean":
+            real = self._real_tokens(input_ids, attention_mask, hidden)
+            if real is None:
+                return hidden.mean(1)
+            weights = real.to(hidden.dtype).unsqueeze(-1)
+            return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+        last = self._last_token_index(input_ids, attention_mask, hidden)
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
 
     def forward(
         self,
@@ -355,8 +391,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             **kwargs,
         )
         hidden = out.last_hidden_state
-        last = self._last_token_index(input_ids, attention_mask, hidden)
-        pooled = self.head_dropout(hidden[torch.arange(hidden.shape[0], device=hidden.device), last])
+        pooled = self.head_dropout(self.pool(hidden, input_ids, attention_mask))
         logits = torch.cat([self.heads[name](pooled) for name in self.config.target_names], dim=-1)
 
         loss = target_losses = lm_loss = None
