@@ -180,8 +180,10 @@ class FinetuneModelArguments:
     def __post_init__(self) -> None:
         if self.compare and self.from_scratch:
             raise FinetuneError("--compare already trains the from-scratch model beside the pretrained one; drop --from_scratch")
-        if self.pooling not in ("last", "mean"):
-            raise FinetuneError(f"--pooling must be 'last' or 'mean', got {self.pooling!r}")
+        from .models.motion_gpt2.modeling_motion_gpt2_multitask import POOLINGS
+
+        if self.pooling not in POOLINGS:
+            raise FinetuneError(f"--pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
 
     @property
     def variants(self) -> list[str]:

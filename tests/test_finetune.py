@@ -429,6 +429,8 @@ def test_conflicting_flags_and_missing_model(lm_dir, tmp_path):
     cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))
     with pytest.raises(FinetuneError, match="drop --from_scratch"):
         run(["--config", str(cfg), "--compare", "--from_scratch"])
+    with pytest.raises(FinetuneError, match="--pooling must be one of last, mean, got 'max'"):
+        run(["--config", str(cfg), "--pooling", "max"])
     with pytest.raises(FinetuneError, match="run `accelerate launch recipes/pretrain.py`"):
         run(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])
 
