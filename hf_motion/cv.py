@@ -14,6 +14,8 @@ mean ± sigma over folds. Here:
   is never seen;
 * :func:`check_fold_classes`: what to do when a training fold holds a single class;
 * :func:`aggregate_window_predictions`: clip-level predictions from sliding-window ones;
+* :func:`run_feature_task`: any scikit-learn estimator on one feature row per clip, fold by fold
+  (the random forest and the linear probes);
 * :func:`task_metrics` / :func:`summarize_folds`: AUC, F1, accuracy, RMSE per fold and
   mean ± std over folds (plain numpy from :mod:`hf_motion.metrics`, no network).
 
@@ -78,6 +80,9 @@ __all__ = [
     "OutOfFoldPrediction",
     "summarize_scores",
     "pooled_metrics",
+    "FeatureTaskResult",
+    "full_class_probabilities",
+    "run_feature_task",
 ]
 
 CV_SCHEMES = ("logo", "kfold")
@@ -871,3 +876,84 @@ def pooled_metrics(kind: str, predictions: Sequence[OutOfFoldPrediction]) -> dic
     y = np.array([p.truth for p in predictions])
     pred = np.stack([np.asarray(p.prediction, dtype=np.float64) for p in predictions])
     return task_metrics(kind, y, pred if kind == "multiclass" else pred.reshape(-1))
+
+
+# ------------------------------------------------------------------ estimators on per-clip features
+@dataclass
+class FeatureTaskResult:
+    """One task's per-fold estimators: scores, out-of-fold predictions and (for estimators that
+    have them, e.g. forests) feature importances."""
+
+    labels: TaskLabels
+    scores: list[FoldScore]
+    predictions: list[OutOfFoldPrediction]
+    importances: list[np.ndarray]
+
+    def top_features(self, names: Sequence[str], k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` features with the highest mean importance over folds."""
+        if not self.importances:
+            return []
+        mean = np.mean(self.importances, axis=0)
+        return [(names[i], float(mean[i])) for i in np.argsort(mean)[::-1][:k]]
+
+
+def full_class_probabilities(model, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """``model.predict_proba`` with a column for every class, also those absent from the training fold."""
+    proba = model.predict_proba(X)
+    out = np.zeros((X.shape[0], n_classes))
+    out[:, np.asarray(model.classes_).astype(np.int64)] = proba
+    return out
+
+
+def run_feature_task(
+    labels: TaskLabels,
+    X: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    make_model,
+    system: str,
+    seed: int,
+    on_single_class: str = "error",
+    progress: bool = False,
+) -> FeatureTaskResult:
+    """Fit and evaluate one task's estimator on every fold.
+
+    Args:
+        X: one feature row per clip of the run (``labels.index`` picks the task's clips).
+        make_model: ``make_model(kind, seed) -> estimator`` with scikit-learn's ``fit`` and
+            ``predict`` (regression) or ``predict_proba`` (binary, multiclass); called once per
+            fold with ``seed + fold``.
+        system: the name the scores and predictions carry.
+    """
+    from tqdm.auto import tqdm
+
+    task = labels.task
+    if X.ndim != 2:
+        raise ValueError(f"{system}: X must be (clips, features), got shape {X.shape}")
+    per_task = task_folds(labels, folds, X.shape[0])
+    usable = [True] * len(folds)
+    if task.kind != "regression":
+        usable = check_fold_classes(per_task, labels.y, task=task.name, on_single_class=on_single_class, class_names=labels.classes)
+    Xt = X[labels.index]
+    n_classes = len(labels.classes) if task.kind == "multiclass" else 2
+    result = FeatureTaskResult(labels, [], [], [])
+    bar = tqdm(list(enumerate(zip(per_task, usable))), desc=f"{system} {task.name}", unit="fold", disable=not progress)
+    for k, ((tr, te), ok) in bar:
+        score = FoldScore(system, task.name, k, int(tr.size), int(te.size))
+        result.scores.append(score)
+        if te.size == 0 or tr.size == 0 or not ok:
+            score.skipped = "no test clips" if te.size == 0 else ("no training clips" if tr.size == 0 else "single class")
+            continue
+        model = make_model(task.kind, seed + k)
+        model.fit(Xt[tr], labels.y[tr])
+        if task.kind == "regression":
+            pred = model.predict(Xt[te])
+        elif task.kind == "binary":
+            pred = full_class_probabilities(model, Xt[te], 2)[:, 1]
+        else:
+            pred = full_class_probabilities(model, Xt[te], n_classes)
+        score.metrics = task_metrics(task.kind, labels.y[te], pred)
+        if hasattr(model, "feature_importances_"):
+            result.importances.append(model.feature_importances_)
+        for i, p in zip(te, pred):
+            result.predictions.append(OutOfFoldPrediction(system, task.name, k, int(labels.index[i]), float(labels.y[i]), p))
+    return result

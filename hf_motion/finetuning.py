@@ -31,6 +31,9 @@ What :func:`cross_validate` does:
    RMSE per fold; mean ± std over folds;
 6. with ``compare=True`` the same architecture from scratch and the kinematic random forest
    (:func:`hf_motion.baselines.kinematic.run_forest_task`) on the same folds;
+   with ``linear_probe=True`` (the default) a linear probe of each transformer's frozen backbone
+   (:mod:`hf_motion.probing`: per-slot hidden-state statistics, logistic regression), and with
+   ``compare`` also the same classifier on the decoded pose statistics;
 7. the released model: the same procedure once on all clips, saved by :meth:`CrossValidationResult.save`
    with its processor (so ``AutoProcessor`` and ``pipeline("motion-classification")`` load it) and
    a model card filled from the run.
@@ -74,8 +77,9 @@ from .cv import (
     warn_unseen_test_classes,
 )
 from .datasets.selection import ClipSelectionArguments, select_clips
+from .probing import POSE_LINEAR, PROBE_SUFFIX
 from .skeletons import parse_joints_option
-from .training import WindowCollator, WindowDataset, quiet_transformers
+from .training import WindowCollator, WindowDataset, eval_window_batches, quiet_transformers
 
 __all__ = [
     "FinetuneError",
@@ -95,9 +99,12 @@ __all__ = [
     "cross_validate",
     "CrossValidationResult",
     "results_markdown",
+    "target_checks",
     "PRETRAINED",
     "SCRATCH",
     "FOREST",
+    "POSE_LINEAR",
+    "PROBE_SUFFIX",
 ]
 
 logger = logging.getLogger(__name__)
@@ -171,6 +178,14 @@ class FinetuneModelArguments:
     early_stopping_patience: int = field(
         default=2, metadata={"help": "Stop after this many epochs without a better validation task loss (0: no early stopping)."}
     )
+    linear_probe: bool = field(
+        default=True,
+        metadata={
+            "help": "Also fit a linear probe on the frozen backbone's per-slot hidden-state statistics (hf_motion.probing); "
+            "with --compare also on the random-init backbone and on the decoded pose statistics. Same folds; seconds on a CPU."
+        },
+    )
+    probe_c: float = field(default=0.1, metadata={"help": "Inverse L2 strength of the probes' logistic regression (scikit-learn C)."})
     save_model: bool = field(default=True, metadata={"help": "Train the released model on all clips and save it with its card."})
     model_name: str | None = field(default=None, metadata={"help": "Name of the released model (card, Hub)."})
     num_threads: int | None = field(
@@ -184,11 +199,20 @@ class FinetuneModelArguments:
 
         if self.pooling not in POOLINGS:
             raise FinetuneError(f"--pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if not self.probe_c > 0:
+            raise FinetuneError(f"--probe_c must be > 0, got {self.probe_c!r}")
 
     @property
     def variants(self) -> list[str]:
         """The transformer systems this run trains, the released one first."""
         return [PRETRAINED, SCRATCH] if self.compare else [SCRATCH if self.from_scratch else PRETRAINED]
+
+    @property
+    def systems(self) -> list[str]:
+        """Every system of the run, in table order: the fine-tuned transformers, their probes, the baselines."""
+        probes = [v + PROBE_SUFFIX for v in self.variants] if self.linear_probe else []
+        baselines = ([FOREST] + ([POSE_LINEAR] if self.linear_probe else [])) if self.compare else []
+        return self.variants + probes + baselines
 
 
 @dataclass
@@ -412,17 +436,7 @@ def prepare_clips(
 @torch.no_grad()
 def window_logits(model, windows: list[np.ndarray], pad_token_id: int, batch_size: int = 32) -> np.ndarray:
     """``(n_windows, model.config.num_outputs)`` logits, in eval mode."""
-    was_training = model.training
-    model.eval()
-    collate = WindowCollator(pad_token_id)
-    out = []
-    try:
-        for start in range(0, len(windows), batch_size):
-            batch = collate([{"input_ids": w} for w in windows[start : start + batch_size]])
-            batch = {k: v.to(model.device) for k, v in batch.items()}
-            out.append(model(**batch).logits.float().cpu().numpy())
-    finally:
-        model.train(was_training)
+    out = [model(**batch).logits.float().cpu().numpy() for batch in eval_window_batches(model, windows, pad_token_id, batch_size)]
     return np.concatenate(out) if out else np.zeros((0, model.config.num_outputs), np.float32)
 
 
@@ -553,13 +567,25 @@ def results_markdown(summary: dict[str, Any]) -> str:
         f"joints `{s['joints']}`, at most {s['max_windows_per_clip'] or 'all'} per clip ({summary['n_windows']} windows); "
         "a clip's prediction is the mean over its windows.",
     ]
-    if any(v != FOREST for v in systems):
+    if any(v in (PRETRAINED, SCRATCH) for v in systems):
         lines.append(
             f"- **Transformers:** `{s['model_name_or_path']}` ({s['parameters']:,} parameters) fine-tuned on every task at once"
             f" with LM loss weight {s['lm_loss_weight']:g}; from scratch = same architecture, random init. At most "
             f"{s['num_train_epochs']:g} epochs, batch {s['batch_size']}, learning rate {s['learning_rate']:g}, early stopping "
             f"(patience {s['early_stopping_patience']}) on the task loss of a {s['validation_fraction']:.0%} by-group "
             "validation split of each training fold."
+        )
+    if any(v.endswith(PROBE_SUFFIX) for v in systems):
+        lines.append(
+            f"- **Linear probes:** the backbone frozen (pretrained, or the from-scratch random init); per window, the mean and "
+            f"std over frames of every layer's hidden state at each frame slot; a clip's mean over its windows "
+            f"({s.get('probe_features', 0):,} features); standardised, class-balanced logistic regression, C = "
+            f"{s.get('probe_c', 0):g} (`hf_motion.probing`)."
+        )
+    if POSE_LINEAR in systems:
+        lines.append(
+            "- **Pose-statistics linear:** the same logistic regression on the decoded angles of the same windows (mean, std "
+            "and mean absolute frame-to-frame change of every joint component): what the transformer adds over its input."
         )
     if FOREST in systems:
         lines.append(
@@ -578,6 +604,54 @@ def results_markdown(summary: dict[str, Any]) -> str:
             cells = [format_mean_std(summary["systems"][v]["tasks"][name]["metrics"].get(metric, {})) for v in systems]
             lines.append(f"| {name} ({t['kind']}, {size}) | {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _main_metric(metrics: dict[str, Any]) -> tuple[str, float, bool] | None:
+    """``(name, mean over folds, higher is better)`` of a task's headline metric (the first of
+    accuracy, AUC or RMSE that its metrics list: AUC for binary tasks), or None."""
+    for name, summary in metrics.items():
+        if name in ("accuracy", "auc", "rmse") and "mean" in summary:
+            return name, float(summary["mean"]), name != "rmse"
+    return None
+
+
+def target_checks(summary: dict[str, Any]) -> list[str]:
+    """The fine-tuning targets, one line each, on every task's headline metric (accuracy, else
+    AUC, else RMSE; mean over folds): for each pretrained system and its from-scratch twin (the
+    fine-tuned model, the probe), whether pretrained beats from scratch on every task, whether
+    from scratch is above chance (1 / classes accuracy, AUC 0.5) and whether pretrained beats the
+    random forest on at least two tasks (all of them when there are fewer). Empty without the pairs."""
+    systems, tasks = summary["systems"], summary["tasks"]
+    lines = []
+    for pre, scratch in ((PRETRAINED, SCRATCH), (PRETRAINED + PROBE_SUFFIX, SCRATCH + PROBE_SUFFIX)):
+        if pre not in systems or scratch not in systems:
+            continue
+        beats_scratch, above_chance, beats_forest = [], [], []
+        for name, task in tasks.items():
+            a = _main_metric(systems[pre]["tasks"][name]["metrics"])
+            b = _main_metric(systems[scratch]["tasks"][name]["metrics"])
+            if a is None or b is None:
+                continue
+            metric, value, higher = a
+            beats_scratch.append((name, (value > b[1]) if higher else (value < b[1])))
+            if metric in ("accuracy", "auc"):
+                chance = 1.0 / len(task["classes"]) if metric == "accuracy" and task["kind"] == "multiclass" else 0.5
+                above_chance.append((name, b[1] > chance))
+            if FOREST in systems:
+                c = _main_metric(systems[FOREST]["tasks"][name]["metrics"])
+                if c is not None:
+                    beats_forest.append((name, (value > c[1]) if higher else (value < c[1])))
+
+        def verdict(pairs: list[tuple[str, bool]], need: int) -> str:
+            lost = [n for n, ok in pairs if not ok]
+            won = len(pairs) - len(lost)
+            return f"{won >= need and bool(pairs)} ({won} of {len(pairs)}" + (f"; not: {', '.join(lost)})" if lost else ")")
+
+        lines.append(f"target: {pre} beats {scratch} on every task: {verdict(beats_scratch, len(beats_scratch))}")
+        lines.append(f"target: {scratch} is above chance on every task: {verdict(above_chance, len(above_chance))}")
+        if beats_forest:
+            lines.append(f"target: {pre} beats the random forest on at least two tasks: {verdict(beats_forest, min(2, len(beats_forest)))}")
+    return lines
 
 
 @dataclass
@@ -771,7 +845,7 @@ def cross_validate(
     config = multitask_config(model_dir, [s.to_target(labels[s.name].classes) for s in specs], model_args)
     n_parameters = count_parameters(MotionGPT2ForMultiTask(config))
     variants = model_args.variants
-    systems = variants + ([FOREST] if model_args.compare else [])
+    systems = model_args.systems
 
     data = prepare_clips(clips, tokenizer, spec, forest_args.joint_subset(), with_features=model_args.compare, progress=main_process)
     longest = max((len(x) for w in data.windows for x in w), default=0)
@@ -864,6 +938,12 @@ def cross_validate(
             )
         del model
 
+    probe_features = 0
+    if model_args.linear_probe:
+        probe_features = _fit_probes(
+            data, variants, model_dir, config, tokenizer, model_args, specs, labels, folds, seed, cv_args, scores, out_of_fold,
+            clip_ids, state.device, train_args.per_device_eval_batch_size,
+        )  # fmt: skip
     if model_args.compare:
         forest_predictions = []
         for s in specs:
@@ -913,6 +993,9 @@ def cross_validate(
             "learning_rate": train_args.learning_rate,
             "early_stopping_patience": model_args.early_stopping_patience,
             "validation_fraction": cv_args.validation_fraction,
+            "linear_probe": model_args.linear_probe,
+            "probe_c": model_args.probe_c,
+            "probe_features": probe_features,
             "n_estimators": forest_args.n_estimators,
             "n_features": None if data.features is None else int(data.features.shape[1]),
             "torch_threads": threads,
@@ -951,6 +1034,55 @@ def cross_validate(
     if main_process:
         shutil.rmtree(out_dir / ".checkpoints", ignore_errors=True)
     return result
+
+
+def _fit_probes(
+    data: ClipData,
+    variants,
+    model_dir,
+    config,
+    tokenizer,
+    model_args,
+    specs,
+    labels,
+    folds,
+    seed,
+    cv_args,
+    scores,
+    out_of_fold,
+    clip_ids,
+    device,
+    batch_size: int,
+) -> int:
+    """The linear probes (:mod:`hf_motion.probing`) of every variant's frozen backbone, and with
+    ``compare`` the pose-statistics baseline, on the run's folds; appends their scores and
+    out-of-fold predictions. Returns the number of probe features per clip."""
+    from .cv import run_feature_task
+    from .probing import clip_means, make_linear_probe, pose_statistics, slot_statistics
+
+    n_clips = len(data.windows)
+    windows, owner = data.flat(range(n_clips))
+    frame_width = len(data.joints or []) * tokenizer.values_per_joint
+    inputs: dict[str, np.ndarray] = {}
+    for variant in variants:  # the backbone as fine-tuning starts from it: pretrained weights, or random init
+        model = initial_model(variant, model_dir, config, seed).to(device)
+        inputs[variant + PROBE_SUFFIX] = clip_means(
+            slot_statistics(model, windows, frame_width, tokenizer.pad_token_id, batch_size), owner, n_clips
+        )
+        del model
+    if model_args.compare:
+        inputs[POSE_LINEAR] = clip_means(pose_statistics(tokenizer, windows), owner, n_clips)
+    predictions = []
+    for system, X in inputs.items():
+        for s in specs:
+            result = run_feature_task(
+                labels[s.name], X, folds, lambda kind, k_seed: make_linear_probe(kind, model_args.probe_c, k_seed), system, seed,
+                cv_args.single_class_folds,
+            )  # fmt: skip
+            scores.extend(result.scores)
+            predictions.extend(result.predictions)
+    out_of_fold.extend(sorted(predictions, key=lambda p: (p.system, p.task, p.fold, clip_ids[p.clip])))
+    return int(next(iter(inputs.values())).shape[1]) if inputs else 0
 
 
 def released_card_data(summary: dict[str, Any], model_args, train_args, variant: str):

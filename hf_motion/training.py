@@ -50,6 +50,7 @@ __all__ = [
     "set_cpu_threads",
     "WindowDataset",
     "WindowCollator",
+    "eval_window_batches",
     "quiet_transformers",
 ]
 
@@ -701,6 +702,20 @@ class WindowCollator:
         if "labels" in rows[0]:
             batch["labels"] = torch.as_tensor(np.stack([r["labels"] for r in rows]), dtype=torch.float32)
         return batch
+
+
+def eval_window_batches(model, windows: list[np.ndarray], pad_token_id: int, batch_size: int = 32):
+    """Yield :class:`WindowCollator` batches of ``windows`` on ``model``'s device, with ``model``
+    in eval mode while the generator runs (its mode is restored when it ends or is closed)."""
+    was_training = model.training
+    model.eval()
+    collate = WindowCollator(pad_token_id)
+    try:
+        for start in range(0, len(windows), batch_size):
+            batch = collate([{"input_ids": w} for w in windows[start : start + batch_size]])
+            yield {k: v.to(model.device) for k, v in batch.items()}
+    finally:
+        model.train(was_training)
 
 
 @contextlib.contextmanager

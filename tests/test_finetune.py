@@ -93,7 +93,9 @@ def read_csv(path):
 def test_folds_are_disjoint_by_group_and_shared_by_all_systems(compare_run):
     result, _ = compare_run
     rows = read_csv(result.output_dir / "predictions.csv")
-    assert {r["model"] for r in rows} == {"pretrained", "from scratch", "random forest"}
+    assert {r["model"] for r in rows} == {
+        "pretrained", "from scratch", "pretrained probe", "from scratch probe", "random forest", "pose-statistics linear"
+    }  # fmt: skip
     fold_of_group = defaultdict(set)
     fold_of_clip = defaultdict(set)
     for r in rows:
@@ -116,7 +118,7 @@ def test_one_prediction_per_clip_task_and_model(compare_run):
     assert set(count.values()) == {1}
     # every clip has several windows, yet one row: the windows were aggregated
     assert result.summary["n_windows"] > 12
-    for model in ("pretrained", "from scratch", "random forest"):
+    for model in result.systems:
         assert sum(1 for m, t, _ in count if m == model and t == "style") == 12
         # the binary screen holds the normal / old / tired clips: all 12 here
         assert sum(1 for m, t, _ in count if m == model and t == "tired_vs_normal") == 12
@@ -141,7 +143,10 @@ def _table(result):
 def test_results_table_against_the_predictions_csv(compare_run):
     result, _ = compare_run
     head, header, body = _table(result)
-    assert header == ["task", "metric", "pretrained", "from scratch", "random forest"]
+    assert header == [
+        "task", "metric", "pretrained", "from scratch", "pretrained probe", "from scratch probe", "random forest", "pose-statistics linear"
+    ]  # fmt: skip
+    assert any("**Linear probes:**" in ln and f"({result.summary['settings']['probe_features']:,} features)" in ln for ln in head)
     assert any("3-fold grouped cross-validation" in ln for ln in head)
     metrics = {(row[0].split(" ")[0], row[1]) for row in body}
     assert metrics == {("style", "accuracy"), ("style", "macro_f1"), ("content", "accuracy"), ("content", "macro_f1"),
@@ -328,13 +333,13 @@ def test_from_scratch_run_trains_and_cards_without_base_model(lm_dir, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CrossValidationWarning)
         result = run(["--config", str(cfg)])
-    assert list(result.summary["systems"]) == ["from scratch"]
+    assert list(result.summary["systems"]) == ["from scratch", "from scratch probe"]
     assert result.summary["released_model"]["variant"] == "from scratch"
     assert "none: trained from scratch" in (tmp_path / "run" / "model" / "README.md").read_text()
     lm = MotionGPT2ForCausalLM.from_pretrained(lm_dir)
     assert not torch.equal(result.model.transformer.wte.weight, lm.transformer.wte.weight)
     _, header, _ = _table(result)
-    assert header == ["task", "metric", "from scratch"]
+    assert header == ["task", "metric", "from scratch", "from scratch probe"]
 
 
 # ------------------------------------------------------------------ bad input
@@ -383,7 +388,8 @@ def test_single_class_fold_skipped_with_a_warning(lm_dir, tmp_path):
     with pytest.warns(CrossValidationWarning, match=r"task 'flag': the training set of fold 0 holds a single class"):
         result = run(["--config", str(cfg), "--max_clips_per_group", "10"])
     rows = read_csv(result.output_dir / "metrics_per_fold.csv")
-    assert [(r["fold"], r["skipped"]) for r in rows] == [("0", "single class"), ("1", ""), ("2", "")]
+    for system in ("pretrained", "pretrained probe"):  # the probe skips the same fold
+        assert [(r["fold"], r["skipped"]) for r in rows if r["model"] == system] == [("0", "single class"), ("1", ""), ("2", "")]
     assert {r["fold"] for r in read_csv(result.output_dir / "predictions.csv")} == {"1", "2"}
     assert result.summary["systems"]["pretrained"]["tasks"]["flag"]["skipped_folds"] == [{"fold": 0, "reason": "single class"}]
     assert not (result.output_dir / "model").exists()
@@ -406,7 +412,7 @@ def test_test_fold_class_unseen_in_training_warns(lm_dir, tmp_path):
         "task 'gait': the test set of fold 2 holds a class that its training set never has: class 'z' (2 clips)" in m for m in msgs
     ), msgs
     rows = read_csv(result.output_dir / "metrics_per_fold.csv")
-    assert [r["skipped"] for r in rows] == ["", "", ""]  # the folds still run
+    assert [r["skipped"] for r in rows] == ["", "", ""] * 2  # the folds still run, for the model and its probe
     # The early-stopping split can take a fold's only x/y training patient: then that is warned about too.
     groups = [f"p{i // 2}" for i in range(6)]
     exercised = 0
@@ -431,6 +437,8 @@ def test_conflicting_flags_and_missing_model(lm_dir, tmp_path):
         run(["--config", str(cfg), "--compare", "--from_scratch"])
     with pytest.raises(FinetuneError, match="--pooling must be one of last, mean, got 'max'"):
         run(["--config", str(cfg), "--pooling", "max"])
+    with pytest.raises(FinetuneError, match="--probe_c must be > 0, got 0.0"):
+        run(["--config", str(cfg), "--probe_c", "0"])
     with pytest.raises(FinetuneError, match="run `accelerate launch recipes/pretrain.py`"):
         run(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])
 

@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "code_prediction",
             "continuous_baselines",
             "baselines",
+            "probing",
             "finetuning",
             "evaluation",
             "prediction_benchmark",

@@ -73,7 +73,7 @@ def test_readme_use_it_from_python_goes_from_bvh_to_a_fine_tuned_prediction(tmp_
         warnings.simplefilter("ignore")  # single-clip groups: expected on this subset
         exec(compile(code, str(README), "exec"), scope)
     result, classify = scope["result"], scope["classify"]
-    assert set(result.systems) == {"pretrained"} and result.summary["cv"]["n_folds"] == 3
+    assert set(result.systems) == {"pretrained", "pretrained probe"} and result.summary["cv"]["n_folds"] == 3
     out = classify(str(BANDAI1 / "dataset-1_walk_normal_001.bvh"))
     assert set(out) == {"style", "content", "tired_vs_normal"}
     assert {d["label"] for d in out["style"]} == {"normal", "old", "tired"}

@@ -30,21 +30,18 @@ import numpy as np
 
 from ..cv import (
     CrossValidationArguments,
-    FoldScore,
-    OutOfFoldPrediction,
+    FeatureTaskResult,
     TaskLabels,
-    check_fold_classes,
     describe_folds,
     fold_of_clips,
     format_mean_std,
     group_folds,
     pooled_metrics,
     resolve_tasks,
+    run_feature_task,
     stratification_labels,
     summarize_scores,
-    task_folds,
     task_labels,
-    task_metrics,
 )
 from ..datasets.selection import ClipSelectionArguments, is_bandai_source, select_clips
 
@@ -126,29 +123,8 @@ def make_forest(kind: str, args: ForestArguments, seed: int):
     return RandomForestClassifier(class_weight=weight, **common)
 
 
-def _full_proba(model, X: np.ndarray, n_classes: int) -> np.ndarray:
-    """Class probabilities with a column for every class, also those absent from the training fold."""
-    proba = model.predict_proba(X)
-    out = np.zeros((X.shape[0], n_classes))
-    out[:, model.classes_.astype(np.int64)] = proba
-    return out
-
-
-@dataclass
-class ForestTaskResult:
-    """One task's forests: per-fold scores, out-of-fold predictions and feature importances."""
-
-    labels: TaskLabels
-    scores: list[FoldScore]
-    predictions: list[OutOfFoldPrediction]
-    importances: list[np.ndarray]
-
-    def top_features(self, names: Sequence[str], k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` features with the highest mean importance over folds."""
-        if not self.importances:
-            return []
-        mean = np.mean(self.importances, axis=0)
-        return [(names[i], float(mean[i])) for i in np.argsort(mean)[::-1][:k]]
+# The result type is shared with the linear probes (hf_motion.cv.run_feature_task).
+ForestTaskResult = FeatureTaskResult
 
 
 def run_forest_task(
@@ -161,36 +137,7 @@ def run_forest_task(
     progress: bool = False,
 ) -> ForestTaskResult:
     """Fit and evaluate one task's forest on every fold (``X``: one feature row per clip of the run)."""
-    from tqdm.auto import tqdm
-
-    task = labels.task
-    per_task = task_folds(labels, folds, X.shape[0])
-    usable = [True] * len(folds)
-    if task.kind != "regression":
-        usable = check_fold_classes(per_task, labels.y, task=task.name, on_single_class=on_single_class, class_names=labels.classes)
-    Xt = X[labels.index]
-    n_classes = len(labels.classes) if task.kind == "multiclass" else 2
-    result = ForestTaskResult(labels, [], [], [])
-    bar = tqdm(list(enumerate(zip(per_task, usable))), desc=f"forest {task.name}", unit="fold", disable=not progress)
-    for k, ((tr, te), ok) in bar:
-        score = FoldScore(SYSTEM, task.name, k, int(tr.size), int(te.size))
-        result.scores.append(score)
-        if te.size == 0 or tr.size == 0 or not ok:
-            score.skipped = "no test clips" if te.size == 0 else ("no training clips" if tr.size == 0 else "single class")
-            continue
-        model = make_forest(task.kind, forest, seed + k)
-        model.fit(Xt[tr], labels.y[tr])
-        if task.kind == "regression":
-            pred = model.predict(Xt[te])
-        elif task.kind == "binary":
-            pred = _full_proba(model, Xt[te], 2)[:, 1]
-        else:
-            pred = _full_proba(model, Xt[te], n_classes)
-        score.metrics = task_metrics(task.kind, labels.y[te], pred)
-        result.importances.append(model.feature_importances_)
-        for i, p in zip(te, pred):
-            result.predictions.append(OutOfFoldPrediction(SYSTEM, task.name, k, int(labels.index[i]), float(labels.y[i]), p))
-    return result
+    return run_feature_task(labels, X, folds, lambda kind, s: make_forest(kind, forest, s), SYSTEM, seed, on_single_class, progress)
 
 
 @dataclass

@@ -39,6 +39,7 @@ from ..finetuning import (
     FinetuneModelArguments,
     FinetuneTrainingArguments,
     cross_validate,
+    target_checks,
 )  # fmt: skip
 from ..recipe_args import MotionArgumentParser, run_cross_validation_script
 
@@ -75,6 +76,8 @@ def main(
             raise SystemExit("--push_to_hub needs --hub_model_id owner/name")
         push_to_hub(out / "model", train_args.hub_model_id, token=train_args.hub_token, private=train_args.hub_private_repo)
     print("\n" + result.to_markdown())
+    for line in target_checks(result.summary):
+        print(line)
     multiclass = any(t["kind"] == "multiclass" for t in result.summary["tasks"].values())
     print(f"wrote {out}/results.md, predictions.csv, metrics_per_fold.csv, folds.csv, summary.json"
           + (", confusion_<task>.png" if multiclass else "") + (", model/" if result.model is not None else ""))  # fmt: skip
