@@ -34,9 +34,13 @@ What :func:`cross_validate` does:
    with ``linear_probe=True`` (the default) a linear probe of each transformer's frozen backbone
    (:mod:`hf_motion.probing`: per-slot hidden-state statistics, logistic regression), and with
    ``compare`` also the same classifier on the decoded pose statistics;
-7. the released model: the same procedure once on all clips, saved by :meth:`CrossValidationResult.save`
-   with its processor (so ``AutoProcessor`` and ``pipeline("motion-classification")`` load it) and
-   a model card filled from the run.
+7. the released model (``release``): the same procedure once on all clips, saved by
+   :meth:`CrossValidationResult.save` with its processor (so ``AutoProcessor`` and
+   ``pipeline("motion-classification")`` load it) and a model card filled from the run. By default
+   (``release="probe"``) that is the pretrained backbone's linear probe, folded into a
+   :class:`~hf_motion.MotionGPT2ForMultiTask` with ``pooling="slot-statistics"``
+   (:func:`hf_motion.probing.probe_model`); ``release="fine-tuned"`` trains and saves the
+   fine-tuned transformer.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ from .cv import (
     warn_unseen_test_classes,
 )
 from .datasets.selection import ClipSelectionArguments, select_clips
-from .probing import POSE_LINEAR, PROBE_SUFFIX
+from .probing import POSE_LINEAR, PROBE_SUFFIX, clip_means
 from .skeletons import parse_joints_option
 from .training import WindowCollator, WindowDataset, eval_window_batches, quiet_transformers
 
@@ -110,6 +114,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PRETRAINED, SCRATCH, FOREST = "pretrained", "from scratch", "random forest"
+PROBE_RELEASE, FINE_TUNED_RELEASE = "probe", "fine-tuned"
+RELEASES = (PROBE_RELEASE, FINE_TUNED_RELEASE)
 
 
 class FinetuneError(ValueError):
@@ -170,7 +176,10 @@ class FinetuneModelArguments:
     head_dropout: float = field(default=0.1, metadata={"help": "Dropout in front of the task heads."})
     pooling: str = field(
         default="last",
-        metadata={"help": "What the task heads see: the last token's hidden state ('last') or the mean over tokens ('mean')."},
+        metadata={
+            "help": "What the task heads see: the last token's hidden state ('last'), the mean over tokens ('mean'), or "
+            "the probe's per-layer, per-slot mean and std over frames ('slot-statistics')."
+        },
     )
     attention_dropout: float = field(
         default=0.0, metadata={"help": "Attention dropout while fine-tuning (0 keeps PyTorch's fused CPU attention kernel)."}
@@ -186,6 +195,14 @@ class FinetuneModelArguments:
         },
     )
     probe_c: float = field(default=0.1, metadata={"help": "Inverse L2 strength of the probes' logistic regression (scikit-learn C)."})
+    release: str = field(
+        default="probe",
+        metadata={
+            "help": "Which system model/ holds, fitted on all clips after cross-validation: 'probe' (the linear probe "
+            "on the frozen backbone, a MotionGPT2ForMultiTask with pooling='slot-statistics'; needs --linear_probe) "
+            "or 'fine-tuned' (the fine-tuned transformer)."
+        },
+    )
     save_model: bool = field(default=True, metadata={"help": "Train the released model on all clips and save it with its card."})
     model_name: str | None = field(default=None, metadata={"help": "Name of the released model (card, Hub)."})
     num_threads: int | None = field(
@@ -201,6 +218,15 @@ class FinetuneModelArguments:
             raise FinetuneError(f"--pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         if not self.probe_c > 0:
             raise FinetuneError(f"--probe_c must be > 0, got {self.probe_c!r}")
+        if self.release not in RELEASES:
+            raise FinetuneError(f"--release must be one of {', '.join(RELEASES)}, got {self.release!r}")
+        if self.release == PROBE_RELEASE and not self.linear_probe:
+            raise FinetuneError("--release probe needs --linear_probe true (or pass --release fine-tuned)")
+
+    @property
+    def released_system(self) -> str:
+        """The name of the system ``model/`` holds."""
+        return self.variants[0] + (PROBE_SUFFIX if self.release == PROBE_RELEASE else "")
 
     @property
     def variants(self) -> list[str]:
@@ -447,17 +473,28 @@ def predict_clips(
 
     Each window's probabilities (binary: class 1; multiclass: every class) or value (regression)
     come from :meth:`~hf_motion.MotionGPT2ForMultiTask.predictions`; a clip's prediction
-    is their mean over its windows (:func:`hf_motion.cv.aggregate_window_predictions`).
+    is their mean over its windows (:func:`hf_motion.cv.aggregate_window_predictions`). A linear
+    probe (``pooling="slot-statistics"``) averages the windows' logits instead, as the probe's
+    cross-validation averaged their features.
     """
     from .cv import aggregate_window_predictions
+    from .models.motion_gpt2.modeling_motion_gpt2_multitask import SLOT_STATISTICS
 
-    per_window = model.predictions(window_logits(model, windows, pad_token_id, batch_size))
+    logits = window_logits(model, windows, pad_token_id, batch_size)
+    if model.config.pooling == SLOT_STATISTICS:
+        ids = list(window_clip)
+        clips = list(dict.fromkeys(ids))  # order of first appearance, as aggregate_window_predictions
+        position = {c: i for i, c in enumerate(clips)}
+        clip_logits = clip_means(logits, [position[c] for c in ids], len(clips))
+        return {name: (clips, p) for name, p in model.predictions(clip_logits).items()}
+    per_window = model.predictions(logits)
     kinds = {t["name"]: t["kind"] for t in model.config.targets}
     return {name: aggregate_window_predictions(list(window_clip), p, kinds[name]) for name, p in per_window.items()}
 
 
-def multitask_config(model_dir: str, targets: list[dict], model_args: FinetuneModelArguments):
-    """The multi-task config: the pretrained backbone's architecture plus the targets."""
+def multitask_config(model_dir: str, targets: list[dict], model_args: FinetuneModelArguments, frame_width: int | None = None):
+    """The multi-task config: the pretrained backbone's architecture plus the targets
+    (``frame_width``: tokens per frame of the windows, which ``pooling="slot-statistics"`` needs)."""
     from transformers import AutoConfig
 
     from .models.motion_gpt2.modeling_motion_gpt2 import MotionGPT2Config
@@ -472,6 +509,7 @@ def multitask_config(model_dir: str, targets: list[dict], model_args: FinetuneMo
         lm_loss_weight=model_args.lm_loss_weight,
         head_dropout=model_args.head_dropout,
         pooling=model_args.pooling,
+        frame_width=frame_width,
         attn_pdrop=model_args.attention_dropout,
     )
 
@@ -842,12 +880,13 @@ def cross_validate(
     model_dir = model_args.model_name_or_path
     tokenizer = _load_pretrained(model_dir)
     spec, pretrain_summary = window_spec(data_args, model_dir, tokenizer)
-    config = multitask_config(model_dir, [s.to_target(labels[s.name].classes) for s in specs], model_args)
-    n_parameters = count_parameters(MotionGPT2ForMultiTask(config))
     variants = model_args.variants
     systems = model_args.systems
 
     data = prepare_clips(clips, tokenizer, spec, forest_args.joint_subset(), with_features=model_args.compare, progress=main_process)
+    frame_width = len(data.joints or []) * tokenizer.values_per_joint
+    config = multitask_config(model_dir, [s.to_target(labels[s.name].classes) for s in specs], model_args, frame_width)
+    n_parameters = count_parameters(MotionGPT2ForMultiTask(config))
     longest = max((len(x) for w in data.windows for x in w), default=0)
     if longest > config.n_positions:
         raise FinetuneError(
@@ -938,12 +977,13 @@ def cross_validate(
             )
         del model
 
-    probe_features = 0
+    probe_inputs: dict[str, np.ndarray] = {}
     if model_args.linear_probe:
-        probe_features = _fit_probes(
+        probe_inputs = _fit_probes(
             data, variants, model_dir, config, tokenizer, model_args, specs, labels, folds, seed, cv_args, scores, out_of_fold,
             clip_ids, state.device, train_args.per_device_eval_batch_size,
         )  # fmt: skip
+    probe_features = int(next(iter(probe_inputs.values())).shape[1]) if probe_inputs else 0
     if model_args.compare:
         forest_predictions = []
         for s in specs:
@@ -1014,7 +1054,17 @@ def cross_validate(
 
     # The released model: the same procedure on every clip.
     main_variant = variants[0]
-    if model_args.save_model:
+    released = model_args.released_system
+    if model_args.save_model and model_args.release == PROBE_RELEASE:
+        logger.info("fitting the released %s on all %d clips", released, len(clips))
+        card_data = released_card_data(summary, model_args, train_args, main_variant)
+        model = _release_probe(probe_inputs[released], main_variant, model_dir, config, specs, labels, model_args.probe_c, seed)
+        summary["released_model"] = {"variant": released, "probe_features": probe_features}
+        result.model = model
+        result.processor = _released_processor(model_dir, tokenizer, spec, data.joints)
+        result.tokenizer = result.processor.tokenizer
+        result.card_data = card_data
+    elif model_args.save_model:
         logger.info("training the released %s model on all %d clips", main_variant, len(clips))
         card_data = released_card_data(summary, model_args, train_args, main_variant)
         model, info = train_on(
@@ -1053,16 +1103,16 @@ def _fit_probes(
     clip_ids,
     device,
     batch_size: int,
-) -> int:
+) -> dict[str, np.ndarray]:
     """The linear probes (:mod:`hf_motion.probing`) of every variant's frozen backbone, and with
     ``compare`` the pose-statistics baseline, on the run's folds; appends their scores and
-    out-of-fold predictions. Returns the number of probe features per clip."""
+    out-of-fold predictions. Returns ``{system: (clips, features)}``, the inputs each was fitted on."""
     from .cv import run_feature_task
     from .probing import clip_means, make_linear_probe, pose_statistics, slot_statistics
 
     n_clips = len(data.windows)
     windows, owner = data.flat(range(n_clips))
-    frame_width = len(data.joints or []) * tokenizer.values_per_joint
+    frame_width = config.frame_width
     inputs: dict[str, np.ndarray] = {}
     for variant in variants:  # the backbone as fine-tuning starts from it: pretrained weights, or random init
         model = initial_model(variant, model_dir, config, seed).to(device)
@@ -1082,7 +1132,21 @@ def _fit_probes(
             scores.extend(result.scores)
             predictions.extend(result.predictions)
     out_of_fold.extend(sorted(predictions, key=lambda p: (p.system, p.task, p.fold, clip_ids[p.clip])))
-    return int(next(iter(inputs.values())).shape[1]) if inputs else 0
+    return inputs
+
+
+def _release_probe(X: np.ndarray, variant: str, model_dir: str, config, specs, labels, C: float, seed: int):
+    """The released probe: every task's probe fitted on all its clips, in a
+    :class:`~hf_motion.MotionGPT2ForMultiTask` (:func:`hf_motion.probing.probe_model`) over the
+    frozen backbone the cross-validated probe read."""
+    from .probing import make_linear_probe, probe_model
+
+    estimators = {}
+    for s in specs:
+        lab = labels[s.name]
+        estimators[s.name] = make_linear_probe(s.kind, C, seed).fit(X[lab.index], lab.y)
+    backbone = initial_model(variant, model_dir, config, seed)
+    return probe_model(backbone, config.targets, estimators, config.frame_width)
 
 
 def released_card_data(summary: dict[str, Any], model_args, train_args, variant: str):
@@ -1093,19 +1157,34 @@ def released_card_data(summary: dict[str, Any], model_args, train_args, variant:
 
     spec = summary["settings"]
     model_dir = model_args.model_name_or_path
-    return MotionCardData(
-        model_name=model_args.model_name or f"{Path(model_dir).name}-{'scratch-' if variant == SCRATCH else ''}multitask",
-        template="motion_finetuned",
-        base_model=None if variant == SCRATCH else model_dir,
-        fps=spec["fps"],
-        window=spec["window"],
-        early_stopping=model_args.early_stopping_patience > 0,
-        training={
+    probe = model_args.release == PROBE_RELEASE
+    inputs = f"ACM text (joint angles, task `>`), {spec['window']}-frame windows at {spec['fps']:g} fps, joints `{spec['joints']}`"
+    if probe:
+        training = {
+            "released weights": f"the {'random-init' if variant == SCRATCH else 'pretrained'} backbone unchanged; linear heads fitted on "
+            f"all {summary['n_clips']} clips after cross-validation; the table estimates this procedure",
+            "input": inputs,
+            "heads": f"standardised, class-balanced logistic regression (ridge for regression), C = {model_args.probe_c:g}, "
+            "folded into one linear layer per task (hf_motion.probing)",
+            "pooling": f"slot-statistics: per layer and frame slot, mean and std over frames ({spec.get('probe_features')} features)",
+            "clip prediction": "mean of the window logits",
+        }
+    else:
+        training = {
             "released weights": f"trained on all {summary['n_clips']} clips after cross-validation; the table estimates this procedure",
-            "input": f"ACM text (joint angles, task `>`), {spec['window']}-frame windows at {spec['fps']:g} fps, joints `{spec['joints']}`",
+            "input": inputs,
             "clip prediction": "mean of the window predictions",
             "epochs (at most)": train_args.num_train_epochs,
             "LM loss weight": model_args.lm_loss_weight,
             "pooling": model_args.pooling,
-        },
+        }
+    kind = "probe" if probe else "multitask"
+    return MotionCardData(
+        model_name=model_args.model_name or f"{Path(model_dir).name}-{'scratch-' if variant == SCRATCH else ''}{kind}",
+        template="motion_finetuned",
+        base_model=None if variant == SCRATCH else model_dir,
+        fps=spec["fps"],
+        window=spec["window"],
+        early_stopping=model_args.early_stopping_patience > 0 and not probe,
+        training=training,
     )

@@ -27,6 +27,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .cv import aggregate_window_predictions
+from .models.motion_gpt2.modeling_motion_gpt2_multitask import SLOT_STATISTICS
 from .motion import Motion
 from .processing import MotionProcessor, MotionProcessorError
 
@@ -76,7 +77,8 @@ class MotionClassificationPipeline(_MotionPipeline):
 
     The clip is cut into the model's windows (:meth:`MotionProcessor.windows`), the windows are
     scored in batches, and their probabilities (or values) are averaged per clip, as fine-tuning's
-    cross-validation scores clips. Returns, per target, a list of ``{"label", "score"}`` sorted by
+    cross-validation scores clips (a linear probe, ``pooling="slot-statistics"``, averages the
+    windows' logits instead, as its cross-validation averaged their features). Returns, per target, a list of ``{"label", "score"}`` sorted by
     score (multiclass: ``top_k`` of them, default all; binary: both labels), or ``[{"value"}]`` for a
     regression target; a model with several targets gives ``{target: that list}``.
 
@@ -104,7 +106,10 @@ class MotionClassificationPipeline(_MotionPipeline):
         return {"logits": torch.cat(outputs)}
 
     def postprocess(self, model_outputs, top_k: int | None = None):
-        windows = self.model.predictions(model_outputs["logits"])
+        logits = model_outputs["logits"]
+        if getattr(self.model.config, "pooling", None) == SLOT_STATISTICS:
+            logits = logits.mean(0, keepdim=True)  # a probe's heads are linear in its clip-mean features
+        windows = self.model.predictions(logits)
         results = {}
         for target in self.model.config.targets:
             name, kind = target["name"], target["kind"]

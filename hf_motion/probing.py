@@ -12,6 +12,10 @@ class-balanced logistic regression (:func:`make_linear_probe`, scikit-learn) rea
 deviation and mean absolute frame-to-frame change of every joint component. The table then shows
 what the transformer adds over the pose it was given.
 
+:func:`probe_model` turns fitted probes into a :class:`~hf_motion.MotionGPT2ForMultiTask` with
+``pooling="slot-statistics"`` and the standardisation folded into its linear heads, so a probe is
+saved, reloaded and served by ``pipeline("motion-classification")`` like a fine-tuned model.
+
     from hf_motion.probing import clip_means, make_linear_probe, slot_statistics
     X = clip_means(slot_statistics(model, windows, frame_width, pad_token_id), window_clip, n_clips)
 """
@@ -23,29 +27,27 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["PROBE_SUFFIX", "POSE_LINEAR", "slot_statistics", "pose_statistics", "clip_means", "make_linear_probe"]
+__all__ = [
+    "PROBE_SUFFIX",
+    "POSE_LINEAR",
+    "slot_statistics",
+    "pose_statistics",
+    "clip_means",
+    "make_linear_probe",
+    "linear_head_parameters",
+    "probe_model",
+]
 
 PROBE_SUFFIX = " probe"  # "pretrained probe", "from scratch probe"
 POSE_LINEAR = "pose-statistics linear"
-
-
-def _slots(input_ids: torch.Tensor, config) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(slot, is_value)``: each token's position inside its frame, and whether it is a motion value."""
-    from .models.motion_gpt2.modeling_motion_gpt2 import motion_position_indices
-
-    specials = torch.as_tensor(list(config.special_token_ids), dtype=input_ids.dtype, device=input_ids.device)
-    eos = config.eos_token_id if isinstance(config.eos_token_id, int) else None
-    slot, _ = motion_position_indices(
-        input_ids, config.frame_separator_id, specials, 1, None, None, bos_token_id=config.bos_token_id, eos_token_id=eos
-    )
-    return slot, ~torch.isin(input_ids, specials)
 
 
 @torch.no_grad()
 def slot_statistics(model, windows: Sequence[np.ndarray], frame_width: int, pad_token_id: int, batch_size: int = 32) -> np.ndarray:
     """``(n_windows, 2 * n_layer * frame_width * n_embd)`` float32: for every layer after the
     embeddings and every frame slot, the mean and standard deviation over the window's frames of
-    the hidden state at that slot.
+    the hidden state at that slot
+    (:func:`~hf_motion.models.motion_gpt2.modeling_motion_gpt2_multitask.frame_slot_statistics`).
 
     Args:
         model: a motion GPT-2 (:class:`~hf_motion.MotionGPT2ForMultiTask`, ``...ForCausalLM`` or the
@@ -56,6 +58,7 @@ def slot_statistics(model, windows: Sequence[np.ndarray], frame_width: int, pad_
     Raises:
         ValueError: a window whose frames are wider than ``frame_width``, naming the window.
     """
+    from .models.motion_gpt2.modeling_motion_gpt2_multitask import frame_slot_statistics
     from .training import eval_window_batches
 
     backbone = getattr(model, "transformer", model)
@@ -63,27 +66,10 @@ def slot_statistics(model, windows: Sequence[np.ndarray], frame_width: int, pad_
     done = 0
     for batch in eval_window_batches(backbone, list(windows), pad_token_id, batch_size):
         ids, mask = batch["input_ids"], batch["attention_mask"]
-        slot, is_value = _slots(ids, backbone.config)
-        is_value &= mask.bool()
-        if bool((slot[is_value] >= frame_width).any()):
-            row = int(torch.nonzero((slot >= frame_width) & is_value)[0, 0])
-            raise ValueError(f"window {done + row} has frames wider than frame_width={frame_width} tokens")
-        done += ids.shape[0]
-        index = torch.where(is_value, slot, torch.zeros_like(slot))
-        weight = is_value.to(torch.float32)
-        count = torch.zeros(ids.shape[0], frame_width, device=ids.device).scatter_add_(1, index, weight).clamp_min(1.0)
         hidden = backbone(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[1:]
-        parts = []
-        for h in hidden:
-            h = h.float() * weight.unsqueeze(-1)
-            idx = index.unsqueeze(-1).expand_as(h)
-            zeros = torch.zeros(ids.shape[0], frame_width, h.shape[-1], device=ids.device)
-            mean = zeros.scatter_add(1, idx, h) / count.unsqueeze(-1)
-            # two passes: E[x^2] - E[x]^2 cancels badly in float32 for small spreads
-            centred = (h - mean.gather(1, idx)) * weight.unsqueeze(-1)
-            var = zeros.scatter_add(1, idx, centred * centred) / count.unsqueeze(-1)
-            parts += [mean.flatten(1), var.sqrt().flatten(1)]
-        out.append(torch.cat(parts, dim=1).cpu().numpy())
+        features = frame_slot_statistics(backbone.config, ids, mask, hidden, frame_width, first_row=done, row_name="window")
+        done += ids.shape[0]
+        out.append(features.cpu().numpy())
     width = 2 * backbone.config.n_layer * frame_width * backbone.config.n_embd
     return np.concatenate(out) if out else np.zeros((0, width), np.float32)
 
@@ -128,3 +114,70 @@ def make_linear_probe(kind: str, C: float, seed: int):
     if kind == "regression":
         return make_pipeline(StandardScaler(), Ridge(alpha=1.0 / C))
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=seed))
+
+
+def linear_head_parameters(estimator, kind: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(weight (outputs, features), bias (outputs,))`` of one head computing ``estimator``'s
+    logits from raw features: the :func:`make_linear_probe` pipeline's standardisation folded into
+    its linear model. ``binary``: one logit, ``sigmoid`` of which is the positive-class
+    probability; ``multiclass``: ``num_classes`` logits, a class the fit never saw gets a bias of
+    -1e4 (probability 0, as in cross-validation); ``regression``: the predicted value.
+
+    Raises:
+        ValueError: an estimator that is not a fitted scaler + linear model, or a binary fit that
+            saw a single class.
+    """
+    scaler, linear = estimator[0], estimator[-1]
+    if not hasattr(scaler, "mean_") or not hasattr(linear, "coef_"):
+        raise ValueError("linear_head_parameters needs a fitted make_linear_probe pipeline (StandardScaler + linear model)")
+    scale = np.asarray(scaler.scale_ if scaler.scale_ is not None else np.ones_like(scaler.mean_), np.float64)
+    coef = np.atleast_2d(np.asarray(linear.coef_, np.float64))
+    intercept = np.atleast_1d(np.asarray(linear.intercept_, np.float64))
+    if kind == "multiclass":
+        seen = [int(c) for c in linear.classes_]
+        weight = np.zeros((num_classes, coef.shape[1]))
+        bias = np.full(num_classes, -1e4)
+        if len(seen) == 2 and coef.shape[0] == 1:  # scikit-learn's two-class case: one logit for classes_[1]
+            weight[seen[1]], bias[seen[0]], bias[seen[1]] = coef[0], 0.0, intercept[0]
+        else:
+            weight[seen], bias[seen] = coef, intercept
+    elif kind == "binary":
+        if list(linear.classes_) != [0, 1]:
+            raise ValueError(f"a binary probe needs classes 0 and 1 in its training data, got classes {list(linear.classes_)}")
+        weight, bias = coef, intercept
+    else:
+        weight, bias = coef.reshape(1, -1), intercept.reshape(1)
+    weight = weight / scale
+    bias = bias - weight @ scaler.mean_
+    return weight.astype(np.float32), bias.astype(np.float32)
+
+
+def probe_model(backbone, targets: Sequence[dict], estimators: dict, frame_width: int):
+    """A :class:`~hf_motion.MotionGPT2ForMultiTask` that is ``backbone`` (its weights, unchanged)
+    read by the fitted probes ``{target name: make_linear_probe pipeline}``: ``pooling="slot-statistics"``
+    over ``frame_width`` tokens per frame, no dropout, no LM loss. Its window logits averaged over a
+    clip are the probe's clip logits."""
+    from .models.motion_gpt2.modeling_motion_gpt2_multitask import (
+        SLOT_STATISTICS,
+        MotionGPT2ForMultiTask,
+        MotionMultiTaskConfig,
+        normalize_targets,
+    )
+
+    targets = normalize_targets(targets)
+    missing = [t["name"] for t in targets if t["name"] not in estimators]
+    if missing:
+        raise ValueError(f"no fitted probe for target(s) {missing}")
+    config = MotionMultiTaskConfig.from_backbone_config(
+        backbone.config, targets=targets, pooling=SLOT_STATISTICS, frame_width=int(frame_width), lm_loss_weight=0.0, head_dropout=0.0
+    )
+    model = MotionGPT2ForMultiTask(config)
+    model.transformer.load_state_dict(getattr(backbone, "transformer", backbone).state_dict())
+    with torch.no_grad():
+        for t in targets:
+            weight, bias = linear_head_parameters(estimators[t["name"]], t["kind"], t["num_classes"])
+            if weight.shape[1] != config.pooled_width:
+                raise ValueError(f"the probe for {t['name']!r} has {weight.shape[1]} features; the model pools {config.pooled_width}")
+            model.heads[t["name"]].weight.copy_(torch.from_numpy(weight))
+            model.heads[t["name"]].bias.copy_(torch.from_numpy(bias))
+    return model.eval()

@@ -77,7 +77,7 @@ def base_options(lm_dir, out, **over):
 @pytest.fixture(scope="module")
 def compare_run(lm_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
-    cfg = write_config(root / "config.yaml", **base_options(lm_dir, root / "run", compare=True))
+    cfg = write_config(root / "config.yaml", **base_options(lm_dir, root / "run", compare=True, release="fine-tuned"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run(["--config", str(cfg)])
@@ -334,7 +334,7 @@ def test_from_scratch_run_trains_and_cards_without_base_model(lm_dir, tmp_path):
         warnings.simplefilter("ignore", CrossValidationWarning)
         result = run(["--config", str(cfg)])
     assert list(result.summary["systems"]) == ["from scratch", "from scratch probe"]
-    assert result.summary["released_model"]["variant"] == "from scratch"
+    assert result.summary["released_model"]["variant"] == "from scratch probe"  # the default release
     assert "none: trained from scratch" in (tmp_path / "run" / "model" / "README.md").read_text()
     lm = MotionGPT2ForCausalLM.from_pretrained(lm_dir)
     assert not torch.equal(result.model.transformer.wte.weight, lm.transformer.wte.weight)
@@ -435,10 +435,14 @@ def test_conflicting_flags_and_missing_model(lm_dir, tmp_path):
     cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))
     with pytest.raises(FinetuneError, match="drop --from_scratch"):
         run(["--config", str(cfg), "--compare", "--from_scratch"])
-    with pytest.raises(FinetuneError, match="--pooling must be one of last, mean, got 'max'"):
+    with pytest.raises(FinetuneError, match="--pooling must be one of last, mean, slot-statistics, got 'max'"):
         run(["--config", str(cfg), "--pooling", "max"])
     with pytest.raises(FinetuneError, match="--probe_c must be > 0, got 0.0"):
         run(["--config", str(cfg), "--probe_c", "0"])
+    with pytest.raises(FinetuneError, match="--release must be one of probe, fine-tuned, got 'forest'"):
+        run(["--config", str(cfg), "--release", "forest"])
+    with pytest.raises(FinetuneError, match="--release probe needs --linear_probe true"):
+        run(["--config", str(cfg), "--linear_probe", "false"])
     with pytest.raises(FinetuneError, match="run `accelerate launch recipes/pretrain.py`"):
         run(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])
 
@@ -551,3 +555,44 @@ def test_console_script_turns_library_errors_into_exits(lm_dir, tmp_path):
     cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run"))
     with pytest.raises(SystemExit, match=r"^error: pretrained model folder .*nowhere not found"):
         cli(["--config", str(cfg), "--model_name_or_path", str(tmp_path / "nowhere")])
+
+
+# ------------------------------------------------------------------ the released probe
+def test_released_probe_is_the_frozen_backbone_with_linear_heads_in_a_pipeline(lm_dir, tmp_path, bandai_paths):
+    from transformers import pipeline
+
+    cfg = write_config(tmp_path / "c.yaml", **base_options(lm_dir, tmp_path / "run", num_train_epochs=1, max_windows_per_clip=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CrossValidationWarning)
+        result = run(["--config", str(cfg)])
+    assert result.summary["released_model"]["variant"] == "pretrained probe"
+    folder = result.output_dir / "model"
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    assert model.config.pooling == "slot-statistics" and model.config.frame_width == 17 * 3
+    assert model.config.lm_loss_weight == 0.0
+    lm = MotionGPT2ForCausalLM.from_pretrained(lm_dir)
+    for name, weight in lm.transformer.state_dict().items():  # frozen: the pretrained backbone, bit for bit
+        torch.testing.assert_close(model.transformer.state_dict()[name], weight, rtol=0, atol=0)
+    # In-sample, the fitted heads separate the 12 clips they were fitted on (6,528 features).
+    clips = ft.select_clips(
+        ft.FinetuneDataArguments(data="bandai-namco:dataset-1", where=SUBSET, group_by="session", max_clips_per_group=2), 0
+    )
+    tok = AutoTokenizer.from_pretrained(folder)
+    spec = ft.WindowSpec(10.0, "bandai-core", 4, 4, 2)
+    data = ft.prepare_clips(clips, tok, spec, None, with_features=False)
+    windows, owner = data.flat(range(len(clips)))
+    _, style = ft.predict_clips(model, windows, owner, tok.pad_token_id)["style"]
+    assert [int(k) for k in style.argmax(1)] == [int(y) for y in result.labels["style"].y]
+    # The pipeline averages the windows' logits (the probe's features were clip means).
+    path = next(p for p in bandai_paths if "walk" in p.name)
+    out = pipeline("motion-classification", model=str(folder), device="cpu", max_windows=3)(str(path))
+    batch = result.processor(str(path), max_windows=3, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.mean(0, keepdim=True)
+    probs = model.predictions(logits)["style"][0]
+    assert {d["label"]: d["score"] for d in out["style"]} == pytest.approx(
+        dict(zip(result.labels["style"].classes, probs.tolist())), rel=1e-4
+    )
+    text = (folder / "README.md").read_text()
+    assert "logistic regression" in text and "mean of the window logits" in text and "Early stopping used" not in text
+    assert "the pretrained backbone unchanged" in text and str(lm_dir) not in text  # a local folder stays out of a public card

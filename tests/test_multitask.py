@@ -192,7 +192,7 @@ def test_mean_pooling_averages_the_real_tokens_only(tok, batch, side):
 
 def test_pooling_is_validated_saved_and_overridable(tok, tmp_path):
     backbone = motion_gpt2_config("tiny", tok)
-    with pytest.raises(ValueError, match=r"pooling must be one of \['last', 'mean'\], got 'max'"):
+    with pytest.raises(ValueError, match=r"pooling must be one of \['last', 'mean', 'slot-statistics'\], got 'max'"):
         MotionMultiTaskConfig.from_backbone_config(backbone, targets=TARGETS, pooling="max")
     model = _tiny(tok, pooling="mean")
     model.save_pretrained(tmp_path)

@@ -8,9 +8,9 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from hf_motion.cv import CrossValidationWarning, TaskSpec, run_feature_task, task_labels
+from hf_motion.cv import CrossValidationWarning, TaskSpec, full_class_probabilities, run_feature_task, task_labels
 from hf_motion.finetuning import WindowSpec, motion_windows
-from hf_motion.probing import clip_means, make_linear_probe, pose_statistics, slot_statistics
+from hf_motion.probing import clip_means, linear_head_parameters, make_linear_probe, pose_statistics, probe_model, slot_statistics
 
 from conftest import REPO, tiny_lm
 
@@ -142,3 +142,59 @@ def test_target_checks_compare_each_pretrained_system_with_its_twin_and_the_fore
     ]
     del summary["systems"]["from scratch probe"], summary["systems"]["random forest"]
     assert len(target_checks(summary)) == 2  # no forest line, no probe pair
+
+
+@pytest.mark.parametrize(
+    "kind, y",
+    [
+        ("binary", np.array([0, 1] * 12)),
+        ("multiclass", np.repeat([0, 1, 3], 8)),  # class 2 of 4 never seen: probability 0
+        ("multiclass", np.repeat([1, 2], 12)),  # two classes of a multiclass task: scikit-learn's one-logit case
+        ("regression", np.linspace(-1.0, 2.0, 24)),
+    ],
+)
+def test_linear_head_parameters_reproduce_the_fitted_probe(kind, y):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(24, 6)) * rng.uniform(0.1, 5.0, size=6) + rng.normal(size=6) * 3  # unequal scales and offsets
+    X[:, 4] = 2.5  # a constant feature: scikit-learn's scale 1
+    X[:, :3] += np.eye(4)[y.astype(int) % 4][:, :3] if kind != "regression" else 0.0
+    estimator = make_linear_probe(kind, 0.5, 0).fit(X, y)
+    test = rng.normal(size=(5, 6)) * 2
+    weight, bias = linear_head_parameters(estimator, kind, 4)
+    logits = torch.as_tensor(test @ weight.T.astype(np.float64) + bias)
+    if kind == "regression":
+        np.testing.assert_allclose(logits[:, 0].numpy(), estimator.predict(test), rtol=1e-4, atol=1e-4)
+    elif kind == "binary":
+        np.testing.assert_allclose(torch.sigmoid(logits[:, 0]).numpy(), estimator.predict_proba(test)[:, 1], rtol=1e-4, atol=1e-5)
+    else:
+        np.testing.assert_allclose(torch.softmax(logits, -1).numpy(), full_class_probabilities(estimator, test, 4), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"a binary probe needs classes 0 and 1 in its training data, got classes \[.*1.*, .*2.*\]"):
+        linear_head_parameters(make_linear_probe("binary", 1.0, 0).fit(X, np.arange(24) % 2 + 1), "binary", 1)  # classes 1, 2
+
+
+def test_probe_model_pools_slot_statistics_and_serves_the_probe(m5, windows, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    backbone = tiny_lm(m5, seed=5, n_positions=256)
+    width = frame_width(m5, windows)
+    X = slot_statistics(backbone, windows, width, m5.pad_token_id)
+    y = np.arange(len(windows)) % 3
+    targets = [{"name": "gait", "kind": "multiclass", "num_classes": 3}, {"name": "score", "kind": "regression"}]
+    estimators = {
+        "gait": make_linear_probe("multiclass", 0.1, 0).fit(X, y),
+        "score": make_linear_probe("regression", 0.1, 0).fit(X, y * 0.5),
+    }
+    model = probe_model(backbone, targets, estimators, width)
+    model.save_pretrained(tmp_path)
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
+    assert reloaded.config.pooling == "slot-statistics" and reloaded.config.pooled_width == X.shape[1]
+    from hf_motion.finetuning import window_logits
+
+    logits = window_logits(reloaded, windows, m5.pad_token_id, batch_size=4)  # padded batches of mixed lengths
+    pred = reloaded.predictions(logits)
+    np.testing.assert_allclose(pred["gait"], estimators["gait"].predict_proba(X), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(pred["score"], estimators["score"].predict(X), rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="needs frame_width"):
+        type(reloaded.config).from_backbone_config(backbone.config, targets=targets, pooling="slot-statistics")
+    with pytest.raises(ValueError, match="no fitted probe for target"):
+        probe_model(backbone, targets, {"gait": estimators["gait"]}, width)

@@ -11,7 +11,12 @@ loss. :class:`MotionGPT2ForMultiTask` does the same:
   :class:`~transformers.GPT2ForSequenceClassification` pools, so left and right padding both work;
   a causal model has seen the whole row only at its last token. ``pooling="mean"`` averages the
   hidden states of the non-pad tokens instead, which on small data often transfers better (every
-  position's features reach the heads);
+  position's features reach the heads). ``pooling="slot-statistics"`` is the linear probe's
+  representation (:mod:`hf_motion.probing`): for every layer and every frame slot (one position
+  inside a frame, ``config.frame_width`` of them), the mean and standard deviation over the
+  window's frames (:func:`frame_slot_statistics`); its heads are linear maps fitted on a frozen
+  backbone, and a clip's logits are the mean of its windows' logits (the probe's clip features
+  are the mean of its windows' features, and the heads are linear);
 * one linear head per named target (dropout ``head_dropout`` in front): a single logit for
   ``binary`` (BCE) and ``regression`` (MSE), ``num_classes`` logits for ``multiclass`` (CE);
 * loss = ``sum(weight_t * loss_t) + lm_loss_weight * LM loss``; each ``loss_t`` is the mean over
@@ -49,10 +54,13 @@ from transformers import AutoConfig, AutoModelForSequenceClassification
 from transformers.utils import ModelOutput
 
 from .configuration_motion_gpt2 import MotionGPT2Config
-from .modeling_motion_gpt2 import MotionGPT2Model, MotionGPT2PreTrainedModel, _check_pad_token
+from .modeling_motion_gpt2 import MotionGPT2Model, MotionGPT2PreTrainedModel, _check_pad_token, motion_position_indices
 
 __all__ = [
     "TARGET_KINDS",
+    "POOLINGS",
+    "SLOT_STATISTICS",
+    "frame_slot_statistics",
     "MotionMultiTaskConfig",
     "MotionGPT2ForMultiTask",
     "MotionMultiTaskOutput",
@@ -142,8 +150,10 @@ class MotionMultiTaskConfig(MotionGPT2Config):
         lm_loss_weight: weight of the autoregressive LM loss on ``input_ids`` (0 disables it;
             M5 trained the clinical targets together with it).
         head_dropout: dropout on the pooled representation before the heads.
-        pooling: ``"last"`` (the last non-pad token's hidden state) or ``"mean"`` (the mean over
-            the non-pad tokens).
+        pooling: ``"last"`` (the last non-pad token's hidden state), ``"mean"`` (the mean over
+            the non-pad tokens) or ``"slot-statistics"`` (per layer and frame slot, the mean and
+            std over frames; needs ``frame_width``).
+        frame_width: tokens per frame (joints x values per joint), for ``"slot-statistics"``.
     """
 
     model_type = "motion_gpt2_multitask"
@@ -154,10 +164,11 @@ class MotionMultiTaskConfig(MotionGPT2Config):
     lm_loss_weight: float = 0.0
     head_dropout: float = 0.1
     pooling: str = "last"
+    frame_width: int | None = None
 
     def __post_init__(self, **kwargs):
         self.targets = normalize_targets(self.targets)
-        _check_pooling(self.pooling)
+        _check_pooling(self.pooling, self.frame_width)
         _check_weight("lm_loss_weight", self.lm_loss_weight)
         if not (isinstance(self.head_dropout, (int, float)) and 0.0 <= self.head_dropout < 1.0):
             raise ValueError(f"head_dropout must be in [0, 1), got {self.head_dropout!r}")
@@ -189,17 +200,69 @@ class MotionMultiTaskConfig(MotionGPT2Config):
         return out
 
     @property
+    def pooled_width(self) -> int:
+        """Width of the pooled representation the heads read."""
+        if self.pooling == SLOT_STATISTICS:
+            return 2 * self.n_layer * int(self.frame_width) * self.n_embd
+        return self.n_embd
+
+    @property
     def num_outputs(self) -> int:
         """Width of ``logits``: one column per binary/regression target, ``num_classes`` per multiclass one."""
         return sum(t["num_classes"] for t in self.targets)
 
 
-POOLINGS = ("last", "mean")
+SLOT_STATISTICS = "slot-statistics"
+POOLINGS = ("last", "mean", SLOT_STATISTICS)
 
 
-def _check_pooling(value: Any) -> None:
+def _check_pooling(value: Any, frame_width: Any = None) -> None:
     if value not in POOLINGS:
         raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {value!r}")
+    if value == SLOT_STATISTICS and (isinstance(frame_width, bool) or not isinstance(frame_width, int) or frame_width < 1):
+        raise ValueError(f"pooling={SLOT_STATISTICS!r} needs frame_width (tokens per frame) >= 1, got {frame_width!r}")
+
+
+def frame_slot_statistics(config: MotionGPT2Config, input_ids: torch.Tensor, attention_mask: torch.Tensor | None,
+                          hidden_states: Sequence[torch.Tensor], frame_width: int, first_row: int = 0,
+                          row_name: str = "row") -> torch.Tensor:  # fmt: skip
+    """``(batch, 2 * len(hidden_states) * frame_width * n_embd)`` float32: for every hidden state
+    (layer) and every frame slot, the mean and standard deviation over the row's frames of the
+    hidden state at the motion-value tokens of that slot (0 for a slot the row never fills).
+
+    A slot is a token's position inside its frame (:func:`motion_position_indices` with one value
+    per joint); special tokens and padding are left out.
+
+    Raises:
+        ValueError: a row whose frames are wider than ``frame_width``, naming it as
+            ``f"{row_name} {first_row + row}"``.
+    """
+    specials = torch.as_tensor(list(config.special_token_ids or []), dtype=input_ids.dtype, device=input_ids.device)
+    eos = config.eos_token_id if isinstance(config.eos_token_id, int) else None
+    slot, _ = motion_position_indices(
+        input_ids, config.frame_separator_id, specials, 1, None, None, bos_token_id=config.bos_token_id, eos_token_id=eos
+    )
+    is_value = ~torch.isin(input_ids, specials)
+    if attention_mask is not None:
+        is_value &= attention_mask.to(torch.bool)
+    wide = (slot >= frame_width) & is_value
+    if bool(wide.any()):
+        raise ValueError(f"{row_name} {first_row + int(torch.nonzero(wide)[0, 0])} has frames wider than frame_width={frame_width} tokens")
+    index = torch.where(is_value, slot, torch.zeros_like(slot))
+    weight = is_value.to(torch.float32).unsqueeze(-1)
+    batch = input_ids.shape[0]
+    count = torch.zeros(batch, frame_width, 1, device=input_ids.device).scatter_add_(1, index.unsqueeze(-1), weight).clamp_min(1.0)
+    parts = []
+    for h in hidden_states:
+        h = h.float() * weight
+        idx = index.unsqueeze(-1).expand_as(h)
+        zeros = torch.zeros(batch, frame_width, h.shape[-1], device=h.device)
+        mean = zeros.scatter_add(1, idx, h) / count
+        # two passes: E[x^2] - E[x]^2 cancels badly in float32 for small spreads
+        centred = (h - mean.gather(1, idx)) * weight
+        var = zeros.scatter_add(1, idx, centred * centred) / count
+        parts += [mean.flatten(1), var.sqrt().flatten(1)]
+    return torch.cat(parts, dim=1)
 
 
 def _check_weight(name: str, value: Any) -> None:
@@ -257,13 +320,13 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
                 "'binary'|'multiclass'|'regression', ...}] to the config or to from_pretrained"
             )
         _check_weight("lm_loss_weight", config.lm_loss_weight)
-        _check_pooling(config.pooling)
+        _check_pooling(config.pooling, config.frame_width)
         _check_pad_token(config, type(self).__name__)
         MotionGPT2PreTrainedModel.__init__(self, config)
         self.transformer = MotionGPT2Model(config)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.head_dropout = nn.Dropout(config.head_dropout)
-        self.heads = nn.ModuleDict({t["name"]: nn.Linear(config.n_embd, t["num_classes"]) for t in config.targets})
+        self.heads = nn.ModuleDict({t["name"]: nn.Linear(config.pooled_width, t["num_classes"]) for t in config.targets})
         self.post_init()
 
     # ------------------------------------------------------------------ loading
@@ -316,7 +379,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             for key, value in overrides.items():
                 setattr(config, key, value)
             config.targets = normalize_targets(config.targets)
-            _check_pooling(config.pooling)
+            _check_pooling(config.pooling, config.frame_width)
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, config=config, **kwargs)
 
     # ------------------------------------------------------------------ forward
@@ -337,8 +400,13 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
         positions = torch.arange(length, device=hidden.device)
         return (positions * real).argmax(-1)
 
-    def pool(self, hidden: torch.Tensor, input_ids=None, attention_mask=None) -> torch.Tensor:
-        """``(batch, n_embd)``: each row's representation for the heads, as ``config.pooling`` says."""
+    def pool(self, hidden: torch.Tensor, input_ids=None, attention_mask=None, all_hidden=None) -> torch.Tensor:
+        """``(batch, config.pooled_width)``: each row's representation for the heads, as
+        ``config.pooling`` says (``all_hidden``: every layer's output, for ``"slot-statistics"``)."""
+        if self.config.pooling == SLOT_STATISTICS:
+            if input_ids is None or all_hidden is None:
+                raise ValueError(f"pooling={SLOT_STATISTICS!r} needs input_ids and every layer's hidden states")
+            return frame_slot_statistics(self.config, input_ids, attention_mask, all_hidden, self.config.frame_width).to(hidden.dtype)
         if self.config.pooling == "mean":
             real = self._real_tokens(input_ids, attention_mask, hidden)
             if real is None:
@@ -376,6 +444,9 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
                 Used only when ``config.lm_loss_weight > 0``.
         """
         kwargs.pop("use_cache", None)
+        slot_pooling = self.config.pooling == SLOT_STATISTICS
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         out = self.transformer(
             input_ids,
             attention_mask=attention_mask,
@@ -386,12 +457,13 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             previous_token_ids=previous_token_ids,
             level_ids=level_ids,
             use_cache=False,
-            output_hidden_states=output_hidden_states,
+            output_hidden_states=bool(output_hidden_states) or slot_pooling,
             output_attentions=output_attentions,
             **kwargs,
         )
         hidden = out.last_hidden_state
-        pooled = self.head_dropout(self.pool(hidden, input_ids, attention_mask))
+        all_hidden = out.hidden_states[1:] if slot_pooling else None
+        pooled = self.head_dropout(self.pool(hidden, input_ids, attention_mask, all_hidden))
         logits = torch.cat([self.heads[name](pooled) for name in self.config.target_names], dim=-1)
 
         loss = target_losses = lm_loss = None
@@ -410,7 +482,7 @@ class MotionGPT2ForMultiTask(MotionGPT2PreTrainedModel):
             logits=logits,
             target_losses=target_losses,
             lm_loss=lm_loss,
-            hidden_states=out.hidden_states,
+            hidden_states=out.hidden_states if output_hidden_states else None,
             attentions=out.attentions,
         )
 
