@@ -27,8 +27,9 @@ What :func:`cross_validate` does:
    every task at once plus the LM loss, from the pretrained backbone (or from random init,
    ``from_scratch``); early stopping on the task loss of a by-group validation split of the
    *training* fold; the test fold is never seen;
-5. evaluation (:func:`predict_clips`): window probabilities averaged per clip; AUC / F1 / accuracy /
-   RMSE per fold; mean ± std over folds;
+5. evaluation (:func:`predict_clips`): window probabilities averaged per clip (window logits for
+   ``pooling="slot-statistics"``, the default); AUC / F1 / accuracy / RMSE per fold; mean ± std
+   over folds;
 6. with ``compare=True`` the same architecture from scratch and the kinematic random forest
    (:func:`hf_motion.baselines.kinematic.run_forest_task`) on the same folds;
    with ``linear_probe=True`` (the default) a linear probe of each transformer's frozen backbone
@@ -175,7 +176,7 @@ class FinetuneModelArguments:
     lm_loss_weight: float = field(default=0.5, metadata={"help": "Weight of the autoregressive LM loss beside the task losses."})
     head_dropout: float = field(default=0.1, metadata={"help": "Dropout in front of the task heads."})
     pooling: str = field(
-        default="last",
+        default="slot-statistics",
         metadata={
             "help": "What the task heads see: the last token's hidden state ('last'), the mean over tokens ('mean'), or "
             "the probe's per-layer, per-slot mean and std over frames ('slot-statistics')."
@@ -608,7 +609,7 @@ def results_markdown(summary: dict[str, Any]) -> str:
     if any(v in (PRETRAINED, SCRATCH) for v in systems):
         lines.append(
             f"- **Transformers:** `{s['model_name_or_path']}` ({s['parameters']:,} parameters) fine-tuned on every task at once"
-            f" with LM loss weight {s['lm_loss_weight']:g}; from scratch = same architecture, random init. At most "
+            f" with LM loss weight {s['lm_loss_weight']:g}, pooling `{s.get('pooling', 'last')}`; from scratch = same architecture, random init. At most "
             f"{s['num_train_epochs']:g} epochs, batch {s['batch_size']}, learning rate {s['learning_rate']:g}, early stopping "
             f"(patience {s['early_stopping_patience']}) on the task loss of a {s['validation_fraction']:.0%} by-group "
             "validation split of each training fold."

@@ -284,11 +284,14 @@ def test_motion_windows_cut_resample_and_encode(walk_motion):
     assert len(short[0]) == n_frames * (17 * 3 + 1) + 3
 
 
-def test_clip_predictions_are_window_means(lm_dir, walk_motion, bandai_motions):
+@pytest.mark.parametrize("pooling", ["last", "slot-statistics"])
+def test_clip_predictions_are_window_means(lm_dir, walk_motion, bandai_motions, pooling):
+    """Last-token pooling averages the windows' probabilities; slot statistics (linear in the
+    probe's clip-mean features) average the windows' logits."""
     tok = AutoTokenizer.from_pretrained(lm_dir)
     targets = [{"name": "style", "kind": "multiclass", "num_classes": 3}, {"name": "flag", "kind": "binary"},
                {"name": "score", "kind": "regression"}]  # fmt: skip
-    config = ft.multitask_config(str(lm_dir), targets, ft.FinetuneModelArguments(head_dropout=0.0))
+    config = ft.multitask_config(str(lm_dir), targets, ft.FinetuneModelArguments(head_dropout=0.0, pooling=pooling), 17 * 3)
     model = ft.initial_model(ft.PRETRAINED, str(lm_dir), config, seed=3).eval()
     spec = ft.WindowSpec(10.0, "bandai-core", 4, 4, 3)
     a, _ = ft.motion_windows(walk_motion, tok, spec)
@@ -298,20 +301,29 @@ def test_clip_predictions_are_window_means(lm_dir, walk_motion, bandai_motions):
     # by hand: each window alone (no padding), softmax / sigmoid in numpy, mean per clip
     with torch.no_grad():
         logits = np.stack([model(torch.as_tensor(w, dtype=torch.long)[None]).logits[0].numpy() for w in windows]).astype(np.float64)
-    soft = np.exp(logits[:, :3]) / np.exp(logits[:, :3]).sum(1, keepdims=True)
-    sig = 1 / (1 + np.exp(-logits[:, 3]))
+
+    def soft(x):
+        return np.exp(x[..., :3]) / np.exp(x[..., :3]).sum(-1, keepdims=True)
+
+    def sig(x):
+        return 1 / (1 + np.exp(-x[..., 3]))
+
     for clip in ("a", "b"):
         rows = [i for i, c in enumerate(owner) if c == clip]
         k = got["style"][0].index(clip)
-        np.testing.assert_allclose(got["style"][1][k], soft[rows].mean(0), atol=1e-5)
-        np.testing.assert_allclose(got["flag"][1][k], sig[rows].mean(), atol=1e-5)
+        if pooling == "last":
+            style, flag = soft(logits[rows]).mean(0), sig(logits[rows]).mean()
+        else:
+            style, flag = soft(logits[rows].mean(0)), sig(logits[rows].mean(0))
+        np.testing.assert_allclose(got["style"][1][k], style, atol=1e-5)
+        np.testing.assert_allclose(got["flag"][1][k], flag, atol=1e-5)
         np.testing.assert_allclose(got["score"][1][k], logits[rows, 4].mean(), atol=1e-5)
 
 
 def test_from_scratch_differs_from_the_pretrained_backbone(lm_dir):
     lm = MotionGPT2ForCausalLM.from_pretrained(lm_dir)
     targets = [{"name": "style", "kind": "multiclass", "num_classes": 3}]
-    config = ft.multitask_config(str(lm_dir), targets, ft.FinetuneModelArguments())
+    config = ft.multitask_config(str(lm_dir), targets, ft.FinetuneModelArguments(), 17 * 3)
     pre = ft.initial_model(ft.PRETRAINED, str(lm_dir), config, seed=0)
     scratch = ft.initial_model(ft.SCRATCH, str(lm_dir), config, seed=0)
     ref = lm.transformer.state_dict()
@@ -510,14 +522,16 @@ def test_released_model_carries_its_processor_and_runs_in_a_pipeline(compare_run
     assert isinstance(processor, hf_motion.MotionProcessor)
     assert (processor.fps, processor.window, processor.stride) == (10.0, 4, 4)  # lm_dir's pretraining record
     assert processor.joints == result.summary["settings"]["model_joints"] == result.tokenizer.joint_names
-    # The pipeline's answer is the fine-tuned model's window mean on the processor's windows.
+    # The pipeline's answer is the fine-tuned model's window mean on the processor's windows: of the
+    # logits under the default slot-statistics pooling (of the probabilities under last-token pooling).
     path = next(p for p in bandai_paths if "walk" in p.name)
     classify = pipeline("motion-classification", model=str(folder), device="cpu", max_windows=3)
     out = classify(str(path))
     batch = processor(str(path), max_windows=3, return_tensors="pt")
     with torch.no_grad():
         logits = result.model.eval()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    probs = result.model.predictions(logits.numpy())["style"].mean(axis=0)
+    assert result.model.config.pooling == "slot-statistics"
+    probs = result.model.predictions(logits.mean(0, keepdim=True).numpy())["style"][0]
     best = int(np.argmax(probs))
     assert out["style"][0]["label"] == result.labels["style"].classes[best]
     assert out["style"][0]["score"] == pytest.approx(float(probs[best]), rel=1e-4)
