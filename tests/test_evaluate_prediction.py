@@ -493,6 +493,8 @@ def test_bad_options_are_named(trained, tmp_path):
         _evaluate(**base, horizons_ms=[100, 150])
     with pytest.raises(bench.EvaluationError, match="--max_windows must be >= 1, got 0"):
         _evaluate(**base, max_windows=0)
+    with pytest.raises(bench.EvaluationError, match=r"--num_threads must be >= 1 \(or null\), got 0"):
+        _evaluate(**base, num_threads=0)
     with pytest.raises(bench.EvaluationError, match="--joint_reduction must be 'sum' or 'mean'"):
         _evaluate(**base, joint_reduction="max")
     with pytest.raises(bench.EvaluationError, match=r"--horizons: cannot read '100s'"):
@@ -561,6 +563,13 @@ def test_sample_mean_decoding_runs_and_is_seeded(trained, tmp_path):
     b = _evaluate(**base, output_dir=tmp_path / "b")
     name = a["model_name"]
     assert a["results"][name] == b["results"][name]
+    assert a["arguments"]["torch_threads"] >= 1
+    before = torch.get_num_threads()
+    try:
+        one = _evaluate(**{**base, "max_windows": 1, "num_threads": 1}, output_dir=tmp_path / "one")
+        assert one["arguments"]["torch_threads"] == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
     with pytest.raises(bench.EvaluationError, match="--num_samples must be >= 1"):
         _evaluate(**{**base, "num_samples": 0}, output_dir=tmp_path / "c")
     with pytest.raises(bench.EvaluationError, match="--decoding must be 'mean', 'sample-mean' or 'greedy'"):

@@ -147,6 +147,9 @@ class PredictionBenchmarkArguments:
         },
     )
     device: str = field(default="auto", metadata={"help": "'auto' (cuda when available), 'cpu', 'cuda', ..."})
+    num_threads: int | None = field(
+        default=None, metadata={"help": "torch CPU threads for the model (default: the idle cores now; see --baseline_threads)"}
+    )
     euler_order: str = field(default="ZXY", metadata={"help": "Euler order for the Euler RMSE (upper case = intrinsic)"})
     joint_reduction: str = field(default="sum", metadata={"help": "joint-angle error over joints: 'sum' (Aksan et al.) or 'mean'"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
@@ -228,6 +231,8 @@ def check_args(args: PredictionBenchmarkArguments, data: PredictionDataArguments
         raise EvaluationError(f"--decoding must be 'mean', 'sample-mean' or 'greedy', got {args.decoding!r}")
     if args.num_samples < 1:
         raise EvaluationError(f"--num_samples must be >= 1, got {args.num_samples}")
+    if args.num_threads is not None and args.num_threads < 1:
+        raise EvaluationError(f"--num_threads must be >= 1 (or null), got {args.num_threads}")
     if not (math.isfinite(args.context_seconds) and args.context_seconds > 0):
         raise EvaluationError(f"--context_seconds must be positive, got {args.context_seconds}")
     if not args.horizons_ms or any(h <= 0 for h in args.horizons_ms):
@@ -834,6 +839,9 @@ def evaluate_prediction(
     data_args = data_args or PredictionDataArguments()
     baseline_args = baseline_args or ContinuousBaselineArguments()
     check_args(args, data_args, baseline_args)
+    from ..training import set_cpu_threads
+
+    torch_threads = set_cpu_threads(args.num_threads)
     continuous = baseline_args.continuous_baselines
     t0 = time.perf_counter()
     model_dir = Path(args.model)
@@ -990,7 +998,12 @@ def evaluate_prediction(
         model=None if model is None else str(model_dir),
         model_name=model_name,
         parameters=None if model is None else count_parameters(model),
-        arguments={**dataclasses.asdict(args), **dataclasses.asdict(data_args), **dataclasses.asdict(baseline_args)},
+        arguments={
+            **dataclasses.asdict(args),
+            **dataclasses.asdict(data_args),
+            **dataclasses.asdict(baseline_args),
+            "torch_threads": torch_threads,
+        },  # fmt: skip
         dataset_config=config.to_dict(),
         joint_names=names,
         joints_from=joints_from,
