@@ -105,6 +105,7 @@ __all__ = [
     "CrossValidationResult",
     "results_markdown",
     "target_checks",
+    "clip_predictions",
     "PRETRAINED",
     "SCRATCH",
     "FOREST",
@@ -467,30 +468,35 @@ def window_logits(model, windows: list[np.ndarray], pad_token_id: int, batch_siz
     return np.concatenate(out) if out else np.zeros((0, model.config.num_outputs), np.float32)
 
 
-def predict_clips(
-    model, windows: list[np.ndarray], window_clip: Sequence[Any], pad_token_id: int, batch_size: int = 32
-) -> dict[str, tuple[list, np.ndarray]]:
-    """Clip-level predictions of a multi-task model: ``{task: (clips, predictions)}``.
+def clip_predictions(model, logits, window_clip: Sequence[Any]) -> dict[str, tuple[list, np.ndarray]]:
+    """Clip-level predictions of a multi-task model from its window logits: ``{task: (clips,
+    predictions)}``, clips in order of first appearance. Cross-validation and
+    ``pipeline("motion-classification")`` both score clips here.
 
     Each window's probabilities (binary: class 1; multiclass: every class) or value (regression)
-    come from :meth:`~hf_motion.MotionGPT2ForMultiTask.predictions`; a clip's prediction
-    is their mean over its windows (:func:`hf_motion.cv.aggregate_window_predictions`). A linear
-    probe (``pooling="slot-statistics"``) averages the windows' logits instead, as the probe's
-    cross-validation averaged their features.
+    come from :meth:`~hf_motion.MotionGPT2ForMultiTask.predictions`; a clip's prediction is their
+    mean over its windows (:func:`hf_motion.cv.aggregate_window_predictions`). A model whose
+    ``config.averages_window_logits`` (``pooling="slot-statistics"``: linear heads, as the probe's
+    clip-mean features) averages the windows' logits instead.
     """
     from .cv import aggregate_window_predictions
-    from .models.motion_gpt2.modeling_motion_gpt2_multitask import SLOT_STATISTICS
 
-    logits = window_logits(model, windows, pad_token_id, batch_size)
-    if model.config.pooling == SLOT_STATISTICS:
-        ids = list(window_clip)
-        clips = list(dict.fromkeys(ids))  # order of first appearance, as aggregate_window_predictions
+    logits = torch.as_tensor(logits).detach().float().cpu().numpy()
+    ids = list(window_clip)
+    if model.config.averages_window_logits:
+        clips = list(dict.fromkeys(ids))
         position = {c: i for i, c in enumerate(clips)}
         clip_logits = clip_means(logits, [position[c] for c in ids], len(clips))
         return {name: (clips, p) for name, p in model.predictions(clip_logits).items()}
-    per_window = model.predictions(logits)
     kinds = {t["name"]: t["kind"] for t in model.config.targets}
-    return {name: aggregate_window_predictions(list(window_clip), p, kinds[name]) for name, p in per_window.items()}
+    return {name: aggregate_window_predictions(ids, p, kinds[name]) for name, p in model.predictions(logits).items()}
+
+
+def predict_clips(
+    model, windows: list[np.ndarray], window_clip: Sequence[Any], pad_token_id: int, batch_size: int = 32
+) -> dict[str, tuple[list, np.ndarray]]:
+    """Clip-level predictions of a multi-task model on token windows (:func:`clip_predictions`)."""
+    return clip_predictions(model, window_logits(model, windows, pad_token_id, batch_size), window_clip)
 
 
 def multitask_config(model_dir: str, targets: list[dict], model_args: FinetuneModelArguments, frame_width: int | None = None):

@@ -26,8 +26,6 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from .cv import aggregate_window_predictions
-from .models.motion_gpt2.modeling_motion_gpt2_multitask import SLOT_STATISTICS
 from .motion import Motion
 from .processing import MotionProcessor, MotionProcessorError
 
@@ -76,9 +74,9 @@ class MotionClassificationPipeline(_MotionPipeline):
     """Clip-level labels from a fine-tuned :class:`~hf_motion.MotionGPT2ForMultiTask`.
 
     The clip is cut into the model's windows (:meth:`MotionProcessor.windows`), the windows are
-    scored in batches, and their probabilities (or values) are averaged per clip, as fine-tuning's
-    cross-validation scores clips (a linear probe, ``pooling="slot-statistics"``, averages the
-    windows' logits instead, as its cross-validation averaged their features). Returns, per target, a list of ``{"label", "score"}`` sorted by
+    scored in batches, and their probabilities (or values) are averaged per clip, exactly as
+    fine-tuning's cross-validation scores clips (:func:`hf_motion.finetuning.clip_predictions`; a
+    ``pooling="slot-statistics"`` model averages the windows' logits). Returns, per target, a list of ``{"label", "score"}`` sorted by
     score (multiclass: ``top_k`` of them, default all; binary: both labels), or ``[{"value"}]`` for a
     regression target; a model with several targets gives ``{target: that list}``.
 
@@ -106,16 +104,14 @@ class MotionClassificationPipeline(_MotionPipeline):
         return {"logits": torch.cat(outputs)}
 
     def postprocess(self, model_outputs, top_k: int | None = None):
+        from .finetuning import clip_predictions
+
         logits = model_outputs["logits"]
-        if getattr(self.model.config, "pooling", None) == SLOT_STATISTICS:
-            logits = logits.mean(0, keepdim=True)  # a probe's heads are linear in its clip-mean features
-        windows = self.model.predictions(logits)
+        per_clip = clip_predictions(self.model, logits, [0] * logits.shape[0])
         results = {}
         for target in self.model.config.targets:
             name, kind = target["name"], target["kind"]
-            probs = windows[name]
-            _, clip = aggregate_window_predictions([0] * len(probs), probs, kind)
-            clip = np.asarray(clip)[0]
+            clip = np.asarray(per_clip[name][1])[0]
             if kind == "regression":
                 results[name] = [{"value": float(clip)}]
                 continue

@@ -207,6 +207,12 @@ class MotionMultiTaskConfig(MotionGPT2Config):
         return self.n_embd
 
     @property
+    def averages_window_logits(self) -> bool:
+        """Whether a clip's prediction is from the mean of its windows' logits (linear heads on
+        slot statistics: the probe's clip-mean features) rather than the mean of their probabilities."""
+        return self.pooling == SLOT_STATISTICS
+
+    @property
     def num_outputs(self) -> int:
         """Width of ``logits``: one column per binary/regression target, ``num_classes`` per multiclass one."""
         return sum(t["num_classes"] for t in self.targets)
