@@ -437,15 +437,27 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
     (zero velocity) even when the model puts most of its mass on movement in one direction. Rows
     whose allowed tokens are not value tokens (separator, eos) pass through unchanged.
 
+    With ``estimate="median"`` the slot takes the *median* instead, the estimate that minimises
+    absolute error: a value is then as likely to lie above it as below, so a thresholded metric
+    (PCK) is not traded for squared error. The distribution is read as a histogram of unit-wide
+    level bins, so the median is continuous (``predict(..., decoding="median")``).
+
     Put it after :class:`MotionLogitsProcessor`, so the expectation is over valid tokens only
     (``predict(..., decoding="mean")`` does this); the expectation is over the single alphabet the
     constraint leaves, so kinds and codings are never mixed.
     """
 
-    def __init__(self, tokenizer, choose: bool = True) -> None:
+    ESTIMATES = ("mean", "median")
+
+    def __init__(self, tokenizer, choose: bool = True, estimate: str = "mean") -> None:
+        if estimate not in self.ESTIMATES:
+            raise ValueError(f"estimate must be one of {list(self.ESTIMATES)}, got {estimate!r}")
         values = np.asarray(tokenizer.token_values, dtype=np.float64)
         if values.ndim != 1 or len(values) != len(tokenizer):
             raise ValueError("the tokenizer's token_values must give one value per vocabulary id")
+        self.estimate = estimate
+        # Value ids in increasing value, for the median's cumulative distribution.
+        self._order_np = np.flatnonzero(values >= 0)[np.argsort(values[values >= 0], kind="stable")]
         self._values_np = values
         self._values: dict[torch.device, torch.Tensor] = {}
         # Per call (one per generated token): expected minus chosen value, (batch,), 0 where the
@@ -470,6 +482,8 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
         is_value = values >= 0
         value_mass = (probs * is_value).sum(dim=-1)
         mean = (probs * values.clamp(min=0)).sum(dim=-1) / value_mass.clamp(min=1e-12)
+        if self.estimate == "median":
+            mean = self._median(probs, value_mass, values)
         allowed = torch.isfinite(scores) & is_value
         if not self.choose:
             use = (value_mass > 0.5) & allowed.any(dim=-1)
@@ -481,6 +495,17 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
         use = (value_mass > 0.5) & allowed.any(dim=-1)
         self.residuals.append(torch.where(use, mean - values[choice], torch.zeros_like(mean)).detach().cpu())
         return torch.where(use[:, None], forced, scores)
+
+    def _median(self, probs: torch.Tensor, value_mass: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Per row, the 0.5 quantile of the value distribution, each level spread over ``[v - 0.5, v + 0.5]``."""
+        order = torch.as_tensor(self._order_np, device=probs.device)
+        p = probs[:, order] / value_mass.clamp(min=1e-12)[:, None]
+        cdf = p.cumsum(dim=-1)
+        k = (cdf < 0.5).sum(dim=-1).clamp(max=len(order) - 1)[:, None]
+        p_k = p.gather(1, k).squeeze(1)
+        below = cdf.gather(1, k).squeeze(1) - p_k
+        inside = ((0.5 - below) / p_k.clamp(min=1e-12)).clamp(0.0, 1.0)
+        return values[order][k.squeeze(1)] - 0.5 + inside
 
     def residuals_against(self, new_ids: torch.Tensor) -> torch.Tensor:
         """``choose=False``: expected minus chosen value of each generated token, ``(batch, steps)``
@@ -494,8 +519,9 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
 
 # ------------------------------------------------------------------------- predict
 _CANONICALIZE = ("mean", "first", "none")
-_DECODINGS = ("greedy", "mean", "sample-mean")
+_DECODINGS = ("greedy", "mean", "median", "sample-mean")
 _SAMPLED = "_sampled"  # one sampled rollout whose values are its per-step expectations (sample-mean's rows)
+_ESTIMATED = ("mean", "median", _SAMPLED)  # decodings whose returned values are estimates, not bin centres
 
 
 def _context_positions(motion: Motion, canonicalize: str) -> tuple[np.ndarray, np.ndarray]:
@@ -563,7 +589,9 @@ def predict(
             for) or ``"mean"`` (:class:`ExpectedValueLogitsProcessor`: the generated sequence takes
             the token nearest the expected value per slot, and for Motion input the returned values
             are the expected values themselves, not snapped to bin centres: the squared-error
-            estimate; needs ``constrained=True``) or ``"sample-mean"`` (Motion input only: the mean
+            estimate; needs ``constrained=True``) or ``"median"`` (the same with each slot's
+            median, the absolute-error estimate: see ``ExpectedValueLogitsProcessor(estimate=)``)
+            or ``"sample-mean"`` (Motion input only: the mean
             of ``num_samples`` sampled continuations, each valued at its per-step expectations. The
             squared-error estimate of a *multi-step* forecast is the mean over the futures the
             model thinks possible; ``"mean"`` instead rolls out one path through each step's
@@ -845,8 +873,9 @@ def _generate(
     if constrained:
         processors.append(MotionLogitsProcessor(tokenizer))
     expectation = None
-    if decoding in ("mean", _SAMPLED):
-        expectation = ExpectedValueLogitsProcessor(tokenizer, choose=decoding == "mean")
+    if decoding in _ESTIMATED:
+        estimate = "median" if decoding == "median" else "mean"
+        expectation = ExpectedValueLogitsProcessor(tokenizer, choose=decoding != _SAMPLED, estimate=estimate)
         processors.append(expectation)
     if decoding == _SAMPLED:
         kwargs["do_sample"] = True
@@ -909,7 +938,7 @@ def _predict_motions(
         last_positions.append(None if pos is None else pos[-1])
     frames_per_step = 2 if representation == "both" else 1
     width = J * tokenizer.values_per_joint
-    residuals: list[np.ndarray] | None = [] if decoding in ("mean", _SAMPLED) else None
+    residuals: list[np.ndarray] | None = [] if decoding in _ESTIMATED else None
     news = _generate(
         model, tokenizer, prompts, n_new * frames_per_step * (width + 1), constrained, decoding, generate_kwargs,
         residuals,

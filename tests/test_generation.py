@@ -547,6 +547,47 @@ def test_expected_value_processor_picks_the_token_nearest_the_mean(small_walk):
     np.testing.assert_array_equal(ExpectedValueLogitsProcessor(tok)(ids, sep_scores.clone()).numpy(), sep_scores.numpy())
 
 
+def test_median_estimate_splits_the_mass_in_half_and_is_continuous(small_walk):
+    from hf_motion.generation import ExpectedValueLogitsProcessor
+
+    tok = MotionTokenizer.m5_delta(256)
+    ids = tok.encode_motion(angles=small_walk.rotations[:3], task=">")[:-1]
+    ids = torch.as_tensor(np.append(ids, tok.frame_separator_id))[None]
+    constrained = MotionLogitsProcessor(tok)(ids, torch.zeros(1, len(tok)))
+    delta, step = tok.delta_token_ids("angle"), tok.max_step
+    # 30% on -2, 30% on "no change", 40% on +10 levels: the mean is +3.4; the median lies in the
+    # "no change" bin [-0.5, 0.5], 0.2 of its 0.3 in: -0.5 + 0.2 / 0.3.
+    base = torch.where(torch.isfinite(constrained), torch.tensor(-60.0), torch.tensor(float("-inf")))
+    scores = base.clone()
+    for change, p in ((-2, 0.3), (0, 0.3), (10, 0.4)):
+        scores[0, delta[step + change]] = np.log(p)
+    median = ExpectedValueLogitsProcessor(tok, estimate="median")
+    out = median(ids, scores.clone())
+    assert int(out.argmax()) == delta[step] and torch.isfinite(out).sum() == 1
+    assert float(median.residuals[-1][0]) == pytest.approx(-0.5 + 0.2 / 0.3, abs=1e-4)
+    mean = ExpectedValueLogitsProcessor(tok)
+    assert int(mean(ids, scores.clone()).argmax()) == delta[step + 3]  # the mean, 3.4, rounds to +3
+    assert float(mean.residuals[-1][0]) == pytest.approx(0.4, abs=1e-4)
+    # All mass on +10: the median is the bin's centre, as the mean is.
+    single = base.clone()
+    single[0, delta[step + 10]] = 0.0
+    median = ExpectedValueLogitsProcessor(tok, estimate="median")
+    assert int(median(ids, single).argmax()) == delta[step + 10] and abs(float(median.residuals[-1][0])) < 1e-4
+    with pytest.raises(ValueError, match="estimate must be one of"):
+        ExpectedValueLogitsProcessor(tok, estimate="mode")
+
+
+def test_predict_with_median_decoding_decodes_off_grid(bandai_motions):
+    tok = MotionTokenizer.m5_delta(256)
+    model = _model(tok, seed=3)
+    context = bandai_motions[1].select_joints("bandai-core").slice(0, 4)
+    median = predict(model, tok, context, seconds=0.2, decoding="median")
+    assert median.num_frames == 6 and np.isfinite(median.rotations).all()  # 0.2 s at 30 fps
+    off = np.abs(tok.angle_quantizer.round_trip(median.rotations) - median.rotations)
+    assert off.max() <= tok.angle_quantizer.delta.max() / 2 + 1e-9 and off.mean() > 1e-4
+    assert not np.allclose(median.rotations, predict(model, tok, context, seconds=0.2, decoding="mean").rotations)
+
+
 def test_predict_with_mean_decoding_decodes_and_differs_from_greedy_only_in_values(bandai_motions):
     tok = MotionTokenizer.m5_delta(256)
     model = _model(tok, seed=3)
@@ -559,7 +600,7 @@ def test_predict_with_mean_decoding_decodes_and_differs_from_greedy_only_in_valu
     assert off.max() <= tok.angle_quantizer.delta.max() / 2 + 1e-9 and off.mean() > 1e-4
     assert not np.array_equal(mean.rotations, greedy.rotations)  # a random model's mean is not its mode
     with pytest.raises(ValueError, match="decoding"):
-        predict(model, tok, context, seconds=0.2, decoding="median")
+        predict(model, tok, context, seconds=0.2, decoding="mode")
     with pytest.raises(ValueError, match="constrained=True"):
         predict(model, tok, context, seconds=0.2, decoding="mean", constrained=False)
 

@@ -29,10 +29,12 @@ from hf_motion.models.motion_t5 import (
     build_text_motion_model,
     build_text_motion_tokenizer,
     check_embedding_tying,
+    code_vectors,
     continue_motion_codes,
     generate_motion_codes,
     generate_text,
     inbetween_codes,
+    init_motion_embeddings_from_codebook,
     merge_motion_vocabulary,
     motion_to_text,
     motion_vocabulary_tokens,
@@ -288,6 +290,41 @@ def test_tying_survives_resize_and_reload(tmp_path, vq_processor, tie):
     small = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "base")
     with pytest.raises(ValueError, match="tokenizer has"):
         check_embedding_tying(small, merged)
+
+
+def test_code_vectors_add_up_to_the_quantizer_output(vq):
+    vectors = code_vectors(vq)
+    assert vectors.shape == (L, K, vq.config.codebook_dim)
+    codes = torch.randint(0, K, (1, 7, L), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = vq.quantized_from_codes(codes)[0].numpy()
+        base = vq.quantized_from_codes(torch.zeros((1, 1, L), dtype=torch.long))[0, 0].numpy()
+    summed = base + sum(vectors[layer, codes[0, :, layer].numpy()] for layer in range(L))
+    np.testing.assert_allclose(summed, out, atol=1e-5)
+
+
+def test_codebook_initialisation_keeps_code_geometry_and_text_rows(tokenizer, vq):
+    torch.manual_seed(0)
+    model = build_text_motion_model(tokenizer, **T5_SIZE)  # d_model 32 > codebook_dim 16
+    before = model.get_input_embeddings().weight.detach().clone()
+    init_motion_embeddings_from_codebook(model, tokenizer, vq)
+    after = model.get_input_embeddings().weight.detach()
+    vocab = tokenizer.get_vocab()
+    code_ids = [[vocab[f"<motion_id_{layer * K + c}>"] for c in range(K)] for layer in range(L)]
+    rows = np.array(code_ids).reshape(-1)
+    others = np.setdiff1d(np.arange(len(before)), rows)
+    torch.testing.assert_close(after[others], before[others])  # text rows and motion markers untouched
+    assert model.lm_head.weight.data_ptr() == model.shared.weight.data_ptr()
+    check_embedding_tying(model, tokenizer)
+    # All 16 principal axes of the code vectors fit in the width: distances between codes are kept
+    # up to one scale (the remaining columns are random fill).
+    vectors = code_vectors(vq).reshape(L * K, -1)
+    emb = after[rows].numpy()[:, : vectors.shape[1]].astype(np.float64)
+    d_codes = np.linalg.norm(vectors[:, None] - vectors[None], axis=-1)
+    d_emb = np.linalg.norm(emb[:, None] - emb[None], axis=-1)
+    ratio = d_emb[d_codes > 1e-6] / d_codes[d_codes > 1e-6]
+    assert ratio.std() / ratio.mean() < 1e-3
+    assert abs(float(after[rows].std()) - float(before.std())) < 0.3 * float(before.std())
 
 
 def test_build_from_config(tokenizer, tmp_path):
@@ -625,3 +662,12 @@ def test_prediction_and_inbetweening(t5, processor, walk_motion):
     np.testing.assert_array_equal(middle, same)
     rows = inbetween_codes(t5, processor, [codes, codes], [1, 0], [2, 6], greedy=True)
     assert [r.shape for r in rows] == [(1, L), (6, L)]
+
+
+def test_motion_embeddings_argument_is_validated():
+    from hf_motion.models.motion_t5.training_motion_t5 import TextMotionModelArguments
+
+    assert TextMotionModelArguments().motion_embeddings == "codebook"
+    assert TextMotionModelArguments(motion_embeddings="random").motion_embeddings == "random"
+    with pytest.raises(ValueError, match="motion_embeddings must be 'codebook' or 'random', got 'pca'"):
+        TextMotionModelArguments(motion_embeddings="pca")

@@ -23,7 +23,8 @@ recipes/evaluate_prediction.py``) is its command line. What it does:
 * **Horizons.** ``horizons`` in milliseconds (``100,200,300,400`` or ``100ms,...``) or frames at
   the benchmark's fps (``1f,2f,...``); unset, ``horizons_ms``.
 * **Model.** :func:`hf_motion.predict` on the context angles (ACM ``>`` text, ``decoding="mean"``
-  (the token nearest the expected value of each slot), ``"sample-mean"`` or ``"greedy"``, with
+  (the token nearest the expected value of each slot), ``"median"`` (each slot's median),
+  ``"sample-mean"`` or ``"greedy"``, with
   :class:`hf_motion.MotionLogitsProcessor`). ``baselines_only`` skips it (no model needed; the
   split then comes from the model folder's records if there are any, else pretraining's defaults).
 * **Baselines, in the same run** (:mod:`hf_motion.baselines.prediction`): zero-velocity,
@@ -133,8 +134,9 @@ class PredictionBenchmarkArguments:
     decoding: str = field(
         default="mean",
         metadata={
-            "help": "'mean' (one rollout through each slot's expected value), 'sample-mean' (the mean of "
-            "--num_samples sampled rollouts: the squared-error estimate of a multi-step forecast) or 'greedy'"
+            "help": "'mean' (one rollout through each slot's expected value), 'median' (through each slot's "
+            "median: the absolute-error estimate), 'sample-mean' (the mean of --num_samples sampled rollouts: "
+            "the squared-error estimate of a multi-step forecast) or 'greedy'"
         },
     )
     num_samples: int = field(default=16, metadata={"help": "rollouts averaged by --decoding sample-mean"})
@@ -227,8 +229,8 @@ def check_args(args: PredictionBenchmarkArguments, data: PredictionDataArguments
         raise EvaluationError(f"--max_windows must be >= 1, got {args.max_windows}")
     if args.batch_size < 1:
         raise EvaluationError(f"--batch_size must be >= 1, got {args.batch_size}")
-    if args.decoding not in ("mean", "sample-mean", "greedy"):
-        raise EvaluationError(f"--decoding must be 'mean', 'sample-mean' or 'greedy', got {args.decoding!r}")
+    if args.decoding not in ("mean", "median", "sample-mean", "greedy"):
+        raise EvaluationError(f"--decoding must be 'mean', 'median', 'sample-mean' or 'greedy', got {args.decoding!r}")
     if args.num_samples < 1:
         raise EvaluationError(f"--num_samples must be >= 1, got {args.num_samples}")
     if args.num_threads is not None and args.num_threads < 1:

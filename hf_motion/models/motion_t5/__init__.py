@@ -14,6 +14,8 @@ from .modeling_motion_t5 import (
     ARCHITECTURES,
     build_text_motion_model,
     check_embedding_tying,
+    code_vectors,
+    init_motion_embeddings_from_codebook,
     is_seq2seq,
     resize_text_motion_embeddings,
 )
@@ -41,6 +43,8 @@ __all__ = [
     "ARCHITECTURES",
     "build_text_motion_model",
     "check_embedding_tying",
+    "code_vectors",
+    "init_motion_embeddings_from_codebook",
     "is_seq2seq",
     "resize_text_motion_embeddings",
     "MOTION_TOKENIZER_DIR",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from transformers import GenerationConfig
 
 ARCHITECTURES = {"t5": "seq2seq", "gpt2": "causal"}
@@ -30,6 +31,7 @@ __all__ = [
     "build_text_motion_model",
     "resize_text_motion_embeddings",
     "check_embedding_tying",
+    "init_motion_embeddings_from_codebook",
     "is_seq2seq",
 ]
 
@@ -218,3 +220,56 @@ def check_embedding_tying(model, tokenizer=None) -> None:
             "input embeddings: resize_token_embeddings / tie_weights re-tied it (transformers 5 forces "
             "tie_word_embeddings=True on T5). Reload the checkpoint and resize with resize_text_motion_embeddings"
         )
+
+
+def code_vectors(vq) -> np.ndarray:
+    """``(L, K, codebook_dim)``: what each code adds to the VQ-VAE's quantized latent, per layer.
+
+    The quantizer's output is affine in each layer's code embedding (residual layers are summed,
+    product factors concatenated, then projected), so code ``c`` of layer ``l`` contributes
+    ``out(c at l, code 0 elsewhere) - out(code 0 everywhere)``: vectors comparable across codes.
+    """
+    import torch
+
+    K, L = int(vq.config.codebook_size), int(vq.config.tokens_per_step)
+    with torch.no_grad():
+        base = vq.quantized_from_codes(torch.zeros((1, 1, L), dtype=torch.long))[0, 0]
+        out = []
+        for layer in range(L):
+            codes = torch.zeros((1, K, L), dtype=torch.long)
+            codes[0, :, layer] = torch.arange(K)
+            out.append((vq.quantized_from_codes(codes)[0] - base).cpu().numpy())
+    return np.stack(out).astype(np.float64)
+
+
+def init_motion_embeddings_from_codebook(model, tokenizer, vq, seed: int = 0):
+    """Start the motion-code rows of ``model``'s input embeddings from the VQ-VAE's codebook.
+
+    A model built from config gives the 2,048 code tokens random, unrelated embeddings, which it
+    must learn from the few thousand clips it sees; codes that decode to similar poses then share
+    nothing. Here each code's latent contribution (:func:`code_vectors`) is projected onto its
+    principal axes (as many as the embedding width; random directions fill the rest when the
+    codebook is narrower) and scaled to the existing rows' standard deviation, so nearby codes start
+    as nearby tokens. Markers and text rows are left as they are; a tied output layer follows.
+    Returns ``model``.
+    """
+    import torch
+
+    from .tokenization_motion_t5 import motion_token_ids
+
+    K, L = int(vq.config.codebook_size), int(vq.config.tokens_per_step)
+    ids = motion_token_ids(tokenizer, K, L).codes  # (L, K)
+    emb = model.get_input_embeddings().weight
+    width = emb.shape[1]
+    vectors = code_vectors(vq).reshape(L * K, -1)
+    vectors = vectors - vectors.mean(axis=0)
+    _, _, vt = np.linalg.svd(vectors, full_matrices=False)
+    proj = vectors @ vt[: min(width, vt.shape[0])].T
+    if proj.shape[1] < width:
+        rng = np.random.default_rng(seed)
+        proj = np.concatenate([proj, rng.normal(scale=proj.std(), size=(len(proj), width - proj.shape[1]))], axis=1)
+    with torch.no_grad():
+        scale = float(emb.std()) / max(float(proj.std()), 1e-12)
+        rows = torch.as_tensor(ids.reshape(-1), device=emb.device)
+        emb[rows] = torch.as_tensor(proj * scale, dtype=emb.dtype, device=emb.device)
+    return model

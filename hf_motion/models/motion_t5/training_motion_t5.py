@@ -351,6 +351,10 @@ class TextMotionModelArguments:
     d_ff: int = 512
     num_layers: int = 3
     num_heads: int = 4
+    motion_embeddings: str = field(
+        default="codebook",
+        metadata={"help": "'codebook' (code tokens start from the VQ-VAE's code vectors, projected) or 'random'"},
+    )
     evaluator_steps: int = 1500
     temperature: float = 1.0
     top_k: int | None = None
@@ -359,6 +363,10 @@ class TextMotionModelArguments:
     num_threads: int | None = field(
         default=None, metadata={"help": "torch CPU threads (default: the idle cores per process, not accelerate's OMP_NUM_THREADS=1)"}
     )
+
+    def __post_init__(self) -> None:
+        if self.motion_embeddings not in ("codebook", "random"):
+            raise ValueError(f"motion_embeddings must be 'codebook' or 'random', got {self.motion_embeddings!r}")
 
 
 @dataclass
@@ -445,6 +453,7 @@ def train_text_motion(data: TextMotionDataArguments, margs: TextMotionModelArgum
         TextMotionProcessor,
         build_text_motion_model,
         check_embedding_tying,
+        init_motion_embeddings_from_codebook,
         is_seq2seq,
         merge_motion_vocabulary,
         motion_vocabulary_tokens,
@@ -494,6 +503,8 @@ def train_text_motion(data: TextMotionDataArguments, margs: TextMotionModelArgum
         raise TextMotionRunError(f"{margs.base_model} is a causal model; this recipe trains seq2seq models (T5) with Seq2SeqTrainer. "
                          "GPT-2 models build with build_text_motion_model and tokenize with TextMotionProcessor(causal=True), "
                          "but their training loop is not written yet")  # fmt: skip
+    if margs.motion_embeddings == "codebook":
+        init_motion_embeddings_from_codebook(model, tokenizer, vq, seed=targs.seed)
     check_embedding_tying(model, tokenizer)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: T5 {n_params / 1e6:.1f}M parameters, vocabulary {len(tokenizer)} ({n_text} text)")
