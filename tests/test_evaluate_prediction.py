@@ -572,5 +572,5 @@ def test_sample_mean_decoding_runs_and_is_seeded(trained, tmp_path):
         torch.set_num_threads(before)
     with pytest.raises(bench.EvaluationError, match="--num_samples must be >= 1"):
         _evaluate(**{**base, "num_samples": 0}, output_dir=tmp_path / "c")
-    with pytest.raises(bench.EvaluationError, match="--decoding must be 'mean', 'sample-mean' or 'greedy'"):
+    with pytest.raises(bench.EvaluationError, match="--decoding must be 'mean', 'median', 'sample-mean' or 'greedy'"):
         _evaluate(**{**base, "decoding": "beam"}, output_dir=tmp_path / "c")
