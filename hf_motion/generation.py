@@ -481,19 +481,19 @@ class ExpectedValueLogitsProcessor(LogitsProcessor):
         probs = torch.softmax(scores.float(), dim=-1)
         is_value = values >= 0
         value_mass = (probs * is_value).sum(dim=-1)
-        mean = (probs * values.clamp(min=0)).sum(dim=-1) / value_mass.clamp(min=1e-12)
         if self.estimate == "median":
-            mean = self._median(probs, value_mass, values)
+            estimate = self._median(probs, value_mass, values)
+        else:
+            estimate = (probs * values.clamp(min=0)).sum(dim=-1) / value_mass.clamp(min=1e-12)
         allowed = torch.isfinite(scores) & is_value
+        use = (value_mass > 0.5) & allowed.any(dim=-1)
         if not self.choose:
-            use = (value_mass > 0.5) & allowed.any(dim=-1)
-            self.expected.append(torch.where(use, mean, torch.full_like(mean, float("nan"))).detach().cpu())
+            self.expected.append(torch.where(use, estimate, torch.full_like(estimate, float("nan"))).detach().cpu())
             return scores
-        distance = torch.where(allowed, (values - mean[:, None]).abs(), torch.inf)
+        distance = torch.where(allowed, (values - estimate[:, None]).abs(), torch.inf)
         choice = distance.argmin(dim=-1)
         forced = torch.full_like(scores, float("-inf")).scatter(1, choice[:, None], 0.0)
-        use = (value_mass > 0.5) & allowed.any(dim=-1)
-        self.residuals.append(torch.where(use, mean - values[choice], torch.zeros_like(mean)).detach().cpu())
+        self.residuals.append(torch.where(use, estimate - values[choice], torch.zeros_like(estimate)).detach().cpu())
         return torch.where(use[:, None], forced, scores)
 
     def _median(self, probs: torch.Tensor, value_mass: torch.Tensor, values: torch.Tensor) -> torch.Tensor:

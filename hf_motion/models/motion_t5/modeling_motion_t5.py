@@ -31,6 +31,7 @@ __all__ = [
     "build_text_motion_model",
     "resize_text_motion_embeddings",
     "check_embedding_tying",
+    "code_vectors",
     "init_motion_embeddings_from_codebook",
     "is_seq2seq",
 ]
@@ -245,8 +246,8 @@ def code_vectors(vq) -> np.ndarray:
 def init_motion_embeddings_from_codebook(model, tokenizer, vq, seed: int = 0):
     """Start the motion-code rows of ``model``'s input embeddings from the VQ-VAE's codebook.
 
-    A model built from config gives the 2,048 code tokens random, unrelated embeddings, which it
-    must learn from the few thousand clips it sees; codes that decode to similar poses then share
+    A model built from config gives the ``L * K`` code tokens random, unrelated embeddings, which
+    it must learn from the clips it sees; codes that decode to similar poses then share
     nothing. Here each code's latent contribution (:func:`code_vectors`) is projected onto its
     principal axes (as many as the embedding width; random directions fill the rest when the
     codebook is narrower) and scaled to the existing rows' standard deviation, so nearby codes start
